@@ -1,0 +1,4 @@
+import { SystemContract } from './contracts/SystemContract';
+
+export { SystemContract };
+export const contracts = [SystemContract];

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * A connection profile as written by `./test-network.sh up` to .network/profiles/<org>.json: everything a
+ * client of one organization needs to reach its peer and CA. All paths are absolute.
+ */
+export interface ConnectionProfile {
+  /** Short organization name, e.g. "distributor1". */
+  org: string;
+  mspId: string;
+  channels: string[];
+  peer: {
+    /** host:port of the organization's gateway peer. */
+    endpoint: string;
+    /** Name the peer's TLS certificate is issued for; used as the TLS server name override. */
+    hostAlias: string;
+    tlsRootCertPath: string;
+  };
+  ca: {
+    url: string;
+    caName: string;
+    tlsCertPath: string;
+  };
+  /** Name of the identity used when none is chosen. */
+  defaultIdentity: string;
+  identities: Record<string, IdentityFiles>;
+}
+
+export interface IdentityFiles {
+  certPath: string;
+  keyPath: string;
+}
+
+export class ProfileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProfileError';
+  }
+}
+
+export function loadProfile(path: string): ConnectionProfile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ProfileError(`cannot read connection profile ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ProfileError(`connection profile ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return validateProfile(parsed, path);
+}
+
+export function identityFiles(profile: ConnectionProfile, name = profile.defaultIdentity): IdentityFiles {
+  const files = profile.identities[name];
+  if (!files) {
+    const known = Object.keys(profile.identities).join(', ');
+    throw new ProfileError(`profile ${profile.org} has no identity "${name}" (known: ${known})`);
+  }
+  return files;
+}
+
+function validateProfile(value: unknown, path: string): ConnectionProfile {
+  const problems: string[] = [];
+  const obj = asRecord(value);
+  const requireString = (record: Record<string, unknown> | null, field: string, where: string): void => {
+    if (typeof record?.[field] !== 'string' || record[field] === '') problems.push(`${where}${field}`);
+  };
+  requireString(obj, 'org', '');
+  requireString(obj, 'mspId', '');
+  requireString(obj, 'defaultIdentity', '');
+  const peer = asRecord(obj?.peer);
+  for (const field of ['endpoint', 'hostAlias', 'tlsRootCertPath']) requireString(peer, field, 'peer.');
+  const ca = asRecord(obj?.ca);
+  for (const field of ['url', 'caName', 'tlsCertPath']) requireString(ca, field, 'ca.');
+  if (!Array.isArray(obj?.channels) || !obj.channels.every((c) => typeof c === 'string')) {
+    problems.push('channels');
+  }
+  const identities = asRecord(obj?.identities);
+  if (!identities) problems.push('identities');
+  for (const [name, files] of Object.entries(identities ?? {})) {
+    const record = asRecord(files);
+    requireString(record, 'certPath', `identities.${name}.`);
+    requireString(record, 'keyPath', `identities.${name}.`);
+  }
+  if (problems.length > 0) {
+    throw new ProfileError(`connection profile ${path} is missing or has invalid: ${problems.join(', ')}`);
+  }
+  return value as ConnectionProfile;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | null {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}

@@ -1,0 +1,32 @@
+// Three projects: unit tests need nothing running; integration and teardown tests need the network
+// that ./test-network.sh starts (teardown runs last because it stops that network).
+const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/chaincode/test/**/*.test.ts', '<rootDir>/client/test/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      testEnvironment: 'node',
+    },
+    {
+      displayName: 'integration',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      testEnvironment: 'node',
+      testTimeout: 180000,
+    },
+    {
+      displayName: 'teardown',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/teardown/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      testEnvironment: 'node',
+      testTimeout: 180000,
+    },
+  ],
+};

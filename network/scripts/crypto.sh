@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Identities: every node and user is enrolled from its organization's Fabric CA (no cryptogen). Sourced by
+# test-network.sh after lib.sh and nodes.sh.
+#
+# Layout under $NETWORK_HOME/orgs/<org>/:
+#   msp/                      the org MSP for channel configuration: cacerts, tlscacerts, NodeOUs config.yaml
+#   secrets/<identity>        enrollment secrets (0600), kept so identities can be re-enrolled
+#   nodes/<node>/{msp,tls}    a node's signing MSP and its TLS cert.pem, key.pem, ca.pem
+#   users/<name>/msp          a user's MSP; users/admin/tls for the orderer org admin (osnadmin mutual TLS)
+
+ca_of() { org_node ca "$1"; }
+
+ca_client() {
+  local org=$1 ca
+  shift
+  ca=$(ca_of "$org")
+  fabric-ca-client "$@" --caname "ca-$org" --tls.certfiles "$(org_ca_cert "$org")" \
+    -H "$(org_dir "$org")/ca-client"
+}
+
+new_secret() {
+  od -An -tx1 -N18 /dev/urandom | tr -d ' \n'
+}
+
+# Creates (once) and prints the enrollment secret of an identity.
+secret_of() {
+  local org=$1 name=$2 file
+  file="$(org_dir "$org")/secrets/$name"
+  if [ ! -f "$file" ]; then
+    mkdir -p "$(dirname "$file")"
+    (umask 077 && new_secret >"$file")
+  fi
+  cat "$file"
+}
+
+write_node_ous() {
+  local msp=$1 ou
+  {
+    printf 'NodeOUs:\n  Enable: true\n'
+    for ou in Client:client Peer:peer Admin:admin Orderer:orderer; do
+      printf '  %sOUIdentifier:\n    Certificate: cacerts/ca.pem\n    OrganizationalUnitIdentifier: %s\n' \
+        "${ou%%:*}" "${ou#*:}"
+    done
+  } >"$msp/config.yaml"
+}
+
+# The CA writes its self-signed root on first start; the org MSP is built from it.
+create_org_msp() {
+  local org=$1 msp
+  msp="$(org_dir "$org")/msp"
+  mkdir -p "$msp/cacerts" "$msp/tlscacerts"
+  cp "$(node_data_dir "$(ca_of "$org")")/ca-cert.pem" "$msp/cacerts/ca.pem"
+  # One CA per org signs both enrollment and TLS certificates (its `tls` profile), so it is also the TLS root.
+  cp "$msp/cacerts/ca.pem" "$msp/tlscacerts/ca.pem"
+  write_node_ous "$msp"
+}
+
+enroll_registrar() {
+  local org=$1 ca
+  ca=$(ca_of "$org")
+  ca_client "$org" enroll -u "https://registrar:$(secret_of "$org" registrar)@$(endpoint "$ca")" \
+    -M "$(user_dir "$org" registrar)/msp" >/dev/null 2>&1 ||
+    die "could not enroll the registrar of $org (see $(log_file "$ca"))"
+  normalize_msp "$(user_dir "$org" registrar)/msp"
+}
+
+# register_identity <org> <name> <type> [attributes]
+register_identity() {
+  local org=$1 name=$2 type=$3 attrs=${4:-} output
+  local -a args=(register --id.name "$name" --id.secret "$(secret_of "$org" "$name")" --id.type "$type"
+    -u "https://$(endpoint "$(ca_of "$org")")" -M "$(user_dir "$org" registrar)/msp")
+  [ -z "$attrs" ] || args+=(--id.attrs "$attrs")
+  output=$(ca_client "$org" "${args[@]}" 2>&1) || {
+    printf '%s\n' "$output" >&2
+    die "could not register $name with the CA of $org"
+  }
+}
+
+# enroll_msp <org> <name> <msp dir>
+enroll_msp() {
+  local org=$1 name=$2 msp=$3
+  ca_client "$org" enroll -u "https://$name:$(secret_of "$org" "$name")@$(endpoint "$(ca_of "$org")")" \
+    -M "$msp" >/dev/null 2>&1 || die "could not enroll $name at the CA of $org"
+  normalize_msp "$msp"
+}
+
+# enroll_tls <org> <name> <dir> <hosts>: TLS certificate from the CA's tls profile (server+client auth).
+enroll_tls() {
+  local org=$1 name=$2 dir=$3 hosts=$4 tmp
+  tmp="$dir/tls-enrollment"
+  ca_client "$org" enroll -u "https://$name:$(secret_of "$org" "$name")@$(endpoint "$(ca_of "$org")")" \
+    -M "$tmp" --enrollment.profile tls --csr.hosts "$hosts" >/dev/null 2>&1 ||
+    die "could not enroll a TLS certificate for $name at the CA of $org"
+  mkdir -p "$dir/tls"
+  cp "$tmp/signcerts/cert.pem" "$dir/tls/cert.pem"
+  cp "$(org_ca_cert "$org")" "$dir/tls/ca.pem"
+  (umask 077 && cp "$tmp"/keystore/*_sk "$dir/tls/key.pem")
+  rm -rf "$tmp"
+}
+
+# A local MSP with a predictable CA file name (NodeOUs config refers to it) and private keys at 0600.
+normalize_msp() {
+  local msp=$1
+  local -a cas=("$msp"/cacerts/*.pem)
+  [ "${cas[0]}" = "$msp/cacerts/ca.pem" ] || mv "${cas[0]}" "$msp/cacerts/ca.pem"
+  chmod 600 "$msp"/keystore/*
+  write_node_ous "$msp"
+  rm -rf "$msp/IssuerPublicKey" "$msp/IssuerRevocationPublicKey" "$msp/user"
+}
+
+# Path of the private key file of an enrolled MSP.
+msp_key() {
+  local -a keys=("$1"/keystore/*_sk)
+  printf '%s' "${keys[0]}"
+}
+
+tls_hosts() { printf '%s,%s,localhost,127.0.0.1' "$1" "${NODE_HOST[$1]}"; }
+
+enroll_node() {
+  local node=$1 org=${NODE_ORG[$1]} type=$2 dir
+  dir=$(node_crypto_dir "$node")
+  register_identity "$org" "$node" "$type"
+  enroll_msp "$org" "$node" "$dir/msp"
+  enroll_tls "$org" "$node" "$dir" "$(tls_hosts "$node")"
+}
+
+enroll_user() {
+  local org=$1 name=$2 type=$3 attrs=${4:-}
+  register_identity "$org" "$name" "$type" "$attrs"
+  enroll_msp "$org" "$name" "$(user_dir "$org" "$name")/msp"
+}
+
+# Everything an organization needs, according to its role.
+enroll_org() {
+  local org=$1 node
+  create_org_msp "$org"
+  enroll_registrar "$org"
+  enroll_user "$org" admin admin
+  case "${ORG_ROLE[$org]}" in
+    orderer)
+      # The org admin drives osnadmin, whose admin endpoint requires a client TLS certificate.
+      enroll_tls "$org" admin "$(user_dir "$org" admin)" "admin.$org"
+      for node in $(nodes_of orderer "$org"); do enroll_node "$node" orderer; done
+      ;;
+    distributor | authority)
+      for node in $(nodes_of peer "$org"); do enroll_node "$node" peer; done
+      for node in $(nodes_of ccaas "$org"); do
+        register_identity "$org" "$node" client
+        enroll_tls "$org" "$node" "$(node_crypto_dir "$node")" "$(tls_hosts "$node")"
+      done
+      if [ "${ORG_ROLE[$org]}" = distributor ]; then
+        enroll_user "$org" operator client 'role=operator:ecert'
+      else
+        enroll_user "$org" auditor client 'role=auditor:ecert'
+      fi
+      ;;
+    *) die "organization $org has unknown role '${ORG_ROLE[$org]}'" ;;
+  esac
+  log "enrolled the identities of $org"
+}
+
+# --- connection profiles ---------------------------------------------------------------------------------
+profile_path() { printf '%s/profiles/%s.json' "$NETWORK_HOME" "$1"; }
+
+identity_json() {
+  local org=$1 name=$2 msp
+  msp="$(user_dir "$org" "$name")/msp"
+  printf '"%s":{"certPath":"%s","keyPath":"%s"}' "$name" "$msp/signcerts/cert.pem" "$(msp_key "$msp")"
+}
+
+# One JSON profile per application org: what a client needs to reach its peer and CA, and its identities.
+write_profile() {
+  local org=$1 peer ca default channels='' channel identities='' name
+  peer=$(org_node peer "$org")
+  ca=$(ca_of "$org")
+  for channel in $(channels_of_org "$org"); do channels+="${channels:+,}\"$channel\""; done
+  for name in admin registrar operator auditor; do
+    [ -d "$(user_dir "$org" "$name")/msp" ] || continue
+    identities+="${identities:+,}$(identity_json "$org" "$name")"
+  done
+  default=operator
+  [ "${ORG_ROLE[$org]}" = authority ] && default=auditor
+  mkdir -p "$NETWORK_HOME/profiles"
+  cat >"$(profile_path "$org")" <<JSON
+{
+  "org": "$org",
+  "mspId": "${ORG_MSP[$org]}",
+  "channels": [$channels],
+  "peer": {
+    "endpoint": "$(endpoint "$peer")",
+    "hostAlias": "$peer",
+    "tlsRootCertPath": "$(org_ca_cert "$org")"
+  },
+  "ca": {
+    "url": "https://$(endpoint "$ca")",
+    "caName": "ca-$org",
+    "tlsCertPath": "$(org_ca_cert "$org")"
+  },
+  "defaultIdentity": "$default",
+  "identities": {$identities}
+}
+JSON
+}

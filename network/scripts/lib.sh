@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Shared by the network scripts: paths, logging and the topology read from network/network.conf.
+# shellcheck disable=SC2034 # the variables set here are used by the scripts that source this file
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+NETWORK_DIR="$REPO_DIR/network"
+NETWORK_CONF=${NETWORK_CONF:-$NETWORK_DIR/network.conf}
+# All generated state (crypto, ledgers, logs, PID files, profiles) lives here and nowhere else.
+NETWORK_HOME=${NETWORK_HOME:-$REPO_DIR/.network}
+CHAINCODE_NAME=smartmeter
+# Seconds a node gets to become ready before we give up and show its log.
+READY_TIMEOUT=${READY_TIMEOUT:-90}
+
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() {
+  printf 'ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# --- topology ------------------------------------------------------------------------------------------
+declare -gA ORG_MSP=() ORG_ROLE=() NODE_KIND=() NODE_ORG=() NODE_HOST=() NODE_PORT=() NODE_OPS=() NODE_EXTRA=()
+declare -gA CHANNEL_ORGS=()
+declare -ga ORGS=() NODES=() CHANNELS=()
+
+load_topology() {
+  [ -f "$NETWORK_CONF" ] || die "network configuration $NETWORK_CONF not found"
+  local kind a b c d e f g rest
+  while read -r kind a b c d e f g rest; do
+    case "$kind" in
+      '' | '#'*) continue ;;
+      org)
+        ORGS+=("$a")
+        ORG_MSP[$a]=$b
+        ORG_ROLE[$a]=$c
+        ;;
+      channel)
+        CHANNELS+=("$a")
+        CHANNEL_ORGS[$a]="$b${c:+ $c}${d:+ $d}${e:+ $e}${f:+ $f}${g:+ $g}${rest:+ $rest}"
+        ;;
+      node)
+        NODES+=("$a")
+        NODE_KIND[$a]=$b
+        NODE_ORG[$a]=$c
+        NODE_HOST[$a]=$d
+        NODE_PORT[$a]=$e
+        NODE_OPS[$a]=$f
+        NODE_EXTRA[$a]=$g
+        ;;
+      *) die "$NETWORK_CONF: unknown line type '$kind'" ;;
+    esac
+  done <"$NETWORK_CONF"
+}
+
+# Nodes of one kind, optionally of one org, in file order.
+nodes_of() {
+  local kind=$1 org=${2:-} node
+  for node in "${NODES[@]}"; do
+    [ "${NODE_KIND[$node]}" = "$kind" ] || continue
+    [ -z "$org" ] || [ "${NODE_ORG[$node]}" = "$org" ] || continue
+    printf '%s\n' "$node"
+  done
+}
+
+# The one node of a kind an org has (its CA, its peer, its chaincode server).
+org_node() {
+  local node
+  node=$(nodes_of "$1" "$2" | head -n 1)
+  [ -n "$node" ] || die "organization $2 has no $1 node in $NETWORK_CONF"
+  printf '%s\n' "$node"
+}
+
+application_orgs() {
+  local org
+  for org in "${ORGS[@]}"; do [ -n "$(nodes_of peer "$org")" ] && printf '%s\n' "$org"; done
+}
+
+channels_of_org() {
+  local channel
+  for channel in "${CHANNELS[@]}"; do
+    case " ${CHANNEL_ORGS[$channel]} " in *" $1 "*) printf '%s\n' "$channel" ;; esac
+  done
+}
+
+endpoint() { printf '%s:%s' "${NODE_HOST[$1]}" "${NODE_PORT[$1]}"; }
+
+# --- state folder layout -------------------------------------------------------------------------------
+org_dir() { printf '%s/orgs/%s' "$NETWORK_HOME" "$1"; }
+node_crypto_dir() { printf '%s/nodes/%s' "$(org_dir "${NODE_ORG[$1]}")" "$1"; }
+user_dir() { printf '%s/users/%s' "$(org_dir "$1")" "$2"; }
+org_ca_cert() { printf '%s/msp/cacerts/ca.pem' "$(org_dir "$1")"; }
+node_data_dir() { printf '%s/data/%s' "$NETWORK_HOME" "$1"; }
+pid_file() { printf '%s/pids/%s.pid' "$NETWORK_HOME" "$1"; }
+log_file() { printf '%s/logs/%s.log' "$NETWORK_HOME" "$1"; }
+
+# --- binaries ------------------------------------------------------------------------------------------
+FABRIC_HOME=""
+# Makes the Fabric binaries available, building them the first time.
+ensure_binaries() {
+  [ -n "$FABRIC_HOME" ] && return 0
+  FABRIC_HOME=$(bash "$NETWORK_DIR/scripts/install-fabric.sh") || die "could not install the Fabric binaries"
+  export PATH="$FABRIC_HOME/bin:$PATH"
+}
+
+# Like ensure_binaries but never builds: for commands that only look at a running network.
+find_binaries() {
+  local dir
+  dir=$(bash "$NETWORK_DIR/scripts/install-fabric.sh" --print-dir)
+  if [ -x "$dir/bin/peer" ]; then
+    FABRIC_HOME=$dir
+    export PATH="$FABRIC_HOME/bin:$PATH"
+  fi
+}

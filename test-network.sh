@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# The smart-meter test network: Fabric CAs, a BFT ordering service, one peer per organization, two channels
+# and the chaincode as a service, all as native processes on this machine. `./test-network.sh help`.
+set -euo pipefail
+
+# shellcheck source=network/scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/network/scripts/lib.sh"
+# shellcheck source=network/scripts/nodes.sh
+source "$NETWORK_DIR/scripts/nodes.sh"
+# shellcheck source=network/scripts/crypto.sh
+source "$NETWORK_DIR/scripts/crypto.sh"
+# shellcheck source=network/scripts/channels.sh
+source "$NETWORK_DIR/scripts/channels.sh"
+# shellcheck source=network/scripts/chaincode.sh
+source "$NETWORK_DIR/scripts/chaincode.sh"
+
+usage() {
+  cat <<'TEXT'
+Usage: ./test-network.sh <command> [options]
+
+Commands:
+  up [--raft] [-s goleveldb|couchdb]
+                 Build the Fabric binaries if needed, install npm dependencies if needed, start the CAs,
+                 enroll every identity, start the orderers and peers, create the channels northgrid and
+                 southgrid, deploy the chaincode and write connection profiles to .network/profiles/.
+                 --raft   one etcdraft orderer instead of four SmartBFT orderers (for small machines)
+                 -s couchdb  peers use CouchDB 3.x at COUCHDB_URL (e.g. http://user:pw@127.0.0.1:5984;
+                          several URLs separated by commas give one instance per peer, in peer order)
+  down           Stop every process the network started and remove all generated state. Idempotent.
+  deployCC       Build, package, install, approve and commit the chaincode on both channels; after a code
+                 change this upgrades it to the next sequence without restarting the network.
+  status         Table of the network's processes: PID, alive, port listening, health.
+  logs <node>    Follow the log of one node (names: see status or network/network.conf).
+  stop <node>    Stop one node (for fault tests); start <node> starts it again with its existing state.
+  help [command] This text.
+
+Environment:
+  NETWORK_HOME      where generated state goes (default: .network in the repository)
+  FABRIC_BIN_CACHE  where built Fabric binaries are cached (default: ~/.cache/smartmeter-fabric)
+  READY_TIMEOUT     seconds each node gets to become ready (default: 90)
+TEXT
+}
+
+# --- up ------------------------------------------------------------------------------------------------
+parse_up_options() {
+  ORDERING=bft
+  STATE_DB=goleveldb
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --raft) ORDERING=raft ;;
+      -s | --state-db)
+        [ $# -ge 2 ] || die "$1 needs a value: goleveldb or couchdb"
+        STATE_DB=$2
+        shift
+        ;;
+      -h | --help)
+        usage
+        exit 0
+        ;;
+      *) die "unknown option for up: $1 (see ./test-network.sh help)" ;;
+    esac
+    shift
+  done
+  case "$STATE_DB" in
+    goleveldb) ;;
+    couchdb) [ -n "${COUCHDB_URL:-}" ] || die "-s couchdb needs COUCHDB_URL, the URL of a CouchDB 3.x instance" ;;
+    *) die "unknown state database '$STATE_DB': use goleveldb or couchdb" ;;
+  esac
+  export STATE_DB
+}
+
+ensure_npm_dependencies() {
+  if [ ! -x "$REPO_DIR/node_modules/.bin/tsc" ] || [ ! -f "$REPO_DIR/node_modules/fabric-shim/cli.js" ]; then
+    log "installing npm dependencies"
+    (cd "$REPO_DIR" && npm ci --no-audit --no-fund) || die "npm ci failed"
+  fi
+}
+
+refuse_if_running() {
+  local node
+  for node in "${NODES[@]}"; do
+    if node_running "$node"; then
+      die "the network is already running ($node is up). Use ./test-network.sh down first, or deployCC to upgrade the chaincode."
+    fi
+  done
+  if [ -d "$NETWORK_HOME/orgs" ]; then
+    die "$NETWORK_HOME holds state from an earlier network. Run ./test-network.sh down first."
+  fi
+}
+
+start_cas() {
+  local org ca
+  for org in "${ORGS[@]}"; do secret_of "$org" registrar >/dev/null; done
+  for ca in $(nodes_of ca); do start_node "$ca"; done
+  for ca in $(nodes_of ca); do wait_ready "$ca"; done
+}
+
+start_orderers() {
+  local orderer
+  for orderer in $(active_orderers); do start_node "$orderer"; done
+  for orderer in $(active_orderers); do wait_ready "$orderer"; done
+}
+
+start_peers() {
+  local peer
+  for peer in $(nodes_of peer); do start_node "$peer"; done
+  for peer in $(nodes_of peer); do wait_ready "$peer"; done
+}
+
+network_up() {
+  parse_up_options "$@"
+  local started=$SECONDS org
+  refuse_if_running
+  ensure_binaries
+  ensure_npm_dependencies
+  mkdir -p "$NETWORK_HOME"
+  printf '%s\n' "$ORDERING" >"$NETWORK_HOME/ordering-mode"
+  printf '%s\n' "$STATE_DB" >"$NETWORK_HOME/state-db"
+  prepare_fabric_config
+  start_cas
+  for org in "${ORGS[@]}"; do enroll_org "$org"; done
+  start_orderers
+  start_peers
+  create_channels
+  deploy_chaincode
+  for org in $(application_orgs); do write_profile "$org"; done
+  log "network is up in $((SECONDS - started))s ($ORDERING ordering, $STATE_DB state database)"
+  log "connection profiles: $NETWORK_HOME/profiles/{$(application_orgs | paste -sd, -)}.json"
+}
+
+# --- down ----------------------------------------------------------------------------------------------
+network_down() {
+  local node
+  # Reverse start order: chaincode servers and peers before orderers before CAs.
+  for node in $(nodes_of ccaas) $(nodes_of peer) $(nodes_of orderer) $(nodes_of ca); do stop_node "$node"; done
+  rm -rf "$NETWORK_HOME"
+  log "network is down; removed $NETWORK_HOME"
+}
+
+# --- status ----------------------------------------------------------------------------------------------
+node_health() {
+  local node=$1
+  node_running "$node" || {
+    printf 'stopped'
+    return
+  }
+  case "${NODE_KIND[$node]}" in
+    ccaas) port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" && printf 'serving' || printf 'not serving' ;;
+    *)
+      local code
+      code=$(http_status "${NODE_HOST[$node]}" "${NODE_OPS[$node]}" /healthz || true)
+      [ "$code" = 200 ] && printf 'healthy' || printf 'unhealthy (%s)' "${code:-no answer}"
+      ;;
+  esac
+}
+
+network_status() {
+  local node pid alive listening
+  if [ ! -d "$NETWORK_HOME" ]; then
+    printf 'The network is not up (no %s). Start it with ./test-network.sh up\n' "$NETWORK_HOME"
+    return 0
+  fi
+  printf '%-20s %-8s %-22s %-8s %-6s %-10s %s\n' NODE KIND ENDPOINT PID ALIVE LISTEN HEALTH
+  for node in "${NODES[@]}"; do
+    pid=$(node_pid "$node" || printf '-')
+    alive=no
+    node_running "$node" && alive=yes
+    listening=no
+    port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" && listening=yes
+    printf '%-20s %-8s %-22s %-8s %-6s %-10s %s\n' "$node" "${NODE_KIND[$node]}" "$(endpoint "$node")" \
+      "${pid:--}" "$alive" "$listening" "$(node_health "$node")"
+  done
+  printf '\nordering: %s, state database: %s, state folder: %s\n' "$(ordering_mode)" \
+    "$(cat "$NETWORK_HOME/state-db" 2>/dev/null || printf 'goleveldb')" "$NETWORK_HOME"
+}
+
+require_node_name() {
+  [ -n "${1:-}" ] || die "name a node (one of: ${NODES[*]})"
+  [ -n "${NODE_KIND[$1]:-}" ] || die "unknown node '$1' (one of: ${NODES[*]})"
+}
+
+main() {
+  load_topology
+  local subcommand=${1:-help}
+  shift || true
+  case "$subcommand" in
+    up) network_up "$@" ;;
+    down) network_down ;;
+    deployCC | deploycc)
+      ensure_binaries
+      [ -d "$NETWORK_HOME/orgs" ] || die "the network is not up: run ./test-network.sh up first"
+      deploy_chaincode
+      ;;
+    status)
+      find_binaries
+      network_status
+      ;;
+    logs)
+      require_node_name "${1:-}"
+      exec tail -n 100 -F "$(log_file "$1")"
+      ;;
+    stop)
+      require_node_name "${1:-}"
+      stop_node "$1"
+      ;;
+    start)
+      require_node_name "${1:-}"
+      ensure_binaries
+      export STATE_DB
+      STATE_DB=$(cat "$NETWORK_HOME/state-db" 2>/dev/null || printf 'goleveldb')
+      start_node "$1"
+      wait_ready "$1"
+      ;;
+    help | -h | --help) usage ;;
+    *)
+      usage >&2
+      die "unknown command '$subcommand'"
+      ;;
+  esac
+}
+
+main "$@"
