@@ -4,11 +4,18 @@ const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Integration tests wait for BFT ordering and node restarts; unit tests finish far below this.
+  testTimeout: 180000,
   projects: [
     {
       displayName: 'unit',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/chaincode/test/**/*.test.ts', '<rootDir>/client/test/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/chaincode/test/**/*.test.ts',
+        '<rootDir>/client/test/**/*.test.ts',
+        '<rootDir>/network/test/**/*.test.ts',
+      ],
+      setupFiles: ['<rootDir>/chaincode/test/support/quietLogs.ts'],
       transform: { '^.+\\.ts$': tsJest },
       testEnvironment: 'node',
     },
@@ -18,7 +25,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
       testEnvironment: 'node',
-      testTimeout: 180000,
     },
     {
       displayName: 'teardown',
@@ -26,7 +32,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/teardown/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
       testEnvironment: 'node',
-      testTimeout: 180000,
     },
   ],
 };

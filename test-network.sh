@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The smart-meter test network: Fabric CAs, a BFT ordering service, one peer per organization, two channels
 # and the chaincode as a service, all as native processes on this machine. `./test-network.sh help`.
-set -euo pipefail
+set -Eeuo pipefail
+# Any unexpected failure names the command and where it happened instead of exiting silently.
+trap 'printf "ERROR: %s failed (exit %s) at %s:%s\n" "$BASH_COMMAND" "$?" "${BASH_SOURCE[0]}" "$LINENO" >&2' ERR
 
 # shellcheck source=network/scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/network/scripts/lib.sh"
@@ -24,8 +26,8 @@ Commands:
                  enroll every identity, start the orderers and peers, create the channels northgrid and
                  southgrid, deploy the chaincode and write connection profiles to .network/profiles/.
                  --raft   one etcdraft orderer instead of four SmartBFT orderers (for small machines)
-                 -s couchdb  peers use CouchDB 3.x at COUCHDB_URL (e.g. http://user:pw@127.0.0.1:5984;
-                          several URLs separated by commas give one instance per peer, in peer order)
+                 -s couchdb  peers use CouchDB 3.x instances from COUCHDB_URL: one URL per peer, comma-
+                          separated, in peer order (e.g. http://user:pw@127.0.0.1:5984,...)
   down           Stop every process the network started and remove all generated state. Idempotent.
   deployCC       Build, package, install, approve and commit the chaincode on both channels; after a code
                  change this upgrades it to the next sequence without restarting the network.
@@ -63,7 +65,7 @@ parse_up_options() {
   done
   case "$STATE_DB" in
     goleveldb) ;;
-    couchdb) [ -n "${COUCHDB_URL:-}" ] || die "-s couchdb needs COUCHDB_URL, the URL of a CouchDB 3.x instance" ;;
+    couchdb) check_couchdb_urls ;;
     *) die "unknown state database '$STATE_DB': use goleveldb or couchdb" ;;
   esac
   export STATE_DB
@@ -109,8 +111,9 @@ start_peers() {
 
 network_up() {
   parse_up_options "$@"
-  local started=$SECONDS org
+  local started=$SECONDS org channel
   refuse_if_running
+  trap '[ $? -eq 0 ] || printf "Run ./test-network.sh down to stop what this attempt started.\n" >&2' EXIT
   ensure_binaries
   ensure_npm_dependencies
   mkdir -p "$NETWORK_HOME"
@@ -123,6 +126,7 @@ network_up() {
   start_peers
   create_channels
   deploy_chaincode
+  for channel in "${CHANNELS[@]}"; do wait_channel_membership "$channel"; done
   for org in $(application_orgs); do write_profile "$org"; done
   log "network is up in $((SECONDS - started))s ($ORDERING ordering, $STATE_DB state database)"
   log "connection profiles: $NETWORK_HOME/profiles/{$(application_orgs | paste -sd, -)}.json"
@@ -130,9 +134,12 @@ network_up() {
 
 # --- down ----------------------------------------------------------------------------------------------
 network_down() {
-  local node
-  # Reverse start order: chaincode servers and peers before orderers before CAs.
-  for node in $(nodes_of ccaas) $(nodes_of peer) $(nodes_of orderer) $(nodes_of ca); do stop_node "$node"; done
+  local kind
+  # Reverse start order, one kind at a time: chaincode servers, peers, orderers, CAs.
+  for kind in ccaas peer orderer ca; do
+    # shellcheck disable=SC2046 # node names never contain blanks
+    stop_nodes $(nodes_of "$kind")
+  done
   rm -rf "$NETWORK_HOME"
   log "network is down; removed $NETWORK_HOME"
 }
@@ -140,6 +147,10 @@ network_down() {
 # --- status ----------------------------------------------------------------------------------------------
 node_health() {
   local node=$1
+  if [ "${NODE_KIND[$node]}" = orderer ] && ! active_orderers | grep -qx "$node"; then
+    printf 'not used (%s ordering)' "$(ordering_mode)"
+    return
+  fi
   node_running "$node" || {
     printf 'stopped'
     return
@@ -160,17 +171,25 @@ network_status() {
     printf 'The network is not up (no %s). Start it with ./test-network.sh up\n' "$NETWORK_HOME"
     return 0
   fi
-  printf '%-20s %-8s %-22s %-8s %-6s %-10s %s\n' NODE KIND ENDPOINT PID ALIVE LISTEN HEALTH
+  local rss total_kib=0
+  printf '%-20s %-8s %-22s %-8s %-6s %-7s %-9s %s\n' NODE KIND ENDPOINT PID ALIVE LISTEN MEMORY HEALTH
   for node in "${NODES[@]}"; do
     pid=$(node_pid "$node" || printf '-')
     alive=no
     node_running "$node" && alive=yes
     listening=no
     port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" && listening=yes
-    printf '%-20s %-8s %-22s %-8s %-6s %-10s %s\n' "$node" "${NODE_KIND[$node]}" "$(endpoint "$node")" \
-      "${pid:--}" "$alive" "$listening" "$(node_health "$node")"
+    rss=-
+    if [ "$alive" = yes ]; then
+      rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || printf 0)
+      total_kib=$((total_kib + rss))
+      rss="$((rss / 1024))MiB"
+    fi
+    printf '%-20s %-8s %-22s %-8s %-6s %-7s %-9s %s\n' "$node" "${NODE_KIND[$node]}" "$(endpoint "$node")" \
+      "${pid:--}" "$alive" "$listening" "$rss" "$(node_health "$node")"
   done
-  printf '\nordering: %s, state database: %s, state folder: %s\n' "$(ordering_mode)" \
+  printf '\nmemory (resident) of all running nodes: %d MiB\n' "$((total_kib / 1024))"
+  printf 'ordering: %s, state database: %s, state folder: %s\n' "$(ordering_mode)" \
     "$(cat "$NETWORK_HOME/state-db" 2>/dev/null || printf 'goleveldb')" "$NETWORK_HOME"
 }
 

@@ -24,14 +24,17 @@ describe('System contract', () => {
     ['a blank message', '   '],
     ['a message over 256 characters', 'x'.repeat(257)],
     ['a message with control characters', 'bad\u0007bell'],
-  ])('when Ping gets %s then it is rejected with INVALID_ARGUMENT and nothing is written', async (_label, message) => {
-    const ledger = new MemoryLedger();
-    await expect(new SystemContract().Ping(ledger.context(distributor), message)).rejects.toThrow(
-      /^INVALID_ARGUMENT: message must/,
-    );
-    expect(ledger.state.size).toBe(0);
-    expect(ledger.events).toHaveLength(0);
-  });
+  ])(
+    'when Ping gets %s then it is rejected with INVALID_ARGUMENT and nothing is written',
+    async (_label, message) => {
+      const ledger = new MemoryLedger();
+      await expect(new SystemContract().Ping(ledger.context(distributor), message)).rejects.toThrow(
+        /^INVALID_ARGUMENT: message must/,
+      );
+      expect(ledger.state.size).toBe(0);
+      expect(ledger.events).toHaveLength(0);
+    },
+  );
 
   it('when GetPing is asked for a stored ping then it returns the stored bytes', async () => {
     const ledger = new MemoryLedger();

@@ -4,7 +4,9 @@ import { CHAINCODE_VERSION } from '../src/version';
 
 describe('chaincode version', () => {
   it('when the package version changes then the Version transaction reports the same number', () => {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(CHAINCODE_VERSION).toBe(pkg.version);
   });
 });

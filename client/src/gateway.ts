@@ -1,5 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, type ConnectOptions, type Gateway, type Identity } from '@hyperledger/fabric-gateway';
+import {
+  connect,
+  hash,
+  signers,
+  type ConnectOptions,
+  type Gateway,
+  type Identity,
+} from '@hyperledger/fabric-gateway';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { identityFiles, type ConnectionProfile } from './profile';

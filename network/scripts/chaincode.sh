@@ -55,7 +55,9 @@ committed_sequence() {
   org=${CHANNEL_ORGS[$channel]%% *}
   json=$(peer_as_admin "$org" peer lifecycle chaincode querycommitted -C "$channel" -n "$CHAINCODE_NAME" \
     -O json 2>/dev/null) || json='{}'
-  node -e 'const d = JSON.parse(process.argv[1]); console.log(Number.isInteger(d.sequence) ? d.sequence : 0)' "$json"
+  node -e 'let d = {};
+    try { d = JSON.parse(process.argv[1]); } catch { /* no definition yet: the peer printed an error */ }
+    console.log(Number.isInteger(d.sequence) ? d.sequence : 0);' "$json"
 }
 
 # AND of the peers of every member: the channel's distributor and the authority must both endorse.
@@ -74,7 +76,7 @@ definition_flags() {
 approve_and_commit() {
   local channel=$1 sequence org output orderer
   sequence=$(($(committed_sequence "$channel") + 1))
-  orderer=$(active_orderers | head -n 1)
+  orderer=$(active_orderers | sed -n 1p)
   local -a definition orderer_args peer_args=()
   mapfile -t definition < <(definition_flags "$channel" "$sequence")
   mapfile -t orderer_args < <(orderer_flags "$orderer")

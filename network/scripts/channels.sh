@@ -8,7 +8,7 @@ ordering_mode() { cat "$NETWORK_HOME/ordering-mode" 2>/dev/null || printf 'bft';
 # The orderers that run in the current mode: all of them for BFT, the first one for single-node Raft.
 active_orderers() {
   if [ "$(ordering_mode)" = raft ]; then
-    nodes_of orderer | head -n 1
+    nodes_of orderer | sed -n 1p
   else
     nodes_of orderer
   fi
@@ -81,4 +81,27 @@ create_channels() {
     for org in ${CHANNEL_ORGS[$channel]}; do join_peer "$org" "$channel"; done
     log "channel $channel: $(active_orderers | wc -l) orderers, peers of ${CHANNEL_ORGS[$channel]// /, }"
   done
+}
+
+# Peers gossip with the other members' peers of a channel; the gateway can only plan endorsements across
+# organizations once each peer knows them. Waits until every peer's gossip_membership_total_peers_known
+# metric for the channel counts all other member peers.
+wait_channel_membership() {
+  local channel=$1 org peer expected known waited
+  expected=$(($(for org in ${CHANNEL_ORGS[$channel]}; do nodes_of peer "$org"; done | wc -l) - 1))
+  for org in ${CHANNEL_ORGS[$channel]}; do
+    for peer in $(nodes_of peer "$org"); do
+      waited=0
+      while :; do
+        known=$(http_body "${NODE_HOST[$peer]}" "${NODE_OPS[$peer]}" /metrics 2>/dev/null |
+          sed -n "s/^gossip_membership_total_peers_known{channel=\"$channel\"} \([0-9]*\).*/\1/p")
+        [ "${known:-0}" -ge "$expected" ] && break
+        [ "$waited" -lt "$READY_TIMEOUT" ] ||
+          show_failure "$peer" "knows ${known:-0} of the $expected other peers of $channel after ${READY_TIMEOUT}s"
+        sleep 1
+        waited=$((waited + 1))
+      done
+    done
+  done
+  log "channel $channel: every peer sees the other $expected member peer(s)"
 }

@@ -24,7 +24,7 @@ cache_dir() {
 
 # Succeeds when version $1 >= version $2 (dotted numbers).
 version_at_least() {
-  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | sed -n 1p)" = "$2" ]
 }
 
 check_go() {

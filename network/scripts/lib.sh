@@ -61,10 +61,11 @@ nodes_of() {
   done
 }
 
-# The one node of a kind an org has (its CA, its peer, its chaincode server).
+# The one node of a kind an org has (its CA, its peer, its chaincode server). `sed -n 1p` rather than
+# `head -n 1` throughout: head exits early, and under pipefail the writer's SIGPIPE fails the pipeline.
 org_node() {
   local node
-  node=$(nodes_of "$1" "$2" | head -n 1)
+  node=$(nodes_of "$1" "$2" | sed -n 1p)
   [ -n "$node" ] || die "organization $2 has no $1 node in $NETWORK_CONF"
   printf '%s\n' "$node"
 }

@@ -7,6 +7,15 @@ port_open() {
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
+# Prints the body of GET http://host:port/path, or nothing if it cannot connect.
+http_body() {
+  local host=$1 port=$2 path=$3 fd
+  { exec {fd}<>"/dev/tcp/$host/$port"; } 2>/dev/null || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" >&"$fd"
+  timeout 5 cat <&"$fd" | sed '1,/^\r\{0,1\}$/d'
+  exec {fd}>&-
+}
+
 # Prints the HTTP status code of GET http://host:port/path, or nothing if it cannot connect.
 http_status() {
   local host=$1 port=$2 path=$3 fd line
@@ -109,6 +118,9 @@ node_env() {
         CORE_PEER_GOSSIP_BOOTSTRAP="$address"
         CORE_PEER_GOSSIP_ENDPOINT="$address"
         CORE_PEER_GOSSIP_EXTERNALENDPOINT="$address"
+        # A peer that joins a channel before the other members' TLS roots are in place fails its first
+        # contact with their anchor peers and retries after this interval (Fabric's default is 25s).
+        CORE_PEER_GOSSIP_RECONNECTINTERVAL=5s
         CORE_PEER_LOCALMSPID="${ORG_MSP[$org]}"
         CORE_PEER_MSPCONFIGPATH="$crypto/msp"
         CORE_PEER_TLS_ENABLED=true
@@ -139,27 +151,33 @@ ccaas_builder_config() {
   printf '{"address":"%s","root_cert":"%s"}' "$(endpoint "$server")" "$ca_pem"
 }
 
+# COUCHDB_URL names one CouchDB instance per peer, comma-separated, in peer order: a peer refuses an
+# instance that already holds another peer's databases.
+check_couchdb_urls() {
+  local -a urls peers
+  [ -n "${COUCHDB_URL:-}" ] || die "-s couchdb needs COUCHDB_URL, the URLs of one CouchDB 3.x instance per peer"
+  IFS=, read -r -a urls <<<"$COUCHDB_URL"
+  mapfile -t peers < <(nodes_of peer)
+  [ "${#urls[@]}" -eq "${#peers[@]}" ] ||
+    die "COUCHDB_URL names ${#urls[@]} CouchDB instance(s); give one per peer (${#peers[@]}: ${peers[*]})"
+}
+
 state_db_env() {
   [ "${STATE_DB:-goleveldb}" = couchdb ] || return 0
-  local url=${COUCHDB_URL:?-s couchdb needs COUCHDB_URL}
-  # COUCHDB_URL may name several instances separated by commas, one per peer in peer order.
-  local -a urls
-  IFS=, read -r -a urls <<<"$url"
-  local index=0 peer
-  for peer in $(nodes_of peer); do
-    [ "$peer" = "$1" ] && break
-    index=$((index + 1))
-  done
-  local chosen=${urls[$index]:-${urls[0]}} userinfo='' hostport
-  chosen=${chosen#http://}
+  check_couchdb_urls
+  local -a urls peers
+  IFS=, read -r -a urls <<<"$COUCHDB_URL"
+  mapfile -t peers < <(nodes_of peer)
+  local index chosen userinfo=''
+  for index in "${!peers[@]}"; do [ "${peers[$index]}" = "$1" ] && break; done
+  chosen=${urls[$index]#http://}
   if [[ $chosen == *@* ]]; then
     userinfo=${chosen%%@*}
     chosen=${chosen#*@}
   fi
-  hostport=${chosen%%/*}
   env_vars+=(
     CORE_LEDGER_STATE_STATEDATABASE=CouchDB
-    CORE_LEDGER_STATE_COUCHDBCONFIG_COUCHDBADDRESS="$hostport"
+    CORE_LEDGER_STATE_COUCHDBCONFIG_COUCHDBADDRESS="${chosen%%/*}"
     CORE_LEDGER_STATE_COUCHDBCONFIG_USERNAME="${userinfo%%:*}"
     CORE_LEDGER_STATE_COUCHDBCONFIG_PASSWORD="${userinfo#*:}"
   )
@@ -263,25 +281,43 @@ show_failure() {
 }
 
 # --- stopping ------------------------------------------------------------------------------------------
-stop_node() {
-  local node=$1 pid file waited=0
-  file=$(pid_file "$node")
-  [ -f "$file" ] || return 0
-  pid=$(cat "$file")
-  if node_running "$node"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 15 ]; do
-      sleep 1
-      waited=$((waited + 1))
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "$node did not stop within 15s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
+# Stops nodes by their recorded PIDs: SIGTERM to all of them at once, then SIGKILL to any that are still
+# running after 15 seconds. Nodes that are not running just lose their stale PID file.
+stop_nodes() {
+  local node waited=0
+  local -a stopping=()
+  for node in "$@"; do
+    if node_running "$node"; then
+      kill -TERM "$(node_pid "$node")" 2>/dev/null || true
+      stopping+=("$node")
+    else
+      rm -f "$(pid_file "$node")"
     fi
-    log "stopped $node (pid $pid)"
-  fi
-  rm -f "$file"
+  done
+  while [ "${#stopping[@]}" -gt 0 ]; do
+    local -a still=()
+    for node in "${stopping[@]}"; do
+      if kill -0 "$(node_pid "$node")" 2>/dev/null; then
+        still+=("$node")
+      else
+        log "stopped $node (pid $(node_pid "$node"))"
+        rm -f "$(pid_file "$node")"
+      fi
+    done
+    stopping=("${still[@]}")
+    [ "${#stopping[@]}" -gt 0 ] || break
+    if [ "$waited" -ge 150 ]; then
+      for node in "${stopping[@]}"; do
+        log "$node did not stop within 15s; killing it"
+        kill -KILL "$(node_pid "$node")" 2>/dev/null || true
+      done
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
 }
+
+stop_node() { stop_nodes "$1"; }
 
 # --- acting as an organization's admin -------------------------------------------------------------------
 # Runs a command with the peer CLI environment of the org's admin, pointed at the org's peer.

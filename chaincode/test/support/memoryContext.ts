@@ -27,7 +27,6 @@ export class MemoryLedger {
     this.txCounter += 1;
     const txId = this.txCounter.toString(16).padStart(64, '0');
     const writes = new Map<string, Uint8Array>();
-    const ledger = this;
     const stub = {
       getTxID: () => txId,
       getTxTimestamp: () => ({
@@ -36,13 +35,13 @@ export class MemoryLedger {
       }),
       createCompositeKey: (objectType: string, attributes: string[]) =>
         MIN_UNICODE + [objectType, ...attributes].join(MIN_UNICODE) + MIN_UNICODE,
-      getState: async (key: string) => ledger.state.get(key) ?? new Uint8Array(),
+      getState: async (key: string) => this.state.get(key) ?? new Uint8Array(),
       putState: async (key: string, value: Uint8Array) => {
         writes.set(key, value);
-        ledger.state.set(key, value);
+        this.state.set(key, value);
       },
       setEvent: (name: string, payload: Uint8Array) => {
-        ledger.events.push({ name, payload: Buffer.from(payload).toString('utf8') });
+        this.events.push({ name, payload: Buffer.from(payload).toString('utf8') });
       },
     };
     const clientIdentity = {

@@ -31,7 +31,8 @@ function isCcaas(metadataDir) {
 
 function fillTemplate(text, config, field) {
   return text.replace(/\{\{\s*\.([A-Za-z0-9_]+)\s*\}\}/g, (_match, key) => {
-    if (!(key in config)) fail(`connection.json field ${field} needs "${key}" in CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`);
+    if (!(key in config))
+      fail(`connection.json field ${field} needs "${key}" in CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG`);
     return String(config[key]);
   });
 }
@@ -57,7 +58,8 @@ function build(sourceDir, metadataDir, outputDir) {
   }
   const config = builderConfig();
   for (const field of TEMPLATED_FIELDS) {
-    if (typeof connection[field] === 'string') connection[field] = fillTemplate(connection[field], config, field);
+    if (typeof connection[field] === 'string')
+      connection[field] = fillTemplate(connection[field], config, field);
   }
   fs.mkdirSync(outputDir, { recursive: true });
   fs.cpSync(metadataDir, outputDir, { recursive: true });

@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { identityFiles, loadProfile, ProfileError, type ConnectionProfile } from '../src/profile';
+
+const valid: ConnectionProfile = {
+  org: 'distributor1',
+  mspId: 'Distributor1MSP',
+  channels: ['northgrid'],
+  peer: { endpoint: '127.0.0.1:7051', hostAlias: 'peer0.distributor1', tlsRootCertPath: '/n/ca.pem' },
+  ca: { url: 'https://127.0.0.1:8054', caName: 'ca-distributor1', tlsCertPath: '/n/ca.pem' },
+  defaultIdentity: 'operator',
+  identities: { operator: { certPath: '/n/cert.pem', keyPath: '/n/key_sk' } },
+};
+
+function writeProfile(content: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'profile-')), 'p.json');
+  writeFileSync(file, content);
+  return file;
+}
+
+describe('connection profiles', () => {
+  it('when a profile is complete then it loads unchanged', () => {
+    expect(loadProfile(writeProfile(JSON.stringify(valid)))).toEqual(valid);
+  });
+
+  it('when the file is missing then the error names the path', () => {
+    expect(() => loadProfile('/nonexistent/p.json')).toThrow(
+      new ProfileError(
+        'cannot read connection profile /nonexistent/p.json: ' +
+          "ENOENT: no such file or directory, open '/nonexistent/p.json'",
+      ),
+    );
+  });
+
+  it('when the file is not JSON then the error says so', () => {
+    expect(() => loadProfile(writeProfile('{ nope'))).toThrow(/is not valid JSON/);
+  });
+
+  it('when fields are missing then every missing field is listed at once', () => {
+    const broken = { ...valid, mspId: '', peer: { endpoint: '127.0.0.1:7051' } };
+    expect(() => loadProfile(writeProfile(JSON.stringify(broken)))).toThrow(
+      /missing or has invalid: mspId, peer\.hostAlias, peer\.tlsRootCertPath$/,
+    );
+  });
+
+  it('when an unknown identity is asked for then the error lists the known ones', () => {
+    expect(() => identityFiles(valid, 'auditor')).toThrow(
+      'profile distributor1 has no identity "auditor" (known: operator)',
+    );
+    expect(identityFiles(valid)).toEqual(valid.identities.operator);
+  });
+});

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# `npm test`: every check and test of the project, in order, ending with one line "N passed, N failed".
+#   1. npm dependencies (installed when missing), TypeScript build, lint
+#   2. unit tests
+#   3. ./test-network.sh up (unless a network is already running, which is then reused and left running)
+#   4. integration tests against the network
+#   5. teardown test (./test-network.sh down and its checks) when this run started the network
+# The network this run started is always taken down, also on failure or interruption.
+set -uo pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$REPO_DIR" || exit 2
+RESULTS="$REPO_DIR/.test-results"
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+
+passed=0
+failed=0
+skipped=0
+started_network=false
+
+say() { printf '\n=== %s\n' "$*"; }
+
+# A step that is not a test runner (build, lint, network up) counts as one check.
+check() {
+  local name=$1
+  shift
+  say "$name"
+  if "$@"; then
+    passed=$((passed + 1))
+    return 0
+  fi
+  printf 'FAILED: %s\n' "$name"
+  failed=$((failed + 1))
+  return 1
+}
+
+# Runs one jest project and adds its counts from the JSON report.
+jest_project() {
+  local project=$1 report="$RESULTS/$1.json" counts
+  say "jest: $project tests"
+  npx jest --selectProjects "$project" --runInBand --json --outputFile="$report"
+  if [ ! -s "$report" ]; then
+    printf 'FAILED: jest wrote no report for %s\n' "$project"
+    failed=$((failed + 1))
+    return 1
+  fi
+  counts=$(node -e '
+    const r = require(process.argv[1]);
+    // Suites that failed to run at all (syntax errors, failing hooks) count as failures too.
+    const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
+    console.log(r.numPassedTests, r.numFailedTests + broken, r.numPendingTests + r.numTodoTests);' "$report")
+  read -r p f s <<<"$counts"
+  passed=$((passed + p))
+  failed=$((failed + f))
+  skipped=$((skipped + s))
+}
+
+network_running() {
+  [ -d "$REPO_DIR/.network/pids" ] && ./test-network.sh status 2>/dev/null | grep -q ' yes '
+}
+
+cleanup() {
+  if [ "$started_network" = true ] && [ -d "$REPO_DIR/.network" ]; then
+    say "taking the network down"
+    ./test-network.sh down || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+install_dependencies() {
+  [ -x node_modules/.bin/jest ] && [ -x node_modules/.bin/tsc ] && return 0
+  npm ci --no-audit --no-fund
+}
+
+main() {
+  check "npm dependencies" install_dependencies || {
+    summary
+    exit 1
+  }
+  check "build (tsc)" npx tsc -b chaincode client
+  check "typecheck tests (tsc)" npx tsc -p tsconfig.json
+  check "lint (eslint, prettier, shellcheck)" npm run --silent lint
+  jest_project unit
+
+  if network_running; then
+    say "a network is already running: reusing it and leaving it up (the teardown test needs a network this run starts)"
+    skipped=$((skipped + 1))
+    jest_project integration
+  else
+    started_network=true
+    if check "./test-network.sh up" ./test-network.sh up; then
+      jest_project integration
+      jest_project teardown
+    fi
+  fi
+  summary
+  [ "$failed" -eq 0 ]
+}
+
+summary() {
+  printf '\n'
+  if [ "$skipped" -gt 0 ]; then
+    printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+  else
+    printf '%d passed, %d failed\n' "$passed" "$failed"
+  fi
+}
+
+main "$@"

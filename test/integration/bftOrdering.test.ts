@@ -1,0 +1,119 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openGateway, type GatewayConnection } from '../../client/src/gateway';
+import {
+  eventually,
+  networkHome,
+  ordererChannelInfo,
+  portListening,
+  processAlive,
+  profile,
+  recordedPid,
+  testNetwork,
+  topologyNodes,
+  type NodeEntry,
+} from '../support/network';
+
+const CHAINCODE = 'smartmeter';
+const utf8 = new TextDecoder();
+const orderers = topologyNodes().filter((node) => node.kind === 'orderer');
+// The highest consenter id: not the initial SmartBFT leader, so this exercises a follower failure.
+const victim = orderers[orderers.length - 1];
+const survivors = orderers.filter((node) => node.name !== victim.name);
+const channels = [
+  { channel: 'northgrid', writer: 'distributor1' },
+  { channel: 'southgrid', writer: 'distributor2' },
+];
+
+const connections: GatewayConnection[] = [];
+
+async function submitAndConfirm(org: string, channel: string, message: string): Promise<void> {
+  const connection = openGateway(profile(org));
+  connections.push(connection);
+  const contract = connection.gateway.getNetwork(channel).getContract(CHAINCODE, 'System');
+  const submitted = await (await contract.newProposal('Ping', { arguments: [message] }).endorse()).submit();
+  const status = await submitted.getStatus();
+  expect(status).toMatchObject({ successful: true, code: 0 });
+  const record = JSON.parse(utf8.decode(submitted.getResult())) as { message: string };
+  expect(record.message).toBe(message);
+}
+
+async function heights(nodes: NodeEntry[], channel: string): Promise<number[]> {
+  return Promise.all(nodes.map(async (node) => (await ordererChannelInfo(node, channel)).height));
+}
+
+// `./test-network.sh up --raft` runs one etcdraft orderer: there is no BFT service to test then.
+const orderingMode = existsSync(join(networkHome, 'ordering-mode'))
+  ? readFileSync(join(networkHome, 'ordering-mode'), 'utf8').trim()
+  : 'bft';
+const describeBft = orderingMode === 'bft' ? describe : describe.skip;
+
+describeBft('BFT ordering with one faulty orderer', () => {
+  afterAll(async () => {
+    for (const connection of connections) connection.close();
+    // Leave the network whole for the tests that follow, even if an assertion failed half-way.
+    if (recordedPid(victim.name) === null || !processAlive(recordedPid(victim.name) ?? -1)) {
+      await testNetwork('start', victim.name);
+    }
+  });
+
+  it('every orderer is an active consenter of both channels', async () => {
+    for (const { channel } of channels) {
+      for (const orderer of orderers) {
+        await expect(ordererChannelInfo(orderer, channel)).resolves.toMatchObject({
+          status: 'active',
+          consensusRelation: 'consenter',
+        });
+      }
+    }
+  });
+
+  it('when one orderer is stopped then submissions still commit, and after restart it catches up', async () => {
+    const pid = recordedPid(victim.name);
+    expect(pid).not.toBeNull();
+    expect(processAlive(pid as number)).toBe(true);
+
+    await testNetwork('stop', victim.name);
+    expect(processAlive(pid as number)).toBe(false);
+    await expect(portListening(victim.host, victim.port)).resolves.toBe(false);
+
+    for (const { channel, writer } of channels) {
+      const before = Math.max(...(await heights(survivors, channel)));
+      await submitAndConfirm(writer, channel, `committed while ${victim.name} is down`);
+      await submitAndConfirm('authority', channel, `second write while ${victim.name} is down`);
+      const after = await eventually(
+        () => heights(survivors, channel),
+        (hs) => hs.every((h) => h >= before + 1),
+        30_000,
+        `the surviving orderers of ${channel} to grow past height ${before}`,
+      );
+      expect(Math.min(...after)).toBeGreaterThan(before);
+    }
+
+    await testNetwork('start', victim.name);
+    const restartedPid = recordedPid(victim.name);
+    expect(restartedPid).not.toBe(pid);
+    expect(processAlive(restartedPid as number)).toBe(true);
+
+    for (const { channel } of channels) {
+      const target = Math.max(...(await heights(survivors, channel)));
+      const caughtUp = await eventually(
+        () => ordererChannelInfo(victim, channel),
+        (info) => info.height === target,
+        90_000,
+        `${victim.name} to catch up to height ${target} on ${channel}`,
+      );
+      expect(caughtUp).toMatchObject({ status: 'active', consensusRelation: 'consenter', height: target });
+    }
+
+    // The restarted orderer takes part in ordering again: a new block reaches every orderer.
+    await submitAndConfirm('distributor1', 'northgrid', `after ${victim.name} came back`);
+    const target = Math.max(...(await heights(survivors, 'northgrid')));
+    await eventually(
+      () => heights(orderers, 'northgrid'),
+      (hs) => hs.every((h) => h === target),
+      30_000,
+      'all four orderers to reach the same height',
+    );
+  });
+});

@@ -1,0 +1,153 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { connect as connectTcp } from 'node:net';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { loadProfile, type ConnectionProfile } from '../../client/src/profile';
+
+/** Helpers for tests that run against the network started by ./test-network.sh. */
+
+export const repoDir = resolve(__dirname, '..', '..');
+export const networkHome = process.env.NETWORK_HOME ?? join(repoDir, '.network');
+const networkConf = process.env.NETWORK_CONF ?? join(repoDir, 'network', 'network.conf');
+
+export interface NodeEntry {
+  name: string;
+  kind: 'ca' | 'orderer' | 'peer' | 'ccaas';
+  org: string;
+  host: string;
+  port: number;
+  opsPort: number | null;
+  extraPort: number | null;
+}
+
+/** The nodes listed in network/network.conf, the same file the scripts read. */
+export function topologyNodes(): NodeEntry[] {
+  return readFileSync(networkConf, 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[0] === 'node')
+    .map(([, name, kind, org, host, port, ops, extra]) => ({
+      name,
+      kind: kind as NodeEntry['kind'],
+      org,
+      host,
+      port: Number(port),
+      opsPort: ops === '-' ? null : Number(ops),
+      extraPort: extra === '-' ? null : Number(extra),
+    }));
+}
+
+export function profile(org: string): ConnectionProfile {
+  const path = join(networkHome, 'profiles', `${org}.json`);
+  if (!existsSync(path)) {
+    throw new Error(`${path} does not exist: start the network with ./test-network.sh up before these tests`);
+  }
+  return loadProfile(path);
+}
+
+export function recordedPid(node: string): number | null {
+  const file = join(networkHome, 'pids', `${node}.pid`);
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : null;
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function portListening(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connectTcp({ host, port });
+    socket.setTimeout(2000);
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      done(false);
+    });
+  });
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs ./test-network.sh with arguments; rejects with its output when it fails. */
+export async function testNetwork(...args: string[]): Promise<string> {
+  const { stdout, stderr } = await execFileAsync(join(repoDir, 'test-network.sh'), args, {
+    cwd: repoDir,
+    env: process.env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout + stderr;
+}
+
+export interface OrdererChannelInfo {
+  name: string;
+  status: string;
+  consensusRelation: string;
+  height: number;
+}
+
+/** The channel as one orderer's channel participation API reports it (mutual TLS as the orderer org admin). */
+export function ordererChannelInfo(orderer: NodeEntry, channel: string): Promise<OrdererChannelInfo> {
+  const tlsDir = join(networkHome, 'orgs', orderer.org, 'users', 'admin', 'tls');
+  return new Promise((done, fail) => {
+    const req = request(
+      {
+        host: orderer.host,
+        port: orderer.extraPort ?? undefined,
+        path: `/participation/v1/channels/${channel}`,
+        method: 'GET',
+        ca: readFileSync(join(tlsDir, 'ca.pem')),
+        cert: readFileSync(join(tlsDir, 'cert.pem')),
+        key: readFileSync(join(tlsDir, 'key.pem')),
+        timeout: 5000,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        res.on('end', () => {
+          if (res.statusCode !== 200) {
+            fail(new Error(`${orderer.name}: HTTP ${res.statusCode}: ${body}`));
+            return;
+          }
+          done(JSON.parse(body) as OrdererChannelInfo);
+        });
+      },
+    );
+    req.on('error', fail);
+    req.on('timeout', () => req.destroy(new Error(`${orderer.name}: admin API timed out`)));
+    req.end();
+  });
+}
+
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (accept(last)) return last;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(
+    `${what} did not happen within ${timeoutMs} ms; last value ${JSON.stringify(last)}; last error ${String(lastError)}`,
+  );
+}
