@@ -1,6 +1,8 @@
 // Three projects: unit tests need nothing running; integration and teardown tests need the network
 // that ./test-network.sh starts (teardown runs last because it stops that network).
 const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
+// Tests use the workspace packages' sources, so they need no build first.
+const moduleNameMapper = { '^@smartmeter/crypto$': '<rootDir>/crypto/src' };
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -11,12 +13,14 @@ module.exports = {
       displayName: 'unit',
       rootDir: __dirname,
       testMatch: [
+        '<rootDir>/crypto/test/**/*.test.ts',
         '<rootDir>/chaincode/test/**/*.test.ts',
         '<rootDir>/client/test/**/*.test.ts',
         '<rootDir>/network/test/**/*.test.ts',
       ],
       setupFiles: ['<rootDir>/chaincode/test/support/quietLogs.ts'],
       transform: { '^.+\\.ts$': tsJest },
+      moduleNameMapper,
       testEnvironment: 'node',
     },
     {
@@ -24,6 +28,7 @@ module.exports = {
       rootDir: __dirname,
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
+      moduleNameMapper,
       testEnvironment: 'node',
     },
     {
@@ -31,6 +36,7 @@ module.exports = {
       rootDir: __dirname,
       testMatch: ['<rootDir>/test/teardown/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
+      moduleNameMapper,
       testEnvironment: 'node',
     },
   ],

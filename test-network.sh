@@ -34,6 +34,9 @@ Commands:
   status         Table of the network's processes: PID, alive, port listening, health.
   logs <node>    Follow the log of one node (names: see status or network/network.conf).
   stop <node>    Stop one node (for fault tests); start <node> starts it again with its existing state.
+  enroll <org> <name> [--type client|admin] [--attrs 'role=subscriber:ecert,subscriberId=hh-1:ecert']
+                 Register and enroll a user at the org's Fabric CA, add it to the org's connection profile,
+                 and print its certificate and key paths as JSON.
   help [command] This text.
 
 Environment:
@@ -229,6 +232,22 @@ main() {
       STATE_DB=$(cat "$NETWORK_HOME/state-db" 2>/dev/null || printf 'goleveldb')
       start_node "$1"
       wait_ready "$1"
+      ;;
+    enroll)
+      [ $# -ge 2 ] || die "usage: ./test-network.sh enroll <org> <name> [--type client|admin] [--attrs ATTRS]"
+      local org=$1 name=$2 type=client attrs=''
+      shift 2
+      while [ $# -gt 0 ]; do
+        case "$1" in
+          --type) type=${2:?--type needs a value}; shift ;;
+          --attrs) attrs=${2:?--attrs needs a value}; shift ;;
+          *) die "unknown option for enroll: $1" ;;
+        esac
+        shift
+      done
+      ensure_binaries
+      [ -d "$NETWORK_HOME/orgs" ] || die "the network is not up: run ./test-network.sh up first"
+      enroll_user_identity "$org" "$name" "$type" "$attrs"
       ;;
     help | -h | --help) usage ;;
     *)

@@ -15,10 +15,98 @@ export function requireText(name: string, value: unknown, maxLength: number): st
   return value;
 }
 
+/** An identifier: letters, digits, dot, underscore, hyphen; 1 to 64 characters. */
+export function requireIdentifier(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(value)) {
+    throw invalidArgument(`${name} must be 1-64 characters of letters, digits, '.', '_' or '-'`);
+  }
+  return value;
+}
+
 /** Transaction ids are 64 lowercase hex characters. */
 export function requireTxId(name: string, value: unknown): string {
-  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) {
-    throw invalidArgument(`${name} must be a transaction id (64 lowercase hex characters)`);
+  return requireHex(name, value, 32, 'a transaction id');
+}
+
+export function requireHex(
+  name: string,
+  value: unknown,
+  bytes: number,
+  what = `${bytes * 2} hex characters`,
+): string {
+  if (typeof value !== 'string' || !new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(value)) {
+    throw invalidArgument(`${name} must be ${what} (${bytes * 2} lowercase hex characters)`);
   }
+  return value;
+}
+
+export function requireInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalidArgument(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Integers arrive as strings in transaction arguments. */
+export function parseIntegerArgument(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'string' || !/^-?\d{1,15}$/.test(value)) {
+    throw invalidArgument(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return requireInteger(name, Number(value), min, max);
+}
+
+/** Parses a JSON object argument; the caller then validates each field. */
+export function parseJsonObject(
+  name: string,
+  value: unknown,
+  maxLength = 64 * 1024,
+): Record<string, unknown> {
+  if (typeof value !== 'string' || value.length > maxLength) {
+    throw invalidArgument(`${name} must be a JSON object of at most ${maxLength} characters`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw invalidArgument(`${name} is not valid JSON`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw invalidArgument(`${name} must be a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function parseJsonArray(name: string, value: unknown, maxLength: number): unknown[] {
+  if (typeof value !== 'string' || value.length > maxLength) {
+    throw invalidArgument(`${name} must be a JSON array of at most ${maxLength} characters`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw invalidArgument(`${name} is not valid JSON`);
+  }
+  if (!Array.isArray(parsed)) throw invalidArgument(`${name} must be a JSON array`);
+  return parsed;
+}
+
+/** Rejects fields a JSON argument must not carry (typos, or personal data smuggled in extra fields). */
+export function requireOnlyFields(
+  name: string,
+  value: Record<string, unknown>,
+  allowed: readonly string[],
+): void {
+  const extra = Object.keys(value).filter((field) => !allowed.includes(field));
+  if (extra.length > 0) throw invalidArgument(`${name} has unknown field(s): ${extra.join(', ')}`);
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+export function parsePageSize(value: unknown): number {
+  return parseIntegerArgument('pageSize', value, 1, MAX_PAGE_SIZE);
+}
+
+export function parseBookmark(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 1024) throw invalidArgument('bookmark must be a string');
   return value;
 }

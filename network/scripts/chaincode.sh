@@ -4,6 +4,8 @@
 # Sourced by test-network.sh.
 
 CHAINCODE_DIR="$REPO_DIR/chaincode"
+# Blocks after which a peer purges personal data delivered through a private data collection.
+PERSONAL_DATA_BLOCK_TO_LIVE=${PERSONAL_DATA_BLOCK_TO_LIVE:-100}
 
 chaincode_version() {
   node -p "require('$CHAINCODE_DIR/package.json').version"
@@ -11,14 +13,14 @@ chaincode_version() {
 
 build_chaincode() {
   log "building the chaincode"
-  (cd "$REPO_DIR" && npx tsc -b chaincode) || die "the chaincode does not compile"
+  (cd "$REPO_DIR" && npx tsc -b crypto chaincode) || die "the chaincode does not compile"
 }
 
 # The label carries a digest of the built code so that a changed chaincode gets a new package id.
 chaincode_label() {
   local digest
-  digest=$(cd "$CHAINCODE_DIR" && find dist package.json META-INF -type f -print0 | sort -z |
-    xargs -0 cat | sha256sum | cut -c1-12)
+  digest=$(cd "$REPO_DIR" && find chaincode/dist chaincode/package.json chaincode/META-INF crypto/dist \
+    crypto/package.json -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-12)
   printf '%s_%s_%s' "$CHAINCODE_NAME" "$(chaincode_version)" "$digest"
 }
 
@@ -67,10 +69,25 @@ endorsement_policy() {
   printf 'AND(%s)' "$policy"
 }
 
+# One private data collection per member organization, through which it receives personal data that a
+# household chose to give it: only that organization's peers keep it, and they purge it after
+# PERSONAL_DATA_BLOCK_TO_LIVE blocks. The chaincode names them personalDataFor<MSP id>.
+collections_config() {
+  local channel=$1 file org entries='' msp
+  file="$NETWORK_HOME/chaincode/collections-$channel.json"
+  for org in ${CHANNEL_ORGS[$channel]}; do
+    msp=${ORG_MSP[$org]}
+    entries+="${entries:+,}{\"name\":\"personalDataFor$msp\",\"policy\":\"OR('$msp.member')\",\"requiredPeerCount\":0,\"maxPeerCount\":1,\"blockToLive\":$PERSONAL_DATA_BLOCK_TO_LIVE,\"memberOnlyRead\":true,\"memberOnlyWrite\":false}"
+  done
+  printf '[%s]\n' "$entries" >"$file"
+  printf '%s' "$file"
+}
+
 definition_flags() {
   local channel=$1 sequence=$2
   printf '%s\n' --channelID "$channel" --name "$CHAINCODE_NAME" --version "$(chaincode_version)" \
-    --sequence "$sequence" --signature-policy "$(endorsement_policy "$channel")"
+    --sequence "$sequence" --signature-policy "$(endorsement_policy "$channel")" \
+    --collections-config "$(collections_config "$channel")"
 }
 
 approve_and_commit() {

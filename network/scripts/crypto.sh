@@ -174,8 +174,10 @@ write_profile() {
   peer=$(org_node peer "$org")
   ca=$(ca_of "$org")
   for channel in $(channels_of_org "$org"); do channels+="${channels:+,}\"$channel\""; done
-  for name in admin registrar operator auditor; do
-    [ -d "$(user_dir "$org" "$name")/msp" ] || continue
+  local msp
+  for msp in "$(org_dir "$org")"/users/*/msp; do
+    [ -d "$msp" ] || continue
+    name=$(basename "$(dirname "$msp")")
     identities+="${identities:+,}$(identity_json "$org" "$name")"
   done
   default=operator
@@ -200,4 +202,25 @@ write_profile() {
   "identities": {$identities}
 }
 JSON
+}
+
+# Registers (unless already registered) and enrolls a user identity for an application org, then adds it to
+# the org's connection profile. Attributes such as 'role=subscriber:ecert,subscriberId=hh-1:ecert' go into
+# the certificate, where the chaincode reads them.
+enroll_user_identity() {
+  local org=$1 name=$2 type=$3 attrs=${4:-} msp output
+  [ -n "${ORG_MSP[$org]:-}" ] || die "unknown organization '$org' (one of: ${ORGS[*]})"
+  [ "${ORG_ROLE[$org]}" != orderer ] || die "users are enrolled at application organizations, not $org"
+  [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || die "identity name must be 1-64 letters, digits, '.', '_' or '-'"
+  case "$type" in client | admin) ;; *) die "identity type must be client or admin" ;; esac
+  msp="$(user_dir "$org" "$name")/msp"
+  [ ! -d "$msp" ] || die "$org already has an identity named $name ($msp)"
+  if ! output=$(register_identity "$org" "$name" "$type" "$attrs" 2>&1); then
+    printf '%s\n' "$output" >&2
+    die "could not register $name at the CA of $org"
+  fi
+  enroll_msp "$org" "$name" "$msp"
+  write_profile "$org"
+  printf '{"org":"%s","identity":"%s","certPath":"%s","keyPath":"%s","profile":"%s"}\n' "$org" "$name" \
+    "$msp/signcerts/cert.pem" "$(msp_key "$msp")" "$(profile_path "$org")"
 }

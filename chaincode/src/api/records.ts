@@ -1,6 +1,13 @@
 /**
- * Ledger record shapes. Import-free so that the client can `import type` them: one source of truth.
+ * Ledger record shapes, roles, statuses and event names. Import-free so that the client can `import type`
+ * them: one source of truth. Times are ISO 8601 UTC with seconds precision ("2026-01-15T10:00:00Z"), which is
+ * fixed-width and sorts in time order inside composite keys.
  */
+
+export const AUTHORITY_MSP_ID = 'AuthorityMSP';
+
+/** Values of the `role` attribute that Fabric CA puts into enrollment certificates. */
+export type Role = 'operator' | 'auditor' | 'subscriber' | 'meter';
 
 /** Written by System.Ping: a smoke-test record proving that a submit reached the ledger. */
 export interface PingRecord {
@@ -10,7 +17,7 @@ export interface PingRecord {
   message: string;
   /** MSP id of the submitter. */
   submitterMspId: string;
-  /** Transaction timestamp, ISO 8601 UTC. */
+  /** Transaction timestamp. */
   recordedAt: string;
 }
 
@@ -19,6 +26,163 @@ export interface ChaincodeVersion {
   version: string;
 }
 
+/** One published version of an organization's P-256 encryption public key. */
+export interface OrgKeyRecord {
+  docType: 'orgKey';
+  mspId: string;
+  version: number;
+  publicKeyPem: string;
+  /** SHA-256 of the uncompressed public point, hex. */
+  fingerprint: string;
+  publishedAt: string;
+  /** Role of the publisher: admin, operator or auditor. */
+  publishedByRole: string;
+}
+
+/** ECIES-wrapped session key (see @smartmeter/crypto keyWrap). */
+export interface WrappedKeyRecord {
+  version: number;
+  ephemeralPublicKey: string;
+  nonce: string;
+  ciphertext: string;
+}
+
+/** The session key wrapped for one organization, with the version of that organization's key used. */
+export interface KeyGrant {
+  mspId: string;
+  orgKeyVersion: number;
+  wrappedKey: WrappedKeyRecord;
+}
+
+export type SubscriptionStatus = 'REQUESTED' | 'APPROVED' | 'REJECTED' | 'ACTIVE' | 'ENDED';
+
+export interface SubscriptionApproval {
+  /** Seconds between readings; the meter reports one reading per interval. */
+  intervalSeconds: number;
+  tariffId: string;
+  /** Grid area, e.g. north/d3/c12. */
+  regionCode: string;
+  /** First period start; aligned to the interval. */
+  startDate: string;
+  approvedAt: string;
+}
+
+export interface SubscriptionEnd {
+  reason: string;
+  /** Readings for periods starting at or after this time are refused. */
+  effectiveAt: string;
+  endedAt: string;
+  endedByRole: Role;
+}
+
+/** A household's subscription: pseudonymous ids only, never names, addresses or other personal data. */
+export interface SubscriptionRecord {
+  docType: 'subscription';
+  subscriptionId: string;
+  channel: string;
+  distributorMspId: string;
+  /** Pseudonym from the subscriber's certificate attribute subscriberId. */
+  subscriberId: string;
+  meterId: string;
+  requestedPlan: string;
+  /** Id of the current session key (first 16 bytes of its SHA-256, hex). */
+  keyId: string;
+  /** The session key wrapped for the distributor and for the authority. */
+  keyGrants: KeyGrant[];
+  /** SHA-256 of the pairing proof the meter must reveal, hex. */
+  pairingCommitment: string;
+  status: SubscriptionStatus;
+  requestedAt: string;
+  updatedAt: string;
+  approval?: SubscriptionApproval;
+  rejection?: { reason: string; rejectedAt: string };
+  pairedAt?: string;
+  end?: SubscriptionEnd;
+}
+
+/** A session key that may no longer be used for new readings or subscriptions. */
+export interface RetiredKeyRecord {
+  docType: 'retiredKey';
+  keyId: string;
+  subscriptionId: string;
+  retiredAt: string;
+}
+
+/** One encrypted reading; the slot (subscription, periodStart) is its identity. */
+export interface ReadingRecord {
+  docType: 'reading';
+  subscriptionId: string;
+  sequence: number;
+  periodStart: string;
+  /** AES-256-GCM ciphertext and tag, base64; AAD = channel|subscriptionId|sequence|periodStart. */
+  ciphertext: string;
+  nonce: string;
+  keyId: string;
+  submittedAt: string;
+  txId: string;
+}
+
+/** Where a subscription's accepted readings have got to: readings must advance both fields. */
+export interface ReadingCursorRecord {
+  docType: 'readingCursor';
+  subscriptionId: string;
+  lastSequence: number;
+  lastPeriodStart: string;
+  readingCount: number;
+}
+
+export type AccessRequestStatus = 'PENDING' | 'GRANTED' | 'DENIED';
+
+/** A request by a distributor or the authority to see a household's personal data, and its outcome. */
+export interface AccessRequestRecord {
+  docType: 'accessRequest';
+  requestId: string;
+  subscriptionId: string;
+  requesterMspId: string;
+  requesterRole: Role;
+  reason: string;
+  status: AccessRequestStatus;
+  requestedAt: string;
+  decidedAt?: string;
+  denialReason?: string;
+  /** Private data collection that received the data, readable only by the requesting organization. */
+  collection?: string;
+  /** SHA-256 of the delivered (encrypted) personal data, hex. */
+  deliveredHash?: string;
+}
+
+/** What the requesting organization finds in its private data collection until the data is purged. */
+export interface PersonalDataDelivery {
+  docType: 'personalDataDelivery';
+  requestId: string;
+  subscriptionId: string;
+  /** Personal data encrypted by the household with the session key, base64. */
+  encryptedPersonalData: string;
+  deliveredAt: string;
+}
+
+export interface Page<T> {
+  records: T[];
+  /** Pass back to get the next page; empty when there are no more records. */
+  bookmark: string;
+}
+
 export const EventName = {
   PingRecorded: 'PingRecorded',
+  OrgKeyPublished: 'OrgKeyPublished',
+  SubscriptionRequested: 'SubscriptionRequested',
+  SubscriptionApproved: 'SubscriptionApproved',
+  SubscriptionRejected: 'SubscriptionRejected',
+  MeterPaired: 'MeterPaired',
+  SubscriptionEnded: 'SubscriptionEnded',
+  ReadingSubmitted: 'ReadingSubmitted',
+  ReadingsSubmitted: 'ReadingsSubmitted',
+  PersonalDataRequested: 'PersonalDataRequested',
+  PersonalDataGranted: 'PersonalDataGranted',
+  PersonalDataDenied: 'PersonalDataDenied',
 } as const;
+
+/** Name of the private data collection through which an organization receives personal data. */
+export function personalDataCollection(mspId: string): string {
+  return `personalDataFor${mspId}`;
+}

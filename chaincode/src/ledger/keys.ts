@@ -1,10 +1,57 @@
 import type { Context } from 'fabric-contract-api';
+import type { SubscriptionStatus } from '../api/records';
 
-/** Object types used as the first part of composite keys; one per record kind. */
+/** Object types used as the first part of composite keys; one per record kind or index. */
 export const KeyType = {
   Ping: 'ping',
+  OrgKey: 'orgKey',
+  OrgKeyCurrent: 'orgKeyCurrent',
+  Subscription: 'subscription',
+  SubscriptionBySubscriber: 'subscriptionBySubscriber',
+  SubscriptionByMeter: 'subscriptionByMeter',
+  SubscriptionByStatus: 'subscriptionByStatus',
+  SessionKey: 'sessionKey',
+  RetiredKey: 'retiredKey',
+  Reading: 'reading',
+  ReadingCursor: 'readingCursor',
+  AccessRequest: 'accessRequest',
+  AccessRequestBySubscription: 'accessRequestBySubscription',
+  AccessRequestByRequester: 'accessRequestByRequester',
 } as const;
 
-export function pingKey(ctx: Context, pingId: string): string {
-  return ctx.stub.createCompositeKey(KeyType.Ping, [pingId]);
+/** Versions are zero-padded so that keys sort in version order. */
+export function fixedWidth(n: number, width = 10): string {
+  return String(n).padStart(width, '0');
 }
+
+const key =
+  (type: string) =>
+  (ctx: Context, ...parts: string[]): string =>
+    ctx.stub.createCompositeKey(type, parts);
+
+export const pingKey = key(KeyType.Ping);
+export const orgKeyVersionKey = (ctx: Context, mspId: string, version: number): string =>
+  ctx.stub.createCompositeKey(KeyType.OrgKey, [mspId, fixedWidth(version)]);
+export const orgKeyCurrentKey = key(KeyType.OrgKeyCurrent);
+export const subscriptionKey = key(KeyType.Subscription);
+export const subscriptionBySubscriberKey = key(KeyType.SubscriptionBySubscriber);
+export const subscriptionByMeterKey = key(KeyType.SubscriptionByMeter);
+export const subscriptionByStatusKey = (
+  ctx: Context,
+  status: SubscriptionStatus,
+  subscriptionId: string,
+): string => ctx.stub.createCompositeKey(KeyType.SubscriptionByStatus, [status, subscriptionId]);
+export const sessionKeyKey = key(KeyType.SessionKey);
+export const retiredKeyKey = key(KeyType.RetiredKey);
+/**
+ * Readings use plain keys, not composite keys: Fabric allows range queries between two plain keys only,
+ * and readings are read by time range. reading/<subscriptionId>/<periodStart> with a fixed-width time sorts
+ * a subscription's readings in time order, contiguously.
+ */
+export function readingKey(subscriptionId: string, periodStart: string): string {
+  return `${KeyType.Reading}/${subscriptionId}/${periodStart}`;
+}
+export const readingCursorKey = key(KeyType.ReadingCursor);
+export const accessRequestKey = key(KeyType.AccessRequest);
+export const accessRequestBySubscriptionKey = key(KeyType.AccessRequestBySubscription);
+export const accessRequestByRequesterKey = key(KeyType.AccessRequestByRequester);

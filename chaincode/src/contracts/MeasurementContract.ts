@@ -1,0 +1,352 @@
+import { isKeyId } from '@smartmeter/crypto';
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { ErrorCode } from '../api/errors';
+import {
+  EventName,
+  type ReadingCursorRecord,
+  type ReadingRecord,
+  type SubscriptionRecord,
+} from '../api/records';
+import { callerOf, describe, isAuditor, isOperatorOf, requireMeter, type Caller } from '../access';
+import { ContractError, forbidden, invalidArgument } from '../contractError';
+import { readingCursorKey, readingKey } from '../ledger/keys';
+import { canonicalJson, marshal } from '../ledger/marshal';
+import { collectValues, readOptional, write } from '../ledger/store';
+import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
+import {
+  parseBookmark,
+  parseJsonArray,
+  parseJsonObject,
+  parsePageSize,
+  requireInteger,
+  requireOnlyFields,
+} from '../validate';
+import {
+  BACKLOG_LIMIT_SECONDS,
+  isOwner,
+  loadSubscription,
+  requireSubscriptionId,
+} from './SubscriptionContract';
+
+/** A meter's clock may run this far ahead of the orderer's. */
+export const CLOCK_TOLERANCE_SECONDS = 300;
+export const MAX_BATCH_SIZE = 96;
+const MAX_CIPHERTEXT_BYTES = 1024;
+const MAX_MISSING_SCAN_SLOTS = 10_000;
+const READING_FIELDS = ['subscriptionId', 'sequence', 'periodStart', 'ciphertext', 'nonce', 'keyId'];
+
+interface ReadingSubmission {
+  subscriptionId: string;
+  sequence: number;
+  periodStart: string;
+  periodStartSeconds: number;
+  ciphertext: string;
+  nonce: string;
+  keyId: string;
+}
+
+/** Readings already handled in this transaction: Fabric does not let a transaction read its own writes. */
+interface BatchState {
+  cursor: ReadingCursorRecord | undefined;
+  written: Map<string, ReadingRecord>;
+}
+
+/** Encrypted readings: one per subscription and period, submitted only by the subscription's paired meter. */
+@Info({ title: 'Measurement', description: 'Session-key-encrypted meter readings' })
+export class MeasurementContract extends Contract {
+  constructor() {
+    super('Measurement');
+  }
+
+  /**
+   * Stores one encrypted reading. Submitting the identical reading again succeeds without a second write;
+   * a different reading for a stored period is CONFLICT.
+   */
+  @Transaction()
+  @Returns('string')
+  async SubmitReading(ctx: Context, readingJson: string): Promise<string> {
+    const submission = parseSubmission(parseJsonObject('reading', readingJson, 4096), 'reading');
+    const subscription = await loadSubscription(ctx, submission.subscriptionId);
+    const state = await batchState(ctx, subscription.subscriptionId);
+    const { record, stored } = await acceptReading(ctx, callerOf(ctx), subscription, state, submission);
+    if (stored) await write(ctx, readingCursorKey(ctx, subscription.subscriptionId), state.cursor);
+    ctx.stub.setEvent(
+      EventName.ReadingSubmitted,
+      marshal({ subscriptionId: record.subscriptionId, periodStart: record.periodStart, stored }),
+    );
+    return canonicalJson(record);
+  }
+
+  /** Up to 96 readings of one subscription, in order, all or nothing: for meters catching up after an outage. */
+  @Transaction()
+  @Returns('string')
+  async SubmitReadings(ctx: Context, batchJson: string): Promise<string> {
+    const items = parseJsonArray('readings', batchJson, MAX_BATCH_SIZE * 4096);
+    if (items.length === 0 || items.length > MAX_BATCH_SIZE) {
+      throw invalidArgument(`a batch holds 1 to ${MAX_BATCH_SIZE} readings (got ${items.length})`);
+    }
+    const submissions = items.map((item, index) => {
+      const where = `readings[${index}]`;
+      if (item === null || typeof item !== 'object' || Array.isArray(item))
+        throw invalidArgument(`${where} must be an object`);
+      return parseSubmission(item as Record<string, unknown>, where);
+    });
+    const subscriptionId = submissions[0].subscriptionId;
+    if (submissions.some((submission) => submission.subscriptionId !== subscriptionId)) {
+      throw invalidArgument('all readings of a batch must belong to one subscription');
+    }
+    const subscription = await loadSubscription(ctx, subscriptionId);
+    const caller = callerOf(ctx);
+    const state = await batchState(ctx, subscriptionId);
+    let storedCount = 0;
+    for (const submission of submissions) {
+      if ((await acceptReading(ctx, caller, subscription, state, submission)).stored) storedCount += 1;
+    }
+    if (storedCount > 0) await write(ctx, readingCursorKey(ctx, subscriptionId), state.cursor);
+    const result = {
+      subscriptionId,
+      submitted: submissions.length,
+      stored: storedCount,
+      alreadyStored: submissions.length - storedCount,
+      firstPeriodStart: submissions[0].periodStart,
+      lastPeriodStart: submissions[submissions.length - 1].periodStart,
+    };
+    ctx.stub.setEvent(EventName.ReadingsSubmitted, marshal(result));
+    return canonicalJson(result);
+  }
+
+  /** A page of a subscription's readings with periods in [from, to), oldest first. */
+  @Transaction(false)
+  @Returns('string')
+  async GetReadings(
+    ctx: Context,
+    subscriptionId: string,
+    from: string,
+    to: string,
+    pageSize: string,
+    bookmark: string,
+  ): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const range = parseRange(from, to);
+    const size = parsePageSize(pageSize);
+    const start = parseBookmark(bookmark);
+    requireReadingReader(callerOf(ctx), await loadSubscription(ctx, id));
+    const { iterator, metadata } = await ctx.stub.getStateByRangeWithPagination(
+      readingKey(id, range.from),
+      readingKey(id, range.to),
+      size,
+      start,
+    );
+    const records = await collectValues<ReadingRecord>(iterator);
+    return canonicalJson({ records, bookmark: metadata.bookmark ?? '' });
+  }
+
+  /** Periods in [from, to) that the subscription should have a reading for but has none. */
+  @Transaction(false)
+  @Returns('string')
+  async MissingPeriods(ctx: Context, subscriptionId: string, from: string, to: string): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const range = parseRange(from, to);
+    const subscription = await loadSubscription(ctx, id);
+    requireReadingReader(callerOf(ctx), subscription);
+    const approval = subscription.approval;
+    if (!approval) {
+      return canonicalJson({ subscriptionId: id, from: range.from, to: range.to, expected: 0, missing: [] });
+    }
+    const interval = approval.intervalSeconds;
+    const start = parseIsoSeconds('startDate', approval.startDate);
+    // Only periods that have ended by now and before the subscription's end can be missing.
+    let until = Math.min(range.toSeconds, txEpochSeconds(ctx) - interval + 1);
+    if (subscription.end)
+      until = Math.min(until, parseIsoSeconds('effectiveAt', subscription.end.effectiveAt));
+    const first = Math.max(start, start + Math.ceil((range.fromSeconds - start) / interval) * interval);
+    const slots = first < until ? Math.ceil((until - first) / interval) : 0;
+    if (slots > MAX_MISSING_SCAN_SLOTS) {
+      throw invalidArgument(
+        `the range spans ${slots} periods; ask for at most ${MAX_MISSING_SCAN_SLOTS} at a time`,
+      );
+    }
+    const iterator = await ctx.stub.getStateByRange(readingKey(id, range.from), readingKey(id, range.to));
+    const present = new Set(
+      (await collectValues<ReadingRecord>(iterator)).map((reading) => reading.periodStart),
+    );
+    const missing: string[] = [];
+    for (let slot = first; slot < until; slot += interval) {
+      if (!present.has(isoSeconds(slot))) missing.push(isoSeconds(slot));
+    }
+    return canonicalJson({ subscriptionId: id, from: range.from, to: range.to, expected: slots, missing });
+  }
+}
+
+function parseSubmission(raw: Record<string, unknown>, where: string): ReadingSubmission {
+  requireOnlyFields(where, raw, READING_FIELDS);
+  const periodStartSeconds = parseIsoSeconds(`${where}.periodStart`, raw.periodStart);
+  if (!isKeyId(raw.keyId)) throw invalidArgument(`${where}.keyId must be 32 lowercase hex characters`);
+  return {
+    subscriptionId: requireSubscriptionId(raw.subscriptionId),
+    sequence: requireInteger(`${where}.sequence`, raw.sequence, 1, Number.MAX_SAFE_INTEGER),
+    periodStart: raw.periodStart as string,
+    periodStartSeconds,
+    ciphertext: requireBase64(`${where}.ciphertext`, raw.ciphertext, 17, MAX_CIPHERTEXT_BYTES),
+    nonce: requireBase64(`${where}.nonce`, raw.nonce, 12, 12),
+    keyId: raw.keyId,
+  };
+}
+
+function requireBase64(name: string, value: unknown, minBytes: number, maxBytes: number): string {
+  const size = minBytes === maxBytes ? `${minBytes}` : `${minBytes}-${maxBytes}`;
+  if (typeof value !== 'string' || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) {
+    throw invalidArgument(`${name} must be standard padded base64`);
+  }
+  const bytes = (value.length / 4) * 3 - (value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0);
+  if (bytes < minBytes || bytes > maxBytes) {
+    throw invalidArgument(`${name} must decode to ${size} bytes (got ${bytes})`);
+  }
+  return value;
+}
+
+function parseRange(
+  from: string,
+  to: string,
+): { from: string; to: string; fromSeconds: number; toSeconds: number } {
+  const fromSeconds = parseIsoSeconds('from', from);
+  const toSeconds = parseIsoSeconds('to', to);
+  if (toSeconds <= fromSeconds) throw invalidArgument('to must be after from');
+  return { from, to, fromSeconds, toSeconds };
+}
+
+/** The owner, the distributor's operators and the authority's auditors read readings. */
+function requireReadingReader(caller: Caller, subscription: SubscriptionRecord): void {
+  if (
+    isOwner(caller, subscription) ||
+    isOperatorOf(caller, subscription.distributorMspId) ||
+    isAuditor(caller)
+  )
+    return;
+  throw forbidden(`${describe(caller)} may not read the readings of ${subscription.subscriptionId}`);
+}
+
+async function batchState(ctx: Context, subscriptionId: string): Promise<BatchState> {
+  return {
+    cursor: await readOptional<ReadingCursorRecord>(ctx, readingCursorKey(ctx, subscriptionId)),
+    written: new Map(),
+  };
+}
+
+/**
+ * Checks one reading against the caller's rights, the subscription and the readings before it, and writes it
+ * if it is new. Returns the stored record and whether this call stored it.
+ */
+async function acceptReading(
+  ctx: Context,
+  caller: Caller,
+  subscription: SubscriptionRecord,
+  state: BatchState,
+  submission: ReadingSubmission,
+): Promise<{ record: ReadingRecord; stored: boolean }> {
+  requireItsMeter(caller, subscription);
+  const interval = requireAcceptsPeriod(subscription, submission);
+  requirePeriodInWindow(submission, interval, txEpochSeconds(ctx));
+  if (submission.keyId !== subscription.keyId) {
+    throw new ContractError(
+      ErrorCode.Conflict,
+      `the reading is encrypted under key ${submission.keyId}, but the subscription's key is ${subscription.keyId}`,
+    );
+  }
+
+  const key = readingKey(subscription.subscriptionId, submission.periodStart);
+  const existing = state.written.get(key) ?? (await readOptional<ReadingRecord>(ctx, key));
+  if (existing) {
+    const identical =
+      existing.sequence === submission.sequence &&
+      existing.ciphertext === submission.ciphertext &&
+      existing.nonce === submission.nonce &&
+      existing.keyId === submission.keyId;
+    if (!identical) {
+      throw new ContractError(
+        ErrorCode.Conflict,
+        `a different reading is already stored for ${subscription.subscriptionId} at ${submission.periodStart}`,
+      );
+    }
+    return { record: existing, stored: false };
+  }
+
+  const cursor = state.cursor;
+  if (
+    cursor &&
+    (submission.periodStart <= cursor.lastPeriodStart || submission.sequence <= cursor.lastSequence)
+  ) {
+    throw new ContractError(
+      ErrorCode.Conflict,
+      `readings must advance: sequence ${submission.sequence} at ${submission.periodStart} does not follow ` +
+        `sequence ${cursor.lastSequence} at ${cursor.lastPeriodStart}`,
+    );
+  }
+  const record: ReadingRecord = {
+    docType: 'reading',
+    subscriptionId: subscription.subscriptionId,
+    sequence: submission.sequence,
+    periodStart: submission.periodStart,
+    ciphertext: submission.ciphertext,
+    nonce: submission.nonce,
+    keyId: submission.keyId,
+    submittedAt: isoSeconds(txEpochSeconds(ctx)),
+    txId: ctx.stub.getTxID(),
+  };
+  await write(ctx, key, record);
+  state.written.set(key, record);
+  state.cursor = {
+    docType: 'readingCursor',
+    subscriptionId: subscription.subscriptionId,
+    lastSequence: submission.sequence,
+    lastPeriodStart: submission.periodStart,
+    readingCount: (cursor?.readingCount ?? 0) + 1,
+  };
+  return { record, stored: true };
+}
+
+function requireItsMeter(caller: Caller, subscription: SubscriptionRecord): void {
+  const meterId = requireMeter(caller, 'submitting readings');
+  if (caller.mspId !== subscription.distributorMspId || meterId !== subscription.meterId) {
+    throw forbidden(
+      `meter ${meterId} of ${caller.mspId} is not the meter of subscription ${subscription.subscriptionId}`,
+    );
+  }
+}
+
+/** Active subscriptions take readings; an ended one only for periods that end by its effective end. */
+function requireAcceptsPeriod(subscription: SubscriptionRecord, submission: ReadingSubmission): number {
+  const approval = subscription.approval;
+  if (!approval || (subscription.status !== 'ACTIVE' && subscription.status !== 'ENDED')) {
+    throw new ContractError(
+      ErrorCode.Conflict,
+      `subscription ${subscription.subscriptionId} is ${subscription.status}: it takes no readings`,
+    );
+  }
+  const interval = approval.intervalSeconds;
+  if (subscription.status === 'ENDED' && subscription.end) {
+    const end = parseIsoSeconds('effectiveAt', subscription.end.effectiveAt);
+    if (submission.periodStartSeconds + interval > end) {
+      throw forbidden(`subscription ${subscription.subscriptionId} ended at ${subscription.end.effectiveAt}`);
+    }
+  }
+  const start = parseIsoSeconds('startDate', approval.startDate);
+  if (submission.periodStartSeconds < start || (submission.periodStartSeconds - start) % interval !== 0) {
+    throw invalidArgument(
+      `periodStart ${submission.periodStart} is not a period of this subscription ` +
+        `(every ${interval} s from ${approval.startDate})`,
+    );
+  }
+  return interval;
+}
+
+function requirePeriodInWindow(submission: ReadingSubmission, interval: number, nowSeconds: number): void {
+  if (submission.periodStartSeconds + interval > nowSeconds + CLOCK_TOLERANCE_SECONDS) {
+    throw invalidArgument(`the period starting ${submission.periodStart} has not ended yet`);
+  }
+  if (submission.periodStartSeconds < nowSeconds - BACKLOG_LIMIT_SECONDS) {
+    throw invalidArgument(
+      `the period starting ${submission.periodStart} is older than the 45-day backlog limit`,
+    );
+  }
+}

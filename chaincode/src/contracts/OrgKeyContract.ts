@@ -1,0 +1,104 @@
+import { CryptoInputError, publicKeyFingerprint } from '@smartmeter/crypto';
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { EventName, type OrgKeyRecord } from '../api/records';
+import { callerOf, describe, isAuditor, isOperatorOf, type Caller } from '../access';
+import { ContractError, forbidden, invalidArgument, notFound } from '../contractError';
+import { ErrorCode } from '../api/errors';
+import { KeyType, orgKeyCurrentKey, orgKeyVersionKey } from '../ledger/keys';
+import { canonicalJson, marshal } from '../ledger/marshal';
+import { collectValues, readOptional, readRequired, write } from '../ledger/store';
+import { txTimeIso } from '../ledger/txTime';
+import { requireIdentifier } from '../validate';
+
+const MAX_PEM_LENGTH = 1024;
+
+interface CurrentPointer {
+  version: number;
+}
+
+/** The registry of organizations' encryption public keys: session keys are wrapped for these keys. */
+@Info({ title: 'OrgKey', description: 'Organization encryption key registry (versioned, with history)' })
+export class OrgKeyContract extends Contract {
+  constructor() {
+    super('OrgKey');
+  }
+
+  /** Publishes a new version of the caller's organization key. Org admins and operators/auditors may. */
+  @Transaction()
+  @Returns('string')
+  async PublishOrgKey(ctx: Context, publicKeyPem: string): Promise<string> {
+    if (
+      typeof publicKeyPem !== 'string' ||
+      publicKeyPem.length === 0 ||
+      publicKeyPem.length > MAX_PEM_LENGTH
+    ) {
+      throw invalidArgument(`publicKeyPem must be a PEM public key of at most ${MAX_PEM_LENGTH} characters`);
+    }
+    let fingerprint: string;
+    try {
+      fingerprint = publicKeyFingerprint(publicKeyPem);
+    } catch (err) {
+      if (err instanceof CryptoInputError) throw invalidArgument(`publicKeyPem: ${err.message}`);
+      throw err;
+    }
+    const caller = callerOf(ctx);
+    const publishedByRole = publisherRole(caller);
+
+    const current = await currentOrgKey(ctx, caller.mspId);
+    if (current?.fingerprint === fingerprint) {
+      throw new ContractError(
+        ErrorCode.AlreadyExists,
+        `this key is already version ${current.version} of ${caller.mspId}`,
+      );
+    }
+    const record: OrgKeyRecord = {
+      docType: 'orgKey',
+      mspId: caller.mspId,
+      version: (current?.version ?? 0) + 1,
+      publicKeyPem,
+      fingerprint,
+      publishedAt: txTimeIso(ctx),
+      publishedByRole,
+    };
+    await write(ctx, orgKeyVersionKey(ctx, record.mspId, record.version), record);
+    await write(ctx, orgKeyCurrentKey(ctx, record.mspId), { version: record.version });
+    ctx.stub.setEvent(EventName.OrgKeyPublished, marshal({ mspId: record.mspId, version: record.version }));
+    return canonicalJson(record);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetOrgKey(ctx: Context, mspId: string): Promise<string> {
+    const key = await currentOrgKey(ctx, requireIdentifier('mspId', mspId));
+    if (!key) throw notFound(`${mspId} has not published an encryption key on this channel`);
+    return canonicalJson(key);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetOrgKeyHistory(ctx: Context, mspId: string): Promise<string> {
+    const iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.OrgKey, [
+      requireIdentifier('mspId', mspId),
+    ]);
+    return canonicalJson(await collectValues<OrgKeyRecord>(iterator));
+  }
+}
+
+function publisherRole(caller: Caller): string {
+  if (caller.isOrgAdmin) return 'admin';
+  if (isOperatorOf(caller)) return 'operator';
+  if (isAuditor(caller)) return 'auditor';
+  throw forbidden(
+    `publishing an organization key needs an org admin, operator or auditor; caller is ${describe(caller)}`,
+  );
+}
+
+export async function currentOrgKey(ctx: Context, mspId: string): Promise<OrgKeyRecord | undefined> {
+  const pointer = await readOptional<CurrentPointer>(ctx, orgKeyCurrentKey(ctx, mspId));
+  if (!pointer) return undefined;
+  return readRequired<OrgKeyRecord>(
+    ctx,
+    orgKeyVersionKey(ctx, mspId, pointer.version),
+    `key version ${pointer.version}`,
+  );
+}

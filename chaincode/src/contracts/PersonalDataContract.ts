@@ -1,0 +1,292 @@
+import { createHash } from 'node:crypto';
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { ErrorCode } from '../api/errors';
+import {
+  EventName,
+  personalDataCollection,
+  type AccessRequestRecord,
+  type AccessRequestStatus,
+  type Page,
+  type PersonalDataDelivery,
+  type Role,
+  type SubscriptionRecord,
+} from '../api/records';
+import {
+  callerOf,
+  describe,
+  isAuditor,
+  isAuthority,
+  isOperatorOf,
+  requireSubscriber,
+  type Caller,
+} from '../access';
+import { ContractError, forbidden, invalidArgument, notFound } from '../contractError';
+import {
+  accessRequestByRequesterKey,
+  accessRequestBySubscriptionKey,
+  accessRequestKey,
+  KeyType,
+} from '../ledger/keys';
+import { canonicalJson, marshal, unmarshal } from '../ledger/marshal';
+import {
+  collectEntries,
+  keyAttributes,
+  pageByPartialKey,
+  pageThroughIndex,
+  readRequired,
+  write,
+  writeIndex,
+} from '../ledger/store';
+import { txTimeIso } from '../ledger/txTime';
+import { parseBookmark, parsePageSize, requireText } from '../validate';
+import { isOwner, loadSubscription, requireSubscriptionId } from './SubscriptionContract';
+
+/** Name of the transient field that carries the household's encrypted personal data on a grant. */
+export const PERSONAL_DATA_TRANSIENT_KEY = 'personalData';
+const MAX_PERSONAL_DATA_BYTES = 16 * 1024;
+const MAX_REASON_LENGTH = 500;
+
+/**
+ * Personal-data access requests. Personal data never rests on the ledger: a distributor or the authority
+ * files a request with a reason, the household grants or denies it, and on a grant the data (encrypted with
+ * the session key) goes to a private data collection only the requesting organization can read, which purges
+ * it after its block-to-live. The ledger keeps the request, the reason, the decision and a hash.
+ */
+@Info({ title: 'PersonalData', description: 'Logged, consented access to households personal data' })
+export class PersonalDataContract extends Contract {
+  constructor() {
+    super('PersonalData');
+  }
+
+  @Transaction()
+  @Returns('string')
+  async RequestPersonalData(ctx: Context, subscriptionId: string, reason: string): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const validReason = requireText('reason', reason, MAX_REASON_LENGTH);
+    const subscription = await loadSubscription(ctx, id);
+    const caller = callerOf(ctx);
+    const requesterRole = requesterRoleOf(caller, subscription);
+    const record: AccessRequestRecord = {
+      docType: 'accessRequest',
+      requestId: `par_${ctx.stub.getTxID().slice(0, 24)}`,
+      subscriptionId: id,
+      requesterMspId: caller.mspId,
+      requesterRole,
+      reason: validReason,
+      status: 'PENDING',
+      requestedAt: txTimeIso(ctx),
+    };
+    await write(ctx, accessRequestKey(ctx, record.requestId), record);
+    await writeIndex(ctx, accessRequestBySubscriptionKey(ctx, id, record.requestId));
+    await writeIndex(ctx, accessRequestByRequesterKey(ctx, caller.mspId, record.requestId));
+    emit(ctx, EventName.PersonalDataRequested, record);
+    return canonicalJson(record);
+  }
+
+  /** The household consents; its encrypted personal data arrives as transient data, never in the ledger. */
+  @Transaction()
+  @Returns('string')
+  async GrantPersonalData(ctx: Context, requestId: string): Promise<string> {
+    const request = await loadRequest(ctx, requireRequestId(requestId));
+    const personalData = ctx.stub.getTransient().get(PERSONAL_DATA_TRANSIENT_KEY);
+    if (!personalData || personalData.length === 0 || personalData.length > MAX_PERSONAL_DATA_BYTES) {
+      throw invalidArgument(
+        `the encrypted personal data must come as transient field "${PERSONAL_DATA_TRANSIENT_KEY}" of 1 to ${MAX_PERSONAL_DATA_BYTES} bytes`,
+      );
+    }
+    await requireHousehold(ctx, request, 'grant');
+    requirePending(request);
+    const now = txTimeIso(ctx);
+    const collection = personalDataCollection(request.requesterMspId);
+    const delivery: PersonalDataDelivery = {
+      docType: 'personalDataDelivery',
+      requestId: request.requestId,
+      subscriptionId: request.subscriptionId,
+      encryptedPersonalData: Buffer.from(personalData).toString('base64'),
+      deliveredAt: now,
+    };
+    await ctx.stub.putPrivateData(collection, request.requestId, marshal(delivery));
+    const granted: AccessRequestRecord = {
+      ...request,
+      status: 'GRANTED',
+      decidedAt: now,
+      collection,
+      deliveredHash: sha256Hex(personalData),
+    };
+    await write(ctx, accessRequestKey(ctx, request.requestId), granted);
+    emit(ctx, EventName.PersonalDataGranted, granted);
+    return canonicalJson(granted);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async DenyPersonalData(ctx: Context, requestId: string, reason: string): Promise<string> {
+    const request = await loadRequest(ctx, requireRequestId(requestId));
+    const denialReason = requireText('reason', reason, MAX_REASON_LENGTH);
+    await requireHousehold(ctx, request, 'deny');
+    requirePending(request);
+    const denied: AccessRequestRecord = {
+      ...request,
+      status: 'DENIED',
+      decidedAt: txTimeIso(ctx),
+      denialReason,
+    };
+    await write(ctx, accessRequestKey(ctx, request.requestId), denied);
+    emit(ctx, EventName.PersonalDataDenied, denied);
+    return canonicalJson(denied);
+  }
+
+  /** The requesting organization reads what was delivered, until the collection purges it. */
+  @Transaction(false)
+  @Returns('string')
+  async FetchPersonalData(ctx: Context, requestId: string): Promise<string> {
+    const request = await loadRequest(ctx, requireRequestId(requestId));
+    const caller = callerOf(ctx);
+    if (!isRequesterOrg(caller, request)) {
+      throw forbidden(
+        `only the requesting organization ${request.requesterMspId} may fetch what it was given`,
+      );
+    }
+    if (request.status !== 'GRANTED' || !request.collection) {
+      throw new ContractError(
+        ErrorCode.Conflict,
+        `request ${request.requestId} is ${request.status}, not GRANTED`,
+      );
+    }
+    const bytes = await ctx.stub.getPrivateData(request.collection, request.requestId);
+    if (!bytes || bytes.length === 0) {
+      throw notFound(
+        `the personal data of ${request.requestId} is no longer held (purged after its block-to-live)`,
+      );
+    }
+    const delivery = unmarshal<PersonalDataDelivery>(bytes);
+    if (sha256Hex(Buffer.from(delivery.encryptedPersonalData, 'base64')) !== request.deliveredHash) {
+      throw new ContractError(
+        ErrorCode.Conflict,
+        `the delivered data does not match the hash recorded for ${request.requestId}`,
+      );
+    }
+    return canonicalJson(delivery);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetAccessRequest(ctx: Context, requestId: string): Promise<string> {
+    const request = await loadRequest(ctx, requireRequestId(requestId));
+    const caller = callerOf(ctx);
+    if (isAuditor(caller) || isRequesterOrg(caller, request)) return canonicalJson(request);
+    const subscription = await loadSubscription(ctx, request.subscriptionId);
+    if (isOwner(caller, subscription) || isOperatorOf(caller, subscription.distributorMspId))
+      return canonicalJson(request);
+    throw forbidden(`${describe(caller)} may not read access request ${request.requestId}`);
+  }
+
+  /** Auditors page through every request on the channel; operators through their organization's own. */
+  @Transaction(false)
+  @Returns('string')
+  async ListAccessRequests(ctx: Context, pageSize: string, bookmark: string): Promise<string> {
+    const size = parsePageSize(pageSize);
+    const from = parseBookmark(bookmark);
+    const caller = callerOf(ctx);
+    let page: Page<AccessRequestRecord>;
+    if (isAuditor(caller)) {
+      page = await pageByPartialKey(ctx, KeyType.AccessRequest, [], size, from);
+    } else if (isOperatorOf(caller)) {
+      page = await pageThroughIndex(ctx, KeyType.AccessRequestByRequester, [caller.mspId], size, from, (id) =>
+        accessRequestKey(ctx, id),
+      );
+    } else {
+      throw forbidden(`ListAccessRequests is for auditors and operators; caller is ${describe(caller)}`);
+    }
+    return canonicalJson(page);
+  }
+
+  /** The requests about one subscription: for its household (to decide on them), operator and auditors. */
+  @Transaction(false)
+  @Returns('string')
+  async ListSubscriptionAccessRequests(ctx: Context, subscriptionId: string): Promise<string> {
+    const subscription = await loadSubscription(ctx, requireSubscriptionId(subscriptionId));
+    const caller = callerOf(ctx);
+    if (
+      !isOwner(caller, subscription) &&
+      !isOperatorOf(caller, subscription.distributorMspId) &&
+      !isAuditor(caller)
+    ) {
+      throw forbidden(
+        `${describe(caller)} may not list the access requests of ${subscription.subscriptionId}`,
+      );
+    }
+    const iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.AccessRequestBySubscription, [
+      subscription.subscriptionId,
+    ]);
+    const requests: AccessRequestRecord[] = [];
+    for (const entry of await collectEntries(iterator)) {
+      requests.push(await loadRequest(ctx, keyAttributes(ctx, entry.key).at(-1) as string));
+    }
+    return canonicalJson(requests);
+  }
+}
+
+function requireRequestId(value: unknown): string {
+  if (typeof value !== 'string' || !/^par_[0-9a-f]{24}$/.test(value)) {
+    throw invalidArgument('requestId must look like par_ followed by 24 lowercase hex characters');
+  }
+  return value;
+}
+
+async function loadRequest(ctx: Context, requestId: string): Promise<AccessRequestRecord> {
+  return readRequired<AccessRequestRecord>(
+    ctx,
+    accessRequestKey(ctx, requestId),
+    `access request ${requestId}`,
+  );
+}
+
+function requesterRoleOf(caller: Caller, subscription: SubscriptionRecord): Role {
+  if (isOperatorOf(caller, subscription.distributorMspId)) return 'operator';
+  if (isAuditor(caller)) return 'auditor';
+  throw forbidden(
+    `personal data of ${subscription.subscriptionId} may be requested by an operator of ` +
+      `${subscription.distributorMspId} or an auditor; caller is ${describe(caller)}`,
+  );
+}
+
+function isRequesterOrg(caller: Caller, request: AccessRequestRecord): boolean {
+  if (caller.mspId !== request.requesterMspId) return false;
+  return isAuthority(caller.mspId) ? isAuditor(caller) : isOperatorOf(caller, caller.mspId);
+}
+
+async function requireHousehold(ctx: Context, request: AccessRequestRecord, action: string): Promise<void> {
+  requireSubscriber(callerOf(ctx), `to ${action} an access request`);
+  const subscription = await loadSubscription(ctx, request.subscriptionId);
+  if (!isOwner(callerOf(ctx), subscription)) {
+    throw forbidden(
+      `only the household of ${request.subscriptionId} may ${action} request ${request.requestId}`,
+    );
+  }
+}
+
+function requirePending(request: AccessRequestRecord): void {
+  const status: AccessRequestStatus = request.status;
+  if (status !== 'PENDING') {
+    throw new ContractError(
+      ErrorCode.Conflict,
+      `request ${request.requestId} was already decided: ${status}`,
+    );
+  }
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function emit(ctx: Context, name: string, record: AccessRequestRecord): void {
+  ctx.stub.setEvent(
+    name,
+    marshal({
+      requestId: record.requestId,
+      subscriptionId: record.subscriptionId,
+      requesterMspId: record.requesterMspId,
+    }),
+  );
+}

@@ -1,0 +1,573 @@
+import { CryptoInputError, isKeyId, pairingProofMatches, validateWrappedKey } from '@smartmeter/crypto';
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import {
+  AUTHORITY_MSP_ID,
+  EventName,
+  type KeyGrant,
+  type Page,
+  type ReadingCursorRecord,
+  type RetiredKeyRecord,
+  type SubscriptionRecord,
+  type SubscriptionStatus,
+} from '../api/records';
+import { ErrorCode } from '../api/errors';
+import {
+  callerOf,
+  describe,
+  isAuditor,
+  isAuthority,
+  isOperatorOf,
+  requireMeter,
+  requireOperatorOf,
+  requireSubscriber,
+  type Caller,
+} from '../access';
+import { ContractError, forbidden, invalidArgument } from '../contractError';
+import {
+  KeyType,
+  readingCursorKey,
+  retiredKeyKey,
+  sessionKeyKey,
+  subscriptionByMeterKey,
+  subscriptionByStatusKey,
+  subscriptionBySubscriberKey,
+  subscriptionKey,
+} from '../ledger/keys';
+import { canonicalJson, marshal } from '../ledger/marshal';
+import {
+  collectEntries,
+  exists,
+  keyAttributes,
+  pageByPartialKey,
+  pageThroughIndex,
+  readOptional,
+  readRequired,
+  write,
+  writeIndex,
+} from '../ledger/store';
+import { isoSeconds, parseIsoSeconds, txEpochSeconds, txTimeIso } from '../ledger/txTime';
+import {
+  parseBookmark,
+  parseJsonObject,
+  parsePageSize,
+  requireHex,
+  requireIdentifier,
+  requireInteger,
+  requireOnlyFields,
+  requireText,
+} from '../validate';
+import { currentOrgKey } from './OrgKeyContract';
+
+/** Reading intervals a distributor may set, in seconds. */
+export const ALLOWED_INTERVALS = [300, 600, 900, 1800, 3600] as const;
+/** How far back an approval's start date or a reading's period may lie (meters catch up after outages). */
+export const BACKLOG_LIMIT_SECONDS = 45 * 24 * 3600;
+const MAX_END_AHEAD_SECONDS = 90 * 24 * 3600;
+const MAX_REASON_LENGTH = 500;
+const OPEN_STATUSES: readonly SubscriptionStatus[] = ['REQUESTED', 'APPROVED', 'ACTIVE'];
+
+/** Subscription lifecycle: request → approve (or reject) → meter pairing → active → end. */
+@Info({ title: 'Subscription', description: 'Household subscriptions under pseudonymous ids' })
+export class SubscriptionContract extends Contract {
+  constructor() {
+    super('Subscription');
+  }
+
+  /**
+   * A subscriber asks its distributor for a subscription. The request carries only pseudonymous ids, the
+   * session key's id, the key wrapped for the distributor and the authority, and the pairing commitment.
+   */
+  @Transaction()
+  @Returns('string')
+  async RequestSubscription(ctx: Context, requestJson: string): Promise<string> {
+    const request = parseSubscriptionRequest(requestJson);
+    const caller = callerOf(ctx);
+    const subscriberId = requireSubscriber(caller, 'RequestSubscription');
+    if (request.distributorMspId !== caller.mspId) {
+      throw forbidden(
+        `a subscriber of ${caller.mspId} can only subscribe to ${caller.mspId}, not ${request.distributorMspId}`,
+      );
+    }
+    if (isAuthority(request.distributorMspId)) throw invalidArgument('the authority is not a distributor');
+    await requireCurrentKeyGrants(ctx, request.keyGrants, [request.distributorMspId, AUTHORITY_MSP_ID]);
+    await requireFreshSessionKey(ctx, request.keyId);
+    await requireMeterFree(ctx, request.distributorMspId, request.meterId);
+
+    const now = txTimeIso(ctx);
+    const record: SubscriptionRecord = {
+      docType: 'subscription',
+      subscriptionId: subscriptionIdFor(ctx.stub.getTxID()),
+      channel: ctx.stub.getChannelID(),
+      distributorMspId: request.distributorMspId,
+      subscriberId,
+      meterId: request.meterId,
+      requestedPlan: request.requestedPlan,
+      keyId: request.keyId,
+      keyGrants: request.keyGrants,
+      pairingCommitment: request.pairingCommitment,
+      status: 'REQUESTED',
+      requestedAt: now,
+      updatedAt: now,
+    };
+    await write(ctx, subscriptionKey(ctx, record.subscriptionId), record);
+    await writeIndex(
+      ctx,
+      subscriptionBySubscriberKey(ctx, record.distributorMspId, subscriberId, record.subscriptionId),
+    );
+    await writeIndex(
+      ctx,
+      subscriptionByMeterKey(ctx, record.distributorMspId, record.meterId, record.subscriptionId),
+    );
+    await writeIndex(ctx, subscriptionByStatusKey(ctx, record.status, record.subscriptionId));
+    await write(ctx, sessionKeyKey(ctx, record.keyId), { subscriptionId: record.subscriptionId });
+    emit(ctx, EventName.SubscriptionRequested, record);
+    return canonicalJson(record);
+  }
+
+  /** The distributor's operator approves: reading interval, tariff, grid region and start date. */
+  @Transaction()
+  @Returns('string')
+  async ApproveSubscription(ctx: Context, subscriptionId: string, approvalJson: string): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const approval = parseApproval(approvalJson, txEpochSeconds(ctx));
+    const record = await loadSubscription(ctx, id);
+    requireOperatorOf(callerOf(ctx), record.distributorMspId, 'ApproveSubscription');
+    requireStatus(record, ['REQUESTED'], 'approve');
+    const now = txTimeIso(ctx);
+    const updated: SubscriptionRecord = {
+      ...record,
+      approval: { ...approval, approvedAt: now },
+      updatedAt: now,
+    };
+    const saved = await saveWithStatus(ctx, updated, 'APPROVED');
+    emit(ctx, EventName.SubscriptionApproved, saved);
+    return canonicalJson(saved);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async RejectSubscription(ctx: Context, subscriptionId: string, reason: string): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const validReason = requireText('reason', reason, MAX_REASON_LENGTH);
+    const record = await loadSubscription(ctx, id);
+    requireOperatorOf(callerOf(ctx), record.distributorMspId, 'RejectSubscription');
+    requireStatus(record, ['REQUESTED'], 'reject');
+    const now = txTimeIso(ctx);
+    const updated: SubscriptionRecord = {
+      ...record,
+      rejection: { reason: validReason, rejectedAt: now },
+      updatedAt: now,
+    };
+    const saved = await saveWithStatus(ctx, updated, 'REJECTED');
+    await retireKey(ctx, saved, now);
+    emit(ctx, EventName.SubscriptionRejected, saved);
+    return canonicalJson(saved);
+  }
+
+  /** The meter proves it holds the session key by revealing the proof behind the pairing commitment. */
+  @Transaction()
+  @Returns('string')
+  async ConfirmPairing(ctx: Context, subscriptionId: string, pairingProof: string): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const proof = requireHex('pairingProof', pairingProof, 32, 'an HMAC-SHA-256');
+    const record = await loadSubscription(ctx, id);
+    const caller = callerOf(ctx);
+    const meterId = requireMeter(caller, 'ConfirmPairing');
+    if (caller.mspId !== record.distributorMspId || meterId !== record.meterId) {
+      throw forbidden(`meter ${meterId} of ${caller.mspId} is not the meter of subscription ${id}`);
+    }
+    requireStatus(record, ['APPROVED'], 'pair');
+    if (!pairingProofMatches(proof, record.pairingCommitment)) {
+      throw forbidden(
+        'the pairing proof does not match the commitment: the meter does not hold the session key',
+      );
+    }
+    const now = txTimeIso(ctx);
+    const updated: SubscriptionRecord = { ...record, pairedAt: now, updatedAt: now };
+    const saved = await saveWithStatus(ctx, updated, 'ACTIVE');
+    emit(ctx, EventName.MeterPaired, saved);
+    return canonicalJson(saved);
+  }
+
+  /**
+   * The subscriber or the distributor's operator ends the subscription. Readings for periods from
+   * effectiveAt on are refused and the session key is retired; readings before it stay readable.
+   */
+  @Transaction()
+  @Returns('string')
+  async EndSubscription(
+    ctx: Context,
+    subscriptionId: string,
+    reason: string,
+    effectiveAt: string,
+  ): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const validReason = requireText('reason', reason, MAX_REASON_LENGTH);
+    const nowSeconds = txEpochSeconds(ctx);
+    const effectiveSeconds = effectiveAt === '' ? nowSeconds : parseIsoSeconds('effectiveAt', effectiveAt);
+    if (effectiveSeconds > nowSeconds + MAX_END_AHEAD_SECONDS) {
+      throw invalidArgument('effectiveAt may be at most 90 days ahead');
+    }
+    const record = await loadSubscription(ctx, id);
+    const caller = callerOf(ctx);
+    const endedByRole = enderRole(caller, record);
+    requireStatus(record, OPEN_STATUSES, 'end');
+    const cursor = await readOptional<ReadingCursorRecord>(ctx, readingCursorKey(ctx, id));
+    if (cursor && record.approval) {
+      const lastPeriodEnd =
+        parseIsoSeconds('lastPeriodStart', cursor.lastPeriodStart) + record.approval.intervalSeconds;
+      if (effectiveSeconds < lastPeriodEnd) {
+        throw invalidArgument(
+          `effectiveAt must not be before ${isoSeconds(lastPeriodEnd)}, the end of the last accepted reading`,
+        );
+      }
+    }
+    const now = isoSeconds(nowSeconds);
+    const updated: SubscriptionRecord = {
+      ...record,
+      end: { reason: validReason, effectiveAt: isoSeconds(effectiveSeconds), endedAt: now, endedByRole },
+      updatedAt: now,
+    };
+    const saved = await saveWithStatus(ctx, updated, 'ENDED');
+    await retireKey(ctx, saved, now);
+    emit(ctx, EventName.SubscriptionEnded, saved);
+    return canonicalJson(saved);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetSubscription(ctx: Context, subscriptionId: string): Promise<string> {
+    const record = await loadSubscription(ctx, requireSubscriptionId(subscriptionId));
+    requireReader(callerOf(ctx), record);
+    return canonicalJson(record);
+  }
+
+  /** The caller's own subscriptions: a subscriber's, or the subscriptions a meter belongs to. */
+  @Transaction(false)
+  @Returns('string')
+  async ListMySubscriptions(ctx: Context): Promise<string> {
+    const caller = callerOf(ctx);
+    let iterator;
+    if (caller.role === 'subscriber' && caller.subscriberId) {
+      iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.SubscriptionBySubscriber, [
+        caller.mspId,
+        caller.subscriberId,
+      ]);
+    } else if (caller.role === 'meter' && caller.meterId) {
+      iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.SubscriptionByMeter, [
+        caller.mspId,
+        caller.meterId,
+      ]);
+    } else {
+      throw forbidden(`ListMySubscriptions is for subscribers and meters; caller is ${describe(caller)}`);
+    }
+    const records: SubscriptionRecord[] = [];
+    for (const entry of await collectEntries(iterator)) {
+      const id = keyAttributes(ctx, entry.key).at(-1) as string;
+      records.push(await loadSubscription(ctx, id));
+    }
+    return canonicalJson(records);
+  }
+
+  /** Operators and auditors page through the channel's subscriptions, optionally of one status. */
+  @Transaction(false)
+  @Returns('string')
+  async ListSubscriptions(ctx: Context, status: string, pageSize: string, bookmark: string): Promise<string> {
+    const statusFilter = parseStatusFilter(status);
+    const size = parsePageSize(pageSize);
+    const from = parseBookmark(bookmark);
+    const caller = callerOf(ctx);
+    if (!isOperatorOf(caller) && !isAuditor(caller)) {
+      throw forbidden(`ListSubscriptions is for operators and auditors; caller is ${describe(caller)}`);
+    }
+    const page: Page<SubscriptionRecord> = statusFilter
+      ? await pageThroughIndex(ctx, KeyType.SubscriptionByStatus, [statusFilter], size, from, (id) =>
+          subscriptionKey(ctx, id),
+        )
+      : await pageByPartialKey(ctx, KeyType.Subscription, [], size, from);
+    const visible = page.records.filter(
+      (record) => isAuditor(caller) || record.distributorMspId === caller.mspId,
+    );
+    return canonicalJson({ records: visible, bookmark: page.bookmark });
+  }
+
+  /** Every committed version of a subscription record, oldest first. */
+  @Transaction(false)
+  @Returns('string')
+  async GetSubscriptionHistory(ctx: Context, subscriptionId: string): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    requireReader(callerOf(ctx), await loadSubscription(ctx, id));
+    const iterator = await ctx.stub.getHistoryForKey(subscriptionKey(ctx, id));
+    const history: {
+      txId: string;
+      timestamp: string;
+      isDelete: boolean;
+      record: SubscriptionRecord | null;
+    }[] = [];
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        const entry = next.value;
+        history.push({
+          txId: entry.txId,
+          timestamp: isoSeconds(Number(entry.timestamp.seconds)),
+          isDelete: entry.isDelete,
+          record: entry.isDelete
+            ? null
+            : (JSON.parse(Buffer.from(entry.value).toString('utf8')) as SubscriptionRecord),
+        });
+      }
+    } finally {
+      await iterator.close();
+    }
+    history.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+    return canonicalJson(history);
+  }
+}
+
+// --- shared with the other contracts ---------------------------------------------------------------------
+
+export function subscriptionIdFor(txId: string): string {
+  return `sub_${txId.slice(0, 24)}`;
+}
+
+export function requireSubscriptionId(value: unknown): string {
+  if (typeof value !== 'string' || !/^sub_[0-9a-f]{24}$/.test(value)) {
+    throw invalidArgument('subscriptionId must look like sub_ followed by 24 lowercase hex characters');
+  }
+  return value;
+}
+
+export async function loadSubscription(ctx: Context, subscriptionId: string): Promise<SubscriptionRecord> {
+  return readRequired<SubscriptionRecord>(
+    ctx,
+    subscriptionKey(ctx, subscriptionId),
+    `subscription ${subscriptionId}`,
+  );
+}
+
+export function isOwner(caller: Caller, record: SubscriptionRecord): boolean {
+  return (
+    caller.role === 'subscriber' &&
+    caller.mspId === record.distributorMspId &&
+    caller.subscriberId === record.subscriberId
+  );
+}
+
+/** The subscriber who owns it, its distributor's operators, the authority's auditors, and its meter. */
+export function requireReader(caller: Caller, record: SubscriptionRecord): void {
+  const isItsMeter =
+    caller.role === 'meter' && caller.mspId === record.distributorMspId && caller.meterId === record.meterId;
+  if (
+    isOwner(caller, record) ||
+    isOperatorOf(caller, record.distributorMspId) ||
+    isAuditor(caller) ||
+    isItsMeter
+  ) {
+    return;
+  }
+  throw forbidden(`${describe(caller)} may not read subscription ${record.subscriptionId}`);
+}
+
+export function requireStatus(
+  record: SubscriptionRecord,
+  allowed: readonly SubscriptionStatus[],
+  action: string,
+): void {
+  if (!allowed.includes(record.status)) {
+    throw new ContractError(
+      ErrorCode.Conflict,
+      `cannot ${action} subscription ${record.subscriptionId}: it is ${record.status} (needs ${allowed.join(' or ')})`,
+    );
+  }
+}
+
+// --- helpers ---------------------------------------------------------------------------------------------
+
+interface SubscriptionRequest {
+  distributorMspId: string;
+  meterId: string;
+  requestedPlan: string;
+  keyId: string;
+  pairingCommitment: string;
+  keyGrants: KeyGrant[];
+}
+
+const REQUEST_FIELDS = [
+  'distributorMspId',
+  'meterId',
+  'requestedPlan',
+  'keyId',
+  'pairingCommitment',
+  'keyGrants',
+];
+
+function parseSubscriptionRequest(json: string): SubscriptionRequest {
+  const raw = parseJsonObject('request', json);
+  requireOnlyFields('request', raw, REQUEST_FIELDS);
+  if (!isKeyId(raw.keyId)) throw invalidArgument('keyId must be 32 lowercase hex characters');
+  if (!Array.isArray(raw.keyGrants) || raw.keyGrants.length !== 2) {
+    throw invalidArgument(
+      'keyGrants must list the session key wrapped for the distributor and for the authority',
+    );
+  }
+  return {
+    distributorMspId: requireIdentifier('distributorMspId', raw.distributorMspId),
+    meterId: requireIdentifier('meterId', raw.meterId),
+    requestedPlan: requireIdentifier('requestedPlan', raw.requestedPlan),
+    keyId: raw.keyId,
+    pairingCommitment: requireHex('pairingCommitment', raw.pairingCommitment, 32, 'a SHA-256'),
+    keyGrants: raw.keyGrants.map(parseKeyGrant),
+  };
+}
+
+function parseKeyGrant(value: unknown, index: number): KeyGrant {
+  const where = `keyGrants[${index}]`;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidArgument(`${where} must be an object`);
+  }
+  const grant = value as Record<string, unknown>;
+  requireOnlyFields(where, grant, ['mspId', 'orgKeyVersion', 'wrappedKey']);
+  try {
+    return {
+      mspId: requireIdentifier(`${where}.mspId`, grant.mspId),
+      orgKeyVersion: requireInteger(`${where}.orgKeyVersion`, grant.orgKeyVersion, 1, 1_000_000),
+      wrappedKey: validateWrappedKey(grant.wrappedKey),
+    };
+  } catch (err) {
+    if (err instanceof CryptoInputError) throw invalidArgument(`${where}.wrappedKey: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The key must be wrapped for exactly these organizations, each with its current published key. */
+async function requireCurrentKeyGrants(ctx: Context, grants: KeyGrant[], mspIds: string[]): Promise<void> {
+  const granted = grants.map((grant) => grant.mspId).sort();
+  if (canonicalJson(granted) !== canonicalJson([...mspIds].sort())) {
+    throw invalidArgument(`keyGrants must be for ${mspIds.join(' and ')} (got ${granted.join(', ')})`);
+  }
+  for (const grant of grants) {
+    const current = await currentOrgKey(ctx, grant.mspId);
+    if (!current) {
+      throw new ContractError(
+        ErrorCode.NotFound,
+        `${grant.mspId} has not published an encryption key on this channel`,
+      );
+    }
+    if (current.version !== grant.orgKeyVersion) {
+      throw new ContractError(
+        ErrorCode.Conflict,
+        `the key for ${grant.mspId} is wrapped for key version ${grant.orgKeyVersion}, but the current one is ${current.version}`,
+      );
+    }
+  }
+}
+
+async function requireFreshSessionKey(ctx: Context, keyId: string): Promise<void> {
+  if (await exists(ctx, retiredKeyKey(ctx, keyId))) {
+    throw new ContractError(ErrorCode.Conflict, `session key ${keyId} is retired: create a new session key`);
+  }
+  if (await exists(ctx, sessionKeyKey(ctx, keyId))) {
+    throw new ContractError(
+      ErrorCode.AlreadyExists,
+      `session key ${keyId} already belongs to a subscription`,
+    );
+  }
+}
+
+async function requireMeterFree(ctx: Context, distributorMspId: string, meterId: string): Promise<void> {
+  const iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.SubscriptionByMeter, [
+    distributorMspId,
+    meterId,
+  ]);
+  for (const entry of await collectEntries(iterator)) {
+    const other = await loadSubscription(ctx, keyAttributes(ctx, entry.key).at(-1) as string);
+    if (OPEN_STATUSES.includes(other.status)) {
+      throw new ContractError(
+        ErrorCode.Conflict,
+        `meter ${meterId} already serves subscription ${other.subscriptionId} (${other.status})`,
+      );
+    }
+  }
+}
+
+function parseApproval(
+  json: string,
+  nowSeconds: number,
+): Omit<SubscriptionRecord['approval'] & object, 'approvedAt'> {
+  const raw = parseJsonObject('approval', json);
+  requireOnlyFields('approval', raw, ['intervalSeconds', 'tariffId', 'regionCode', 'startDate']);
+  const intervalSeconds = raw.intervalSeconds;
+  if (
+    typeof intervalSeconds !== 'number' ||
+    !(ALLOWED_INTERVALS as readonly number[]).includes(intervalSeconds)
+  ) {
+    throw invalidArgument(`intervalSeconds must be one of ${ALLOWED_INTERVALS.join(', ')}`);
+  }
+  if (
+    typeof raw.regionCode !== 'string' ||
+    !/^[a-z0-9-]{1,16}(\/[a-z0-9-]{1,16}){0,5}$/.test(raw.regionCode)
+  ) {
+    throw invalidArgument(
+      'regionCode must be a grid area path such as north/d3/c12 (lowercase letters, digits, -)',
+    );
+  }
+  const startSeconds = parseIsoSeconds('startDate', raw.startDate);
+  if (startSeconds % intervalSeconds !== 0) {
+    throw invalidArgument(`startDate must be aligned to the ${intervalSeconds}-second interval`);
+  }
+  if (startSeconds < nowSeconds - BACKLOG_LIMIT_SECONDS)
+    throw invalidArgument('startDate lies too far in the past');
+  return {
+    intervalSeconds,
+    tariffId: requireIdentifier('tariffId', raw.tariffId),
+    regionCode: raw.regionCode,
+    startDate: isoSeconds(startSeconds),
+  };
+}
+
+function parseStatusFilter(value: unknown): SubscriptionStatus | null {
+  const statuses: SubscriptionStatus[] = ['REQUESTED', 'APPROVED', 'REJECTED', 'ACTIVE', 'ENDED'];
+  if (value === '') return null;
+  const status = statuses.find((known) => known === value);
+  if (!status) throw invalidArgument(`status must be empty or one of ${statuses.join(', ')}`);
+  return status;
+}
+
+function enderRole(caller: Caller, record: SubscriptionRecord): 'subscriber' | 'operator' {
+  if (isOwner(caller, record)) return 'subscriber';
+  if (isOperatorOf(caller, record.distributorMspId)) return 'operator';
+  throw forbidden(
+    `only the subscriber or an operator of ${record.distributorMspId} may end ${record.subscriptionId}`,
+  );
+}
+
+/** Writes the record with its new status and moves its status index entry; returns what was stored. */
+async function saveWithStatus(
+  ctx: Context,
+  record: SubscriptionRecord,
+  status: SubscriptionStatus,
+): Promise<SubscriptionRecord> {
+  await ctx.stub.deleteState(subscriptionByStatusKey(ctx, record.status, record.subscriptionId));
+  const updated = { ...record, status };
+  await write(ctx, subscriptionKey(ctx, record.subscriptionId), updated);
+  await writeIndex(ctx, subscriptionByStatusKey(ctx, status, record.subscriptionId));
+  return updated;
+}
+
+async function retireKey(ctx: Context, record: SubscriptionRecord, now: string): Promise<void> {
+  const retired: RetiredKeyRecord = {
+    docType: 'retiredKey',
+    keyId: record.keyId,
+    subscriptionId: record.subscriptionId,
+    retiredAt: now,
+  };
+  await write(ctx, retiredKeyKey(ctx, record.keyId), retired);
+}
+
+/** Events carry ids only, never ciphertext or anything about the household. */
+function emit(ctx: Context, name: string, record: SubscriptionRecord): void {
+  ctx.stub.setEvent(
+    name,
+    marshal({ subscriptionId: record.subscriptionId, distributorMspId: record.distributorMspId }),
+  );
+}

@@ -1,0 +1,98 @@
+import type { Context } from 'fabric-contract-api';
+import type { Iterators } from 'fabric-shim-api';
+import type { Page } from '../api/records';
+import { notFound } from '../contractError';
+import { marshal, unmarshal } from './marshal';
+
+/** Index entries carry no data of their own: the key is the information. */
+const INDEX_VALUE = new Uint8Array([0]);
+
+export async function readOptional<T>(ctx: Context, key: string): Promise<T | undefined> {
+  const bytes = await ctx.stub.getState(key);
+  return bytes && bytes.length > 0 ? unmarshal<T>(bytes) : undefined;
+}
+
+export async function readRequired<T>(ctx: Context, key: string, what: string): Promise<T> {
+  const record = await readOptional<T>(ctx, key);
+  if (record === undefined) throw notFound(`${what} does not exist`);
+  return record;
+}
+
+export async function write(ctx: Context, key: string, record: unknown): Promise<void> {
+  await ctx.stub.putState(key, marshal(record));
+}
+
+export async function writeIndex(ctx: Context, key: string): Promise<void> {
+  await ctx.stub.putState(key, INDEX_VALUE);
+}
+
+export async function exists(ctx: Context, key: string): Promise<boolean> {
+  const bytes = await ctx.stub.getState(key);
+  return !!bytes && bytes.length > 0;
+}
+
+/** Drains a state iterator into the parsed values, closing it whatever happens. */
+export async function collectValues<T>(iterator: Iterators.StateQueryIterator): Promise<T[]> {
+  return (await collectEntries(iterator)).map((entry) => unmarshal<T>(entry.value));
+}
+
+export async function collectEntries(
+  iterator: Iterators.StateQueryIterator,
+): Promise<{ key: string; value: Uint8Array }[]> {
+  const entries: { key: string; value: Uint8Array }[] = [];
+  try {
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      entries.push({ key: next.value.key, value: next.value.value });
+    }
+  } finally {
+    await iterator.close();
+  }
+  return entries;
+}
+
+/** The attributes after the object type of a composite key. */
+export function keyAttributes(ctx: Context, key: string): string[] {
+  return ctx.stub.splitCompositeKey(key).attributes;
+}
+
+/** One page of records under a partial composite key (read-only transactions only, as Fabric requires). */
+export async function pageByPartialKey<T>(
+  ctx: Context,
+  objectType: string,
+  attributes: string[],
+  pageSize: number,
+  bookmark: string,
+): Promise<Page<T>> {
+  const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
+    objectType,
+    attributes,
+    pageSize,
+    bookmark,
+  );
+  return { records: await collectValues<T>(iterator), bookmark: metadata.bookmark ?? '' };
+}
+
+/** One page of index entries resolved to the records they point at (the last key attribute is the id). */
+export async function pageThroughIndex<T>(
+  ctx: Context,
+  indexType: string,
+  attributes: string[],
+  pageSize: number,
+  bookmark: string,
+  recordKeyOf: (id: string) => string,
+): Promise<Page<T>> {
+  const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
+    indexType,
+    attributes,
+    pageSize,
+    bookmark,
+  );
+  const entries = await collectEntries(iterator);
+  const records: T[] = [];
+  for (const entry of entries) {
+    const id = keyAttributes(ctx, entry.key).at(-1) as string;
+    const record = await readOptional<T>(ctx, recordKeyOf(id));
+    if (record !== undefined) records.push(record);
+  }
+  return { records, bookmark: metadata.bookmark ?? '' };
+}

@@ -1,0 +1,173 @@
+import {
+  encryptReading,
+  keyIdOf,
+  newOrgKeyPair,
+  newSessionKey,
+  pairingCommitment,
+  pairingProof,
+  wrapSessionKey,
+  type OrgKeyPair,
+  type ReadingPayload,
+} from '@smartmeter/crypto';
+import type { Context } from 'fabric-contract-api';
+import type { SubscriptionRecord } from '../../src/api/records';
+import { MeasurementContract } from '../../src/contracts/MeasurementContract';
+import { OrgKeyContract } from '../../src/contracts/OrgKeyContract';
+import { PersonalDataContract } from '../../src/contracts/PersonalDataContract';
+import { SubscriptionContract } from '../../src/contracts/SubscriptionContract';
+import { MemoryLedger, type FakeIdentity, type TxOptions } from './memoryContext';
+
+export const D1 = 'Distributor1MSP';
+export const D2 = 'Distributor2MSP';
+export const AUTHORITY = 'AuthorityMSP';
+
+export const id = {
+  d1Operator: { mspId: D1, attributes: { role: 'operator' } },
+  d1Admin: { mspId: D1, attributes: { 'hf.Type': 'admin' } },
+  d2Operator: { mspId: D2, attributes: { role: 'operator' } },
+  auditor: { mspId: AUTHORITY, attributes: { role: 'auditor' } },
+  authorityAdmin: { mspId: AUTHORITY, attributes: { 'hf.Type': 'admin' } },
+  subscriber: (subscriberId = 'hh-001', mspId = D1): FakeIdentity => ({
+    mspId,
+    attributes: { role: 'subscriber', subscriberId },
+  }),
+  meter: (meterId = 'MTR-001', mspId = D1): FakeIdentity => ({
+    mspId,
+    attributes: { role: 'meter', meterId },
+  }),
+  noRole: { mspId: D1 },
+} as const;
+
+export const contracts = {
+  orgKey: new OrgKeyContract(),
+  subscription: new SubscriptionContract(),
+  measurement: new MeasurementContract(),
+  personalData: new PersonalDataContract(),
+};
+
+/** Approval used by the fixtures: half-hour readings from 36 hours before the ledger clock's start. */
+export const approval = {
+  intervalSeconds: 1800,
+  tariffId: 'tou-2026',
+  regionCode: 'north/d3/c12',
+  startDate: '2026-01-14T00:00:00Z',
+};
+
+export const payload: ReadingPayload = {
+  energyWh: 420,
+  utility: 'electricity',
+  unit: 'Wh',
+  quality: 'measured',
+};
+
+/** A ledger on which Distributor1 and the authority have published their encryption keys. */
+export class World {
+  readonly ledger = new MemoryLedger();
+  readonly orgKeys: Record<string, OrgKeyPair> = {};
+
+  static async create(): Promise<World> {
+    const world = new World();
+    await world.publishKey(id.d1Operator, D1);
+    await world.publishKey(id.auditor, AUTHORITY);
+    return world;
+  }
+
+  async publishKey(identity: FakeIdentity, mspId: string): Promise<void> {
+    this.orgKeys[mspId] = newOrgKeyPair();
+    await this.run(identity, (ctx) => contracts.orgKey.PublishOrgKey(ctx, this.orgKeys[mspId].publicKeyPem));
+  }
+
+  run<T>(identity: FakeIdentity, fn: (ctx: Context) => Promise<T>, options?: TxOptions): Promise<T> {
+    return this.ledger.invoke(identity, fn, options);
+  }
+
+  /** The JSON a subscriber sends with RequestSubscription, for a session key and meter. */
+  requestJson(sessionKey: Buffer, meterId = 'MTR-001', overrides: Record<string, unknown> = {}): string {
+    return JSON.stringify({
+      distributorMspId: D1,
+      meterId,
+      requestedPlan: 'residential-tou',
+      keyId: keyIdOf(sessionKey),
+      pairingCommitment: pairingCommitment(pairingProof(sessionKey, meterId)),
+      keyGrants: [D1, AUTHORITY].map((mspId) => ({
+        mspId,
+        orgKeyVersion: 1,
+        wrappedKey: wrapSessionKey(sessionKey, this.orgKeys[mspId].publicKeyPem),
+      })),
+      ...overrides,
+    });
+  }
+
+  async requested(options: { subscriberId?: string; meterId?: string } = {}): Promise<Household> {
+    const sessionKey = newSessionKey();
+    const subscriber = id.subscriber(options.subscriberId);
+    const meterId = options.meterId ?? 'MTR-001';
+    const record = parse<SubscriptionRecord>(
+      await this.run(subscriber, (ctx) =>
+        contracts.subscription.RequestSubscription(ctx, this.requestJson(sessionKey, meterId)),
+      ),
+    );
+    return {
+      sessionKey,
+      subscriber,
+      meter: id.meter(meterId),
+      subscriptionId: record.subscriptionId,
+      meterId,
+    };
+  }
+
+  async approved(options: { subscriberId?: string; meterId?: string } = {}): Promise<Household> {
+    const household = await this.requested(options);
+    await this.run(id.d1Operator, (ctx) =>
+      contracts.subscription.ApproveSubscription(ctx, household.subscriptionId, JSON.stringify(approval)),
+    );
+    return household;
+  }
+
+  async active(options: { subscriberId?: string; meterId?: string } = {}): Promise<Household> {
+    const household = await this.approved(options);
+    await this.run(household.meter, (ctx) =>
+      contracts.subscription.ConfirmPairing(
+        ctx,
+        household.subscriptionId,
+        pairingProof(household.sessionKey, household.meterId),
+      ),
+    );
+    return household;
+  }
+
+  async subscription(subscriptionId: string): Promise<SubscriptionRecord> {
+    return parse(
+      await this.run(id.auditor, (ctx) => contracts.subscription.GetSubscription(ctx, subscriptionId)),
+    );
+  }
+}
+
+export interface Household {
+  sessionKey: Buffer;
+  subscriber: FakeIdentity;
+  meter: FakeIdentity;
+  subscriptionId: string;
+  meterId: string;
+}
+
+/** Period start n half-hours after the fixtures' start date. */
+export function period(n: number): string {
+  return new Date(Date.parse(approval.startDate) + n * 1800_000).toISOString().replace('.000Z', 'Z');
+}
+
+/** The submission a meter makes for slot n (sequence n + 1) of a household. */
+export function reading(household: Household, n: number, energyWh = 420, channel = 'northgrid') {
+  const slot = { channel, subscriptionId: household.subscriptionId, sequence: n + 1, periodStart: period(n) };
+  const encrypted = encryptReading({ ...payload, energyWh }, household.sessionKey, slot);
+  return {
+    subscriptionId: slot.subscriptionId,
+    sequence: slot.sequence,
+    periodStart: slot.periodStart,
+    ...encrypted,
+  };
+}
+
+export function parse<T>(json: string): T {
+  return JSON.parse(json) as T;
+}

@@ -1,0 +1,4 @@
+export * from './encoding';
+export * from './sessionKey';
+export * from './keyWrap';
+export * from './reading';

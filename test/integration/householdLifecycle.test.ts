@@ -1,0 +1,392 @@
+import type { Contract, Gateway } from '@hyperledger/fabric-gateway';
+import {
+  decryptReading,
+  encryptReading,
+  keyIdOf,
+  newOrgKeyPair,
+  newSessionKey,
+  pairingCommitment,
+  pairingProof,
+  unwrapSessionKey,
+  wrapSessionKey,
+  type OrgKeyPair,
+  type ReadingSlot,
+} from '@smartmeter/crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type {
+  AccessRequestRecord,
+  OrgKeyRecord,
+  Page,
+  PersonalDataDelivery,
+  ReadingRecord,
+  SubscriptionRecord,
+} from '../../chaincode/src/api/records';
+import { openGateway, type GatewayConnection } from '../../client/src/gateway';
+import { profile, testNetwork } from '../support/network';
+
+/**
+ * The household story of issue 3 on the real network: CA-issued identities whose role, subscriberId and
+ * meterId attributes come from their certificates, both endorsing peers, BFT ordering and a private data
+ * collection.
+ */
+const CHANNEL = 'northgrid';
+const CC = 'smartmeter';
+const D1 = 'Distributor1MSP';
+const AUTHORITY = 'AuthorityMSP';
+const INTERVAL = 1800;
+const utf8 = new TextDecoder();
+const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const PERSONAL = JSON.stringify({ name: `Household ${run}`, address: '7 Meter Row, Northtown' });
+
+const connections: GatewayConnection[] = [];
+function gateway(org: string, identity?: string): Gateway {
+  const connection = openGateway(profile(org), { identity });
+  connections.push(connection);
+  return connection.gateway;
+}
+const contract = (org: string, name: string, identity?: string): Contract =>
+  gateway(org, identity).getNetwork(CHANNEL).getContract(CC, name);
+
+async function submitJson<T>(c: Contract, fn: string, ...args: string[]): Promise<T> {
+  return JSON.parse(utf8.decode(await c.submitTransaction(fn, ...args))) as T;
+}
+async function evaluateJson<T>(c: Contract, fn: string, ...args: string[]): Promise<T> {
+  return JSON.parse(utf8.decode(await c.evaluateTransaction(fn, ...args))) as T;
+}
+
+/** The chaincode's "<CODE>: ..." message as the endorsing peers returned it. */
+async function rejection(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    const details = (err as { details?: { message: string }[] }).details ?? [];
+    return [String((err as Error).message), ...details.map((detail) => detail.message)].join(' | ');
+  }
+  throw new Error('expected the transaction to be refused');
+}
+
+function isoSeconds(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+afterAll(() => {
+  for (const connection of connections) connection.close();
+});
+
+describe('household lifecycle on northgrid', () => {
+  const subscriberName = `hh-${run}`;
+  const meterName = `mtr-${run}`;
+  const otherMeterName = `mtr2-${run}`;
+  const sessionKey = newSessionKey();
+  const orgKeys: Record<string, OrgKeyPair> = { [D1]: newOrgKeyPair(), [AUTHORITY]: newOrgKeyPair() };
+  const orgKeyVersions: Record<string, number> = {};
+  const start = Math.floor(Date.now() / 1000 / INTERVAL) * INTERVAL - 12 * INTERVAL;
+  const periodStart = (n: number) => isoSeconds(start + n * INTERVAL);
+  let subscriptionId = '';
+  let lastBlock = 0n;
+  let firstCiphertext = '';
+
+  const slot = (n: number): ReadingSlot => ({
+    channel: CHANNEL,
+    subscriptionId,
+    sequence: n + 1,
+    periodStart: periodStart(n),
+  });
+  const readingBody = (n: number, energyWh: number) => ({
+    subscriptionId,
+    sequence: n + 1,
+    periodStart: periodStart(n),
+    ...encryptReading(
+      { energyWh, utility: 'electricity', unit: 'Wh', quality: 'measured' },
+      sessionKey,
+      slot(n),
+    ),
+  });
+
+  beforeAll(async () => {
+    await testNetwork(
+      'enroll',
+      'distributor1',
+      subscriberName,
+      '--attrs',
+      `role=subscriber:ecert,subscriberId=${subscriberName}:ecert`,
+    );
+    await testNetwork(
+      'enroll',
+      'distributor1',
+      meterName,
+      '--attrs',
+      `role=meter:ecert,meterId=${meterName}:ecert`,
+    );
+    await testNetwork(
+      'enroll',
+      'distributor1',
+      otherMeterName,
+      '--attrs',
+      `role=meter:ecert,meterId=${otherMeterName}:ecert`,
+    );
+  });
+
+  it('the distributor and the authority publish their encryption keys', async () => {
+    const d1 = await submitJson<OrgKeyRecord>(
+      contract('distributor1', 'OrgKey'),
+      'PublishOrgKey',
+      orgKeys[D1].publicKeyPem,
+    );
+    const authority = await submitJson<OrgKeyRecord>(
+      contract('authority', 'OrgKey'),
+      'PublishOrgKey',
+      orgKeys[AUTHORITY].publicKeyPem,
+    );
+    expect(d1).toMatchObject({ mspId: D1, publishedByRole: 'operator' });
+    expect(authority).toMatchObject({ mspId: AUTHORITY, publishedByRole: 'auditor' });
+    orgKeyVersions[D1] = d1.version;
+    orgKeyVersions[AUTHORITY] = authority.version;
+  });
+
+  it('the household requests a subscription with a wrapped session key and nothing personal', async () => {
+    const request = {
+      distributorMspId: D1,
+      meterId: meterName,
+      requestedPlan: 'residential-tou',
+      keyId: keyIdOf(sessionKey),
+      pairingCommitment: pairingCommitment(pairingProof(sessionKey, meterName)),
+      keyGrants: [D1, AUTHORITY].map((mspId) => ({
+        mspId,
+        orgKeyVersion: orgKeyVersions[mspId],
+        wrappedKey: wrapSessionKey(sessionKey, orgKeys[mspId].publicKeyPem),
+      })),
+    };
+    const record = await submitJson<SubscriptionRecord>(
+      contract('distributor1', 'Subscription', subscriberName),
+      'RequestSubscription',
+      JSON.stringify(request),
+    );
+    expect(record).toMatchObject({
+      status: 'REQUESTED',
+      subscriberId: subscriberName,
+      meterId: meterName,
+      channel: CHANNEL,
+    });
+    subscriptionId = record.subscriptionId;
+  });
+
+  it('the operator approves and the meter pairs by proving it holds the session key', async () => {
+    const approval = {
+      intervalSeconds: INTERVAL,
+      tariffId: 'tou-2026',
+      regionCode: 'north/d3/c12',
+      startDate: periodStart(0),
+    };
+    const approved = await submitJson<SubscriptionRecord>(
+      contract('distributor1', 'Subscription'),
+      'ApproveSubscription',
+      subscriptionId,
+      JSON.stringify(approval),
+    );
+    expect(approved.status).toBe('APPROVED');
+
+    const wrongMeter = contract('distributor1', 'Subscription', otherMeterName);
+    expect(
+      await rejection(
+        wrongMeter.submitTransaction('ConfirmPairing', subscriptionId, pairingProof(sessionKey, meterName)),
+      ),
+    ).toMatch(/FORBIDDEN: meter mtr2-/);
+    const paired = await submitJson<SubscriptionRecord>(
+      contract('distributor1', 'Subscription', meterName),
+      'ConfirmPairing',
+      subscriptionId,
+      pairingProof(sessionKey, meterName),
+    );
+    expect(paired.status).toBe('ACTIVE');
+  });
+
+  it('the meter reports a batch and a single reading; resubmitting is idempotent; another meter is refused', async () => {
+    const meter = contract('distributor1', 'Measurement', meterName);
+    const batch = await submitJson<{ stored: number }>(
+      meter,
+      'SubmitReadings',
+      JSON.stringify([0, 1, 2, 3].map((n) => readingBody(n, 400 + n))),
+    );
+    expect(batch).toMatchObject({ submitted: 4, stored: 4 });
+
+    const stored = await evaluateJson<Page<ReadingRecord>>(
+      contract('distributor1', 'Measurement'),
+      'GetReadings',
+      subscriptionId,
+      periodStart(0),
+      periodStart(1),
+      '1',
+      '',
+    );
+    firstCiphertext = stored.records[0].ciphertext;
+
+    const single = readingBody(4, 404);
+    const first = await submitJson<ReadingRecord>(meter, 'SubmitReading', JSON.stringify(single));
+    const again = await submitJson<ReadingRecord>(meter, 'SubmitReading', JSON.stringify(single));
+    expect(again).toEqual(first);
+
+    const otherMeter = contract('distributor1', 'Measurement', otherMeterName);
+    expect(
+      await rejection(otherMeter.submitTransaction('SubmitReading', JSON.stringify(readingBody(5, 1)))),
+    ).toMatch(/FORBIDDEN: meter mtr2-.* is not the meter of subscription/);
+    expect(
+      await rejection(meter.submitTransaction('SubmitReading', JSON.stringify(readingBody(3, 999)))),
+    ).toMatch(/CONFLICT: a different reading is already stored/);
+  });
+
+  it('the distributor and the authority each unwrap the session key with their own key and decrypt the readings', async () => {
+    for (const [org, mspId] of [
+      ['distributor1', D1],
+      ['authority', AUTHORITY],
+    ]) {
+      const subscription = await evaluateJson<SubscriptionRecord>(
+        contract(org, 'Subscription'),
+        'GetSubscription',
+        subscriptionId,
+      );
+      const grant = subscription.keyGrants.find((g) => g.mspId === mspId);
+      const key = unwrapSessionKey(grant?.wrappedKey as never, orgKeys[mspId].privateKeyPem);
+      const page = await evaluateJson<Page<ReadingRecord>>(
+        contract(org, 'Measurement'),
+        'GetReadings',
+        subscriptionId,
+        periodStart(0),
+        periodStart(10),
+        '100',
+        '',
+      );
+      expect(page.records.map((r) => decryptReading(r, key, slot(r.sequence - 1)).energyWh)).toEqual([
+        400, 401, 402, 403, 404,
+      ]);
+    }
+    const missing = await evaluateJson<{ missing: string[] }>(
+      contract('distributor1', 'Measurement'),
+      'MissingPeriods',
+      subscriptionId,
+      periodStart(0),
+      periodStart(8),
+    );
+    expect(missing.missing).toEqual([5, 6, 7].map(periodStart));
+  });
+
+  it('the authority asks for personal data, the household grants it, and only the authority peer delivers it', async () => {
+    const request = await submitJson<AccessRequestRecord>(
+      contract('authority', 'PersonalData'),
+      'RequestPersonalData',
+      subscriptionId,
+      'grid-fraud investigation 2026-117',
+    );
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', sessionKey, nonce);
+    const sealed = Buffer.concat([
+      nonce,
+      cipher.update(PERSONAL, 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
+
+    // Transient data makes the gateway cautious: name the organizations that may see it.
+    const grantContract = contract('distributor1', 'PersonalData', subscriberName);
+    const granted = JSON.parse(
+      utf8.decode(
+        await grantContract.submit('GrantPersonalData', {
+          arguments: [request.requestId],
+          transientData: { personalData: sealed },
+          endorsingOrganizations: [D1, AUTHORITY],
+        }),
+      ),
+    ) as AccessRequestRecord;
+    expect(granted).toMatchObject({ status: 'GRANTED', collection: `personalDataFor${AUTHORITY}` });
+
+    const delivery = await evaluateJson<PersonalDataDelivery>(
+      contract('authority', 'PersonalData'),
+      'FetchPersonalData',
+      request.requestId,
+    );
+    const bytes = Buffer.from(delivery.encryptedPersonalData, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', sessionKey, bytes.subarray(0, 12));
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    expect(
+      Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString(
+        'utf8',
+      ),
+    ).toBe(PERSONAL);
+
+    expect(
+      await rejection(
+        contract('distributor1', 'PersonalData').evaluateTransaction('FetchPersonalData', request.requestId),
+      ),
+    ).toMatch(/FORBIDDEN: only the requesting organization AuthorityMSP/);
+  });
+
+  it('the household ends the subscription; the meter is then refused for later periods', async () => {
+    const ended = await submitJson<SubscriptionRecord>(
+      contract('distributor1', 'Subscription', subscriberName),
+      'EndSubscription',
+      subscriptionId,
+      'moving to the south',
+      '',
+    );
+    expect(ended.status).toBe('ENDED');
+    const network = gateway('distributor1', meterName).getNetwork(CHANNEL);
+    const late = network.getContract(CC, 'Measurement');
+    const endSeconds = Date.parse(ended.end?.effectiveAt ?? '') / 1000;
+    const n = Math.ceil((endSeconds - start) / INTERVAL);
+    expect(
+      await rejection(late.submitTransaction('SubmitReading', JSON.stringify(readingBody(n, 1)))),
+    ).toMatch(/FORBIDDEN|ended at/);
+
+    const status = await (
+      await network
+        .getContract(CC, 'System')
+        .newProposal('Ping', { arguments: ['end'] })
+        .endorse()
+    ).submit();
+    lastBlock = (await status.getStatus()).blockNumber;
+  });
+
+  it('a Distributor2 operator cannot read the subscription on northgrid', async () => {
+    const outsider = profile('distributor2');
+    const connection = openGateway({ ...outsider, peer: profile('authority').peer });
+    connections.push(connection);
+    const c = connection.gateway.getNetwork(CHANNEL).getContract(CC, 'Subscription');
+    expect(await rejection(c.evaluateTransaction('GetSubscription', subscriptionId))).toMatch(
+      /access denied|creator org unknown/i,
+    );
+  });
+
+  it('no block of northgrid holds the session key, the personal data or a plaintext reading', async () => {
+    const secrets = [
+      sessionKey.toString('hex'),
+      sessionKey.toString('base64'),
+      PERSONAL,
+      'Meter Row',
+      '"energyWh"',
+      orgKeys[D1].privateKeyPem.split('\n')[1],
+    ].map((text) => Buffer.from(text, 'utf8'));
+    const network = gateway('authority').getNetwork(CHANNEL);
+    const blocks = await network.getBlockEvents({ startBlock: 0n });
+    // What must be there, to show the scan sees the written keys and values.
+    const expectedSomewhere = [subscriptionId, keyIdOf(sessionKey), firstCiphertext].map((text) =>
+      Buffer.from(text),
+    );
+    const found = new Set<number>();
+    let scanned = 0;
+    try {
+      for await (const block of blocks) {
+        const bytes = Buffer.from(block.serializeBinary());
+        for (const secret of secrets) expect(bytes.includes(secret)).toBe(false);
+        expectedSomewhere.forEach((text, index) => bytes.includes(text) && found.add(index));
+        // The raw session key bytes must not appear either.
+        expect(bytes.includes(sessionKey)).toBe(false);
+        scanned += 1;
+        if (block.getHeader()?.getNumber() === Number(lastBlock)) break;
+      }
+    } finally {
+      blocks.close();
+    }
+    expect(scanned).toBe(Number(lastBlock) + 1);
+    expect([...found].sort()).toEqual([0, 1, 2]);
+  });
+});
