@@ -1,14 +1,26 @@
+import { BillingContract } from './contracts/BillingContract';
 import { MeasurementContract } from './contracts/MeasurementContract';
 import { OrgKeyContract } from './contracts/OrgKeyContract';
 import { PersonalDataContract } from './contracts/PersonalDataContract';
+import { PricingContract } from './contracts/PricingContract';
 import { SubscriptionContract } from './contracts/SubscriptionContract';
 import { SystemContract } from './contracts/SystemContract';
 
-export { MeasurementContract, OrgKeyContract, PersonalDataContract, SubscriptionContract, SystemContract };
+export {
+  BillingContract,
+  MeasurementContract,
+  OrgKeyContract,
+  PersonalDataContract,
+  PricingContract,
+  SubscriptionContract,
+  SystemContract,
+};
 export const contracts = [
   SystemContract,
   OrgKeyContract,
   SubscriptionContract,
   MeasurementContract,
   PersonalDataContract,
+  PricingContract,
+  BillingContract,
 ];

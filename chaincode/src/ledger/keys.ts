@@ -17,6 +17,11 @@ export const KeyType = {
   AccessRequest: 'accessRequest',
   AccessRequestBySubscription: 'accessRequestBySubscription',
   AccessRequestByRequester: 'accessRequestByRequester',
+  Tariff: 'tariff',
+  TariffCurrent: 'tariffCurrent',
+  PriceSignal: 'priceSignal',
+  Bill: 'bill',
+  BillBySubscription: 'billBySubscription',
 } as const;
 
 /** Versions are zero-padded so that keys sort in version order. */
@@ -55,3 +60,12 @@ export const readingCursorKey = key(KeyType.ReadingCursor);
 export const accessRequestKey = key(KeyType.AccessRequest);
 export const accessRequestBySubscriptionKey = key(KeyType.AccessRequestBySubscription);
 export const accessRequestByRequesterKey = key(KeyType.AccessRequestByRequester);
+export const tariffVersionKey = (ctx: Context, mspId: string, tariffId: string, version: number): string =>
+  ctx.stub.createCompositeKey(KeyType.Tariff, [mspId, tariffId, fixedWidth(version)]);
+export const tariffCurrentKey = key(KeyType.TariffCurrent);
+/** Price signals are read by time range, so they use plain keys too ('|' cannot occur in a region code). */
+export function priceSignalKey(regionCode: string, periodStart: string): string {
+  return `${KeyType.PriceSignal}|${regionCode}|${periodStart}`;
+}
+export const billKey = key(KeyType.Bill);
+export const billBySubscriptionKey = key(KeyType.BillBySubscription);

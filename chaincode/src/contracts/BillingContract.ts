@@ -1,0 +1,330 @@
+import { decryptReading, DecryptionError, keyIdOf } from '@smartmeter/crypto';
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { ErrorCode } from '../api/errors';
+import type { ReadingRecord, SubscriptionRecord } from '../api/records';
+import type { BillRecord } from '../api/tariffs';
+import { callerOf, describe, isAuditor, isOperatorOf, requireOperatorOf } from '../access';
+import { BillingError, computeBill, type BilledReading } from '../billing/computeBill';
+import { ContractError, forbidden, invalidArgument } from '../contractError';
+import { billBySubscriptionKey, billKey, KeyType, readingKey } from '../ledger/keys';
+import { canonicalJson, marshal } from '../ledger/marshal';
+import {
+  collectEntries,
+  collectValues,
+  keyAttributes,
+  pageByPartialKey,
+  readRequired,
+  write,
+  writeIndex,
+} from '../ledger/store';
+import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
+import {
+  parseBookmark,
+  parseIntegerArgument,
+  parsePageSize,
+  requireIdentifier,
+  requireText,
+} from '../validate';
+import { priceSignalsIn, tariffVersions } from './PricingContract';
+import { isOwner, loadSubscription, requireSubscriptionId, requireStatus } from './SubscriptionContract';
+
+/** Name of the transient field that carries the session key to IssueBill. */
+export const SESSION_KEY_TRANSIENT_KEY = 'sessionKey';
+const MAX_BILL_DAYS = 62;
+const MAX_BILL_PERIODS = 10_000;
+const MAX_TEXT = 500;
+
+/**
+ * Bills computed inside the chaincode from the encrypted readings on the ledger: the session key comes as
+ * transient data (never stored or logged), both endorsing peers decrypt and price the readings, and the
+ * endorsement policy makes them agree.
+ */
+@Info({ title: 'Billing', description: 'Deterministic, verifiable bills' })
+export class BillingContract extends Contract {
+  constructor() {
+    super('Billing');
+  }
+
+  @Transaction()
+  @Returns('string')
+  async IssueBill(
+    ctx: Context,
+    subscriptionId: string,
+    periodFrom: string,
+    periodTo: string,
+  ): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const from = parseIsoSeconds('periodFrom', periodFrom);
+    const to = parseIsoSeconds('periodTo', periodTo);
+    if (to <= from) throw invalidArgument('periodTo must be after periodFrom');
+    if (to - from > MAX_BILL_DAYS * 86_400)
+      throw invalidArgument(`a bill covers at most ${MAX_BILL_DAYS} days`);
+    if (to > txEpochSeconds(ctx)) throw invalidArgument('a bill can only cover time that has passed');
+    const sessionKey = ctx.stub.getTransient().get(SESSION_KEY_TRANSIENT_KEY);
+    if (!sessionKey || sessionKey.length !== 32) {
+      throw invalidArgument(
+        `the 32-byte session key must come as transient field "${SESSION_KEY_TRANSIENT_KEY}"`,
+      );
+    }
+
+    const subscription = await loadSubscription(ctx, id);
+    requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'IssueBill');
+    requireStatus(subscription, ['ACTIVE', 'ENDED'], 'bill');
+    const approval = subscription.approval as NonNullable<SubscriptionRecord['approval']>;
+    const start = parseIsoSeconds('startDate', approval.startDate);
+    if ((from - start) % approval.intervalSeconds !== 0 || (to - start) % approval.intervalSeconds !== 0) {
+      throw invalidArgument(
+        `the billing period must start and end on ${approval.intervalSeconds}-second period boundaries`,
+      );
+    }
+    if ((to - from) / approval.intervalSeconds > MAX_BILL_PERIODS)
+      throw invalidArgument('the billing period holds too many readings');
+    if (keyIdOf(sessionKey) !== subscription.keyId) {
+      throw forbidden(`the session key given is not the key of ${id} (${subscription.keyId})`);
+    }
+    await requireNoOverlap(ctx, id, from, to);
+
+    const readings = await collectValues<ReadingRecord>(
+      await ctx.stub.getStateByRange(readingKey(id, periodFrom), readingKey(id, periodTo)),
+    );
+    const billed = readings.map((reading) => decryptForBill(ctx, reading, sessionKey, subscription));
+    const signals = Object.fromEntries(
+      (await priceSignalsIn(ctx, approval.regionCode, periodFrom, periodTo)).map((s) => [
+        s.periodStart,
+        s.priceMicroPerKwh,
+      ]),
+    );
+    let computation;
+    try {
+      computation = computeBill({
+        periodFrom,
+        periodTo,
+        intervalSeconds: approval.intervalSeconds,
+        subscriptionStart: approval.startDate,
+        subscriptionEnd: subscription.end?.effectiveAt,
+        readings: billed,
+        tariffVersions: await tariffVersions(ctx, subscription.distributorMspId, approval.tariffId),
+        signals,
+      });
+    } catch (err) {
+      if (err instanceof BillingError)
+        throw new ContractError(ErrorCode.Conflict, `cannot bill ${id}: ${err.message}`);
+      throw err;
+    }
+    const bill: BillRecord = {
+      ...computation,
+      docType: 'bill',
+      billId: `bill_${ctx.stub.getTxID().slice(0, 24)}`,
+      subscriptionId: id,
+      distributorMspId: subscription.distributorMspId,
+      periodFrom,
+      periodTo,
+      status: 'ISSUED',
+      issuedAt: isoSeconds(txEpochSeconds(ctx)),
+    };
+    await write(ctx, billKey(ctx, bill.billId), bill);
+    await writeIndex(ctx, billBySubscriptionKey(ctx, id, periodFrom, bill.billId));
+    emit(ctx, 'BillIssued', bill);
+    return canonicalJson(bill);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async DisputeBill(ctx: Context, billId: string, reason: string): Promise<string> {
+    const bill = await loadBill(ctx, billId);
+    const text = requireText('reason', reason, MAX_TEXT);
+    const subscription = await loadSubscription(ctx, bill.subscriptionId);
+    if (!isOwner(callerOf(ctx), subscription))
+      throw forbidden(`only the household of ${bill.subscriptionId} may dispute its bill`);
+    requireBillStatus(bill, ['ISSUED'], 'dispute');
+    return save(
+      ctx,
+      { ...bill, status: 'DISPUTED', dispute: { reason: text, disputedAt: isoSeconds(txEpochSeconds(ctx)) } },
+      'BillDisputed',
+    );
+  }
+
+  /** UPHELD voids the bill so the period can be billed again; REJECTED keeps it payable. */
+  @Transaction()
+  @Returns('string')
+  async ResolveDispute(ctx: Context, billId: string, outcome: string, note: string): Promise<string> {
+    const bill = await loadBill(ctx, billId);
+    if (outcome !== 'UPHELD' && outcome !== 'REJECTED')
+      throw invalidArgument('outcome must be UPHELD or REJECTED');
+    const text = requireText('note', note, MAX_TEXT);
+    requireOperatorOf(callerOf(ctx), bill.distributorMspId, 'ResolveDispute');
+    requireBillStatus(bill, ['DISPUTED'], 'resolve');
+    return save(
+      ctx,
+      {
+        ...bill,
+        status: 'RESOLVED',
+        resolution: { outcome, note: text, resolvedAt: isoSeconds(txEpochSeconds(ctx)) },
+      },
+      'DisputeResolved',
+    );
+  }
+
+  @Transaction()
+  @Returns('string')
+  async RecordPayment(ctx: Context, billId: string, amountMinor: string, reference: string): Promise<string> {
+    const bill = await loadBill(ctx, billId);
+    const amount = parseIntegerArgument('amountMinor', amountMinor, 0, Number.MAX_SAFE_INTEGER);
+    const ref = requireIdentifier('reference', reference);
+    requireOperatorOf(callerOf(ctx), bill.distributorMspId, 'RecordPayment');
+    if (bill.status === 'RESOLVED' && bill.resolution?.outcome === 'UPHELD') {
+      throw new ContractError(ErrorCode.Conflict, `bill ${bill.billId} was voided by an upheld dispute`);
+    }
+    requireBillStatus(bill, ['ISSUED', 'RESOLVED'], 'record a payment for');
+    if (amount !== bill.totalMinor)
+      throw invalidArgument(
+        `the payment must settle the total of ${bill.totalMinor} ${bill.currency} minor units`,
+      );
+    return save(
+      ctx,
+      {
+        ...bill,
+        status: 'PAID',
+        payment: { amountMinor: amount, reference: ref, paidAt: isoSeconds(txEpochSeconds(ctx)) },
+      },
+      'BillPaid',
+    );
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetBill(ctx: Context, billId: string): Promise<string> {
+    const bill = await loadBill(ctx, billId);
+    await requireBillReader(ctx, bill.subscriptionId, bill.distributorMspId);
+    return canonicalJson(bill);
+  }
+
+  /** A subscription's bills in period order: for its household, its operator and auditors. */
+  @Transaction(false)
+  @Returns('string')
+  async ListSubscriptionBills(ctx: Context, subscriptionId: string): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const subscription = await loadSubscription(ctx, id);
+    await requireBillReader(ctx, id, subscription.distributorMspId);
+    return canonicalJson(await billsOf(ctx, id));
+  }
+
+  /** All bills of the channel, for operators (their own) and auditors, a page at a time. */
+  @Transaction(false)
+  @Returns('string')
+  async ListBills(ctx: Context, pageSize: string, bookmark: string): Promise<string> {
+    const size = parsePageSize(pageSize);
+    const from = parseBookmark(bookmark);
+    const caller = callerOf(ctx);
+    if (!isOperatorOf(caller) && !isAuditor(caller))
+      throw forbidden(`ListBills is for operators and auditors; caller is ${describe(caller)}`);
+    const page = await pageByPartialKey<BillRecord>(ctx, KeyType.Bill, [], size, from);
+    return canonicalJson({
+      records: page.records.filter((b) => isAuditor(caller) || b.distributorMspId === caller.mspId),
+      bookmark: page.bookmark,
+    });
+  }
+}
+
+function decryptForBill(
+  ctx: Context,
+  reading: ReadingRecord,
+  sessionKey: Uint8Array,
+  subscription: SubscriptionRecord,
+): BilledReading {
+  if (reading.keyId !== subscription.keyId) {
+    throw new ContractError(
+      ErrorCode.Conflict,
+      `reading ${reading.periodStart} is under key ${reading.keyId}: give the matching key`,
+    );
+  }
+  const slot = {
+    channel: ctx.stub.getChannelID(),
+    subscriptionId: reading.subscriptionId,
+    sequence: reading.sequence,
+    periodStart: reading.periodStart,
+  };
+  try {
+    return {
+      periodStart: reading.periodStart,
+      energyWh: decryptReading(reading, sessionKey, slot).energyWh,
+      ciphertext: reading.ciphertext,
+    };
+  } catch (err) {
+    if (err instanceof DecryptionError) {
+      throw new ContractError(
+        ErrorCode.Conflict,
+        `reading ${reading.periodStart} of ${reading.subscriptionId} does not decrypt in its slot`,
+      );
+    }
+    throw err;
+  }
+}
+
+async function billsOf(ctx: Context, subscriptionId: string): Promise<BillRecord[]> {
+  const entries = await collectEntries(
+    await ctx.stub.getStateByPartialCompositeKey(KeyType.BillBySubscription, [subscriptionId]),
+  );
+  const bills: BillRecord[] = [];
+  for (const entry of entries)
+    bills.push(await loadBill(ctx, keyAttributes(ctx, entry.key).at(-1) as string));
+  return bills;
+}
+
+/** A period may be billed once; a bill voided by an upheld dispute no longer counts. */
+async function requireNoOverlap(
+  ctx: Context,
+  subscriptionId: string,
+  from: number,
+  to: number,
+): Promise<void> {
+  for (const bill of await billsOf(ctx, subscriptionId)) {
+    if (bill.status === 'RESOLVED' && bill.resolution?.outcome === 'UPHELD') continue;
+    if (
+      parseIsoSeconds('periodFrom', bill.periodFrom) < to &&
+      from < parseIsoSeconds('periodTo', bill.periodTo)
+    ) {
+      throw new ContractError(
+        ErrorCode.AlreadyExists,
+        `bill ${bill.billId} already covers ${bill.periodFrom} to ${bill.periodTo}`,
+      );
+    }
+  }
+}
+
+async function requireBillReader(
+  ctx: Context,
+  subscriptionId: string,
+  distributorMspId: string,
+): Promise<void> {
+  const caller = callerOf(ctx);
+  if (isOperatorOf(caller, distributorMspId) || isAuditor(caller)) return;
+  if (caller.role === 'subscriber' && isOwner(caller, await loadSubscription(ctx, subscriptionId))) return;
+  throw forbidden(`${describe(caller)} may not read the bills of ${subscriptionId}`);
+}
+
+async function loadBill(ctx: Context, billId: string): Promise<BillRecord> {
+  if (typeof billId !== 'string' || !/^bill_[0-9a-f]{24}$/.test(billId)) {
+    throw invalidArgument('billId must look like bill_ followed by 24 lowercase hex characters');
+  }
+  return readRequired<BillRecord>(ctx, billKey(ctx, billId), `bill ${billId}`);
+}
+
+function requireBillStatus(bill: BillRecord, allowed: BillRecord['status'][], action: string): void {
+  if (!allowed.includes(bill.status)) {
+    throw new ContractError(ErrorCode.Conflict, `cannot ${action} bill ${bill.billId}: it is ${bill.status}`);
+  }
+}
+
+async function save(ctx: Context, bill: BillRecord, event: string): Promise<string> {
+  await write(ctx, billKey(ctx, bill.billId), bill);
+  emit(ctx, event, bill);
+  return canonicalJson(bill);
+}
+
+function emit(ctx: Context, name: string, bill: BillRecord): void {
+  ctx.stub.setEvent(
+    name,
+    marshal({ billId: bill.billId, subscriptionId: bill.subscriptionId, status: bill.status }),
+  );
+}

@@ -1,0 +1,224 @@
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { ErrorCode } from '../api/errors';
+import type { PriceSignalRecord, TariffRecord } from '../api/tariffs';
+import { callerOf, describe, isAuditor, isOperatorOf } from '../access';
+import { validateTariffDefinition } from '../billing/tariffValidation';
+import { ContractError, forbidden, invalidArgument, notFound } from '../contractError';
+import { KeyType, priceSignalKey, tariffCurrentKey, tariffVersionKey } from '../ledger/keys';
+import { canonicalJson, marshal } from '../ledger/marshal';
+import { collectValues, readOptional, readRequired, write } from '../ledger/store';
+import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
+import {
+  parseJsonArray,
+  parseJsonObject,
+  requireIdentifier,
+  requireInteger,
+  requireOnlyFields,
+} from '../validate';
+import { BACKLOG_LIMIT_SECONDS } from './SubscriptionContract';
+
+export const MAX_SIGNALS_PER_BATCH = 96;
+const SIGNAL_ALIGNMENT_SECONDS = 300;
+const MAX_SIGNAL_PRICE = 100_000_000_000;
+
+/** Tariffs (versioned, never changed once published) and the authority's dynamic price signals. */
+@Info({ title: 'Pricing', description: 'Tariff versions and regional price signals' })
+export class PricingContract extends Contract {
+  constructor() {
+    super('Pricing');
+  }
+
+  /**
+   * A distributor's operator publishes a new version of one of its tariffs. Later versions may only take
+   * effect from now on: a new version never reprices readings that an earlier version already covers.
+   */
+  @Transaction()
+  @Returns('string')
+  async PublishTariff(ctx: Context, tariffJson: string): Promise<string> {
+    const { tariff, errors } = validateTariffDefinition(parseJsonObject('tariff', tariffJson));
+    if (!tariff) throw invalidArgument(`tariff is invalid: ${errors.join('; ')}`);
+    const caller = callerOf(ctx);
+    if (!isOperatorOf(caller))
+      throw forbidden(`PublishTariff needs a distributor's operator; caller is ${describe(caller)}`);
+    const now = txEpochSeconds(ctx);
+    const effective = parseIsoSeconds('effectiveFrom', tariff.effectiveFrom);
+    const current = await currentTariff(ctx, caller.mspId, tariff.tariffId);
+    if (!current && effective < now - BACKLOG_LIMIT_SECONDS) {
+      throw invalidArgument('effectiveFrom of a first version may lie at most 45 days in the past');
+    }
+    if (current) {
+      if (effective < now || effective <= parseIsoSeconds('effectiveFrom', current.effectiveFrom)) {
+        throw new ContractError(
+          ErrorCode.Conflict,
+          `version ${current.version + 1} of ${tariff.tariffId} must take effect from now on and after version ${current.version} (${current.effectiveFrom})`,
+        );
+      }
+      if (current.currency !== tariff.currency) {
+        throw new ContractError(
+          ErrorCode.Conflict,
+          `${tariff.tariffId} is priced in ${current.currency}, not ${tariff.currency}`,
+        );
+      }
+    }
+    const record: TariffRecord = {
+      ...tariff,
+      docType: 'tariff',
+      distributorMspId: caller.mspId,
+      version: (current?.version ?? 0) + 1,
+      publishedAt: isoSeconds(now),
+    };
+    await write(ctx, tariffVersionKey(ctx, caller.mspId, tariff.tariffId, record.version), record);
+    await write(ctx, tariffCurrentKey(ctx, caller.mspId, tariff.tariffId), { version: record.version });
+    ctx.stub.setEvent(
+      'TariffPublished',
+      marshal({ distributorMspId: caller.mspId, tariffId: tariff.tariffId, version: record.version }),
+    );
+    return canonicalJson(record);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetTariff(ctx: Context, distributorMspId: string, tariffId: string): Promise<string> {
+    const tariff = await currentTariff(
+      ctx,
+      requireIdentifier('distributorMspId', distributorMspId),
+      requireIdentifier('tariffId', tariffId),
+    );
+    if (!tariff) throw notFound(`${distributorMspId} has no tariff ${tariffId}`);
+    return canonicalJson(tariff);
+  }
+
+  /** The version in force at a time. */
+  @Transaction(false)
+  @Returns('string')
+  async GetTariffAsOf(ctx: Context, distributorMspId: string, tariffId: string, at: string): Promise<string> {
+    const when = parseIsoSeconds('at', at);
+    const versions = await tariffVersions(
+      ctx,
+      requireIdentifier('distributorMspId', distributorMspId),
+      requireIdentifier('tariffId', tariffId),
+    );
+    const inForce = versions.filter((v) => parseIsoSeconds('effectiveFrom', v.effectiveFrom) <= when).at(-1);
+    if (!inForce) throw notFound(`no version of ${tariffId} is in force at ${at}`);
+    return canonicalJson(inForce);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetTariffHistory(ctx: Context, distributorMspId: string, tariffId: string): Promise<string> {
+    return canonicalJson(
+      await tariffVersions(
+        ctx,
+        requireIdentifier('distributorMspId', distributorMspId),
+        requireIdentifier('tariffId', tariffId),
+      ),
+    );
+  }
+
+  /**
+   * The authority's control center publishes prices per region and period. A published signal never
+   * changes: sending the same one again is accepted, a different price for it is CONFLICT.
+   */
+  @Transaction()
+  @Returns('string')
+  async PublishPriceSignals(ctx: Context, regionCode: string, signalsJson: string): Promise<string> {
+    const region = requireRegion(regionCode);
+    const items = parseJsonArray('signals', signalsJson, MAX_SIGNALS_PER_BATCH * 200);
+    if (items.length === 0 || items.length > MAX_SIGNALS_PER_BATCH) {
+      throw invalidArgument(`send 1 to ${MAX_SIGNALS_PER_BATCH} signals at a time (got ${items.length})`);
+    }
+    const caller = callerOf(ctx);
+    if (!isAuditor(caller))
+      throw forbidden(`price signals come from the authority's auditor; caller is ${describe(caller)}`);
+    const now = isoSeconds(txEpochSeconds(ctx));
+    const seen = new Set<string>();
+    let stored = 0;
+    for (const [index, item] of items.entries()) {
+      const where = `signals[${index}]`;
+      const raw =
+        item !== null && typeof item === 'object' && !Array.isArray(item)
+          ? (item as Record<string, unknown>)
+          : null;
+      if (!raw) throw invalidArgument(`${where} must be an object`);
+      requireOnlyFields(where, raw, ['periodStart', 'priceMicroPerKwh']);
+      const start = parseIsoSeconds(`${where}.periodStart`, raw.periodStart);
+      if (start % SIGNAL_ALIGNMENT_SECONDS !== 0)
+        throw invalidArgument(`${where}.periodStart must be on a 5-minute boundary`);
+      const price = requireInteger(`${where}.priceMicroPerKwh`, raw.priceMicroPerKwh, 0, MAX_SIGNAL_PRICE);
+      const periodStart = raw.periodStart as string;
+      if (seen.has(periodStart)) throw invalidArgument(`${where}.periodStart ${periodStart} appears twice`);
+      seen.add(periodStart);
+      const existing = await readOptional<PriceSignalRecord>(ctx, priceSignalKey(region, periodStart));
+      if (existing) {
+        if (existing.priceMicroPerKwh !== price) {
+          throw new ContractError(
+            ErrorCode.Conflict,
+            `${region} at ${periodStart} already has price ${existing.priceMicroPerKwh}`,
+          );
+        }
+        continue;
+      }
+      const record: PriceSignalRecord = {
+        docType: 'priceSignal',
+        regionCode: region,
+        periodStart,
+        priceMicroPerKwh: price,
+        publishedAt: now,
+      };
+      await write(ctx, priceSignalKey(region, periodStart), record);
+      stored += 1;
+    }
+    const result = { regionCode: region, submitted: items.length, stored };
+    ctx.stub.setEvent('PriceSignalsPublished', marshal(result));
+    return canonicalJson(result);
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetPriceSignals(ctx: Context, regionCode: string, from: string, to: string): Promise<string> {
+    const region = requireRegion(regionCode);
+    parseIsoSeconds('from', from);
+    parseIsoSeconds('to', to);
+    return canonicalJson(await priceSignalsIn(ctx, region, from, to));
+  }
+}
+
+export function requireRegion(value: unknown): string {
+  if (typeof value !== 'string' || !/^[a-z0-9-]{1,16}(\/[a-z0-9-]{1,16}){0,5}$/.test(value)) {
+    throw invalidArgument(
+      'regionCode must be a grid area path such as north/d3/c12 (lowercase letters, digits, -)',
+    );
+  }
+  return value;
+}
+
+export async function currentTariff(
+  ctx: Context,
+  mspId: string,
+  tariffId: string,
+): Promise<TariffRecord | undefined> {
+  const pointer = await readOptional<{ version: number }>(ctx, tariffCurrentKey(ctx, mspId, tariffId));
+  if (!pointer) return undefined;
+  return readRequired<TariffRecord>(
+    ctx,
+    tariffVersionKey(ctx, mspId, tariffId, pointer.version),
+    `tariff ${tariffId} v${pointer.version}`,
+  );
+}
+
+export async function tariffVersions(ctx: Context, mspId: string, tariffId: string): Promise<TariffRecord[]> {
+  return collectValues<TariffRecord>(
+    await ctx.stub.getStateByPartialCompositeKey(KeyType.Tariff, [mspId, tariffId]),
+  );
+}
+
+export async function priceSignalsIn(
+  ctx: Context,
+  region: string,
+  from: string,
+  to: string,
+): Promise<PriceSignalRecord[]> {
+  return collectValues<PriceSignalRecord>(
+    await ctx.stub.getStateByRange(priceSignalKey(region, from), priceSignalKey(region, to)),
+  );
+}
