@@ -2,7 +2,10 @@
 // that ./test-network.sh starts (teardown runs last because it stops that network).
 const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
 // Tests use the workspace packages' sources, so they need no build first.
-const moduleNameMapper = { '^@smartmeter/crypto$': '<rootDir>/crypto/src' };
+const moduleNameMapper = {
+  '^@smartmeter/crypto$': '<rootDir>/crypto/src',
+  '^@smartmeter/chaincode/dist/(.*)$': '<rootDir>/chaincode/src/$1',
+};
 
 /** @type {import('jest').Config} */
 module.exports = {

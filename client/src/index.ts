@@ -1,2 +1,3 @@
 export * from './profile';
 export * from './gateway';
+export * from './billVerify';

@@ -13,7 +13,9 @@ import type { Context } from 'fabric-contract-api';
 import type { SubscriptionRecord } from '../../src/api/records';
 import { MeasurementContract } from '../../src/contracts/MeasurementContract';
 import { OrgKeyContract } from '../../src/contracts/OrgKeyContract';
+import { BillingContract } from '../../src/contracts/BillingContract';
 import { PersonalDataContract } from '../../src/contracts/PersonalDataContract';
+import { PricingContract } from '../../src/contracts/PricingContract';
 import { SubscriptionContract } from '../../src/contracts/SubscriptionContract';
 import { MemoryLedger, type FakeIdentity, type TxOptions } from './memoryContext';
 
@@ -43,6 +45,8 @@ export const contracts = {
   subscription: new SubscriptionContract(),
   measurement: new MeasurementContract(),
   personalData: new PersonalDataContract(),
+  pricing: new PricingContract(),
+  billing: new BillingContract(),
 };
 
 /** Approval used by the fixtures: half-hour readings from 36 hours before the ledger clock's start. */

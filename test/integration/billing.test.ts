@@ -1,0 +1,288 @@
+import type { Contract, Gateway } from '@hyperledger/fabric-gateway';
+import {
+  encryptReading,
+  keyIdOf,
+  newOrgKeyPair,
+  newSessionKey,
+  pairingCommitment,
+  pairingProof,
+  wrapSessionKey,
+  type OrgKeyPair,
+} from '@smartmeter/crypto';
+import { randomBytes } from 'node:crypto';
+import type { OrgKeyRecord, SubscriptionRecord } from '../../chaincode/src/api/records';
+import type { BillRecord } from '../../chaincode/src/api/tariffs';
+import { billDifferences, fetchBillEvidence, verifyEvidence } from '../../client/src/billVerify';
+import { openGateway, type GatewayConnection } from '../../client/src/gateway';
+import { profile, testNetwork } from '../support/network';
+
+/** Issue 4 on the real network: a time-of-use tariff, a day of readings, a bill both peers compute. */
+const CHANNEL = 'northgrid';
+const CC = 'smartmeter';
+const D1 = 'Distributor1MSP';
+const AUTHORITY = 'AuthorityMSP';
+const INTERVAL = 1800;
+const ENDORSEMENT_POLICY_FAILURE = 10;
+const utf8 = new TextDecoder();
+const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+
+const connections: GatewayConnection[] = [];
+function gateway(org: string, identity?: string): Gateway {
+  const connection = openGateway(profile(org), { identity });
+  connections.push(connection);
+  return connection.gateway;
+}
+const contract = (org: string, name: string, identity?: string): Contract =>
+  gateway(org, identity).getNetwork(CHANNEL).getContract(CC, name);
+async function submitJson<T>(c: Contract, fn: string, ...args: string[]): Promise<T> {
+  return JSON.parse(utf8.decode(await c.submitTransaction(fn, ...args))) as T;
+}
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+
+afterAll(() => {
+  for (const connection of connections) connection.close();
+});
+
+describe('billing on northgrid', () => {
+  const subscriber = `bill-hh-${run}`;
+  const meter = `bill-mtr-${run}`;
+  const tariffId = `tou-${run}`;
+  const sessionKey = newSessionKey();
+  const start = Math.floor(Date.now() / 1000 / 86_400) * 86_400 - 86_400; // yesterday 00:00 UTC
+  const periods = 40;
+  let subscriptionId = '';
+  let billId = '';
+  let lastBlock = 0n;
+
+  beforeAll(async () => {
+    await testNetwork(
+      'enroll',
+      'distributor1',
+      subscriber,
+      '--attrs',
+      `role=subscriber:ecert,subscriberId=${subscriber}:ecert`,
+    );
+    await testNetwork('enroll', 'distributor1', meter, '--attrs', `role=meter:ecert,meterId=${meter}:ecert`);
+
+    const orgKeys: Record<string, OrgKeyPair> = { [D1]: newOrgKeyPair(), [AUTHORITY]: newOrgKeyPair() };
+    const versions: Record<string, number> = {};
+    for (const [org, mspId] of [
+      ['distributor1', D1],
+      ['authority', AUTHORITY],
+    ]) {
+      versions[mspId] = (
+        await submitJson<OrgKeyRecord>(contract(org, 'OrgKey'), 'PublishOrgKey', orgKeys[mspId].publicKeyPem)
+      ).version;
+    }
+    await submitJson(
+      contract('distributor1', 'Pricing'),
+      'PublishTariff',
+      JSON.stringify({
+        tariffId,
+        effectiveFrom: iso(start - 86_400),
+        currency: 'GBP',
+        utcOffsetMinutes: 0,
+        standingChargeMicroPerDay: 53_350_000,
+        taxBasisPoints: 500,
+        pricing: {
+          kind: 'timeOfUse',
+          bands: [
+            {
+              name: 'peak',
+              days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+              startMinute: 420,
+              endMinute: 1380,
+              priceMicroPerKwh: 30_120_000,
+            },
+            {
+              name: 'off-peak',
+              days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+              startMinute: 1380,
+              endMinute: 420,
+              priceMicroPerKwh: 11_760_000,
+            },
+          ],
+        },
+      }),
+    );
+    const request = {
+      distributorMspId: D1,
+      meterId: meter,
+      requestedPlan: 'residential-tou',
+      keyId: keyIdOf(sessionKey),
+      pairingCommitment: pairingCommitment(pairingProof(sessionKey, meter)),
+      keyGrants: [D1, AUTHORITY].map((mspId) => ({
+        mspId,
+        orgKeyVersion: versions[mspId],
+        wrappedKey: wrapSessionKey(sessionKey, orgKeys[mspId].publicKeyPem),
+      })),
+    };
+    subscriptionId = (
+      await submitJson<SubscriptionRecord>(
+        contract('distributor1', 'Subscription', subscriber),
+        'RequestSubscription',
+        JSON.stringify(request),
+      )
+    ).subscriptionId;
+    await submitJson(
+      contract('distributor1', 'Subscription'),
+      'ApproveSubscription',
+      subscriptionId,
+      JSON.stringify({ intervalSeconds: INTERVAL, tariffId, regionCode: 'north/d1', startDate: iso(start) }),
+    );
+    await submitJson(
+      contract('distributor1', 'Subscription', meter),
+      'ConfirmPairing',
+      subscriptionId,
+      pairingProof(sessionKey, meter),
+    );
+    const readings = Array.from({ length: periods }, (_, n) => {
+      const slot = {
+        channel: CHANNEL,
+        subscriptionId,
+        sequence: n + 1,
+        periodStart: iso(start + n * INTERVAL),
+      };
+      const payload = {
+        energyWh: 150 + 7 * n,
+        utility: 'electricity' as const,
+        unit: 'Wh',
+        quality: 'measured' as const,
+      };
+      return {
+        subscriptionId,
+        sequence: slot.sequence,
+        periodStart: slot.periodStart,
+        ...encryptReading(payload, sessionKey, slot),
+      };
+    });
+    await submitJson(
+      contract('distributor1', 'Measurement', meter),
+      'SubmitReadings',
+      JSON.stringify(readings),
+    );
+  });
+
+  it('a bill endorsed by the distributor alone is invalidated at commit: the authority must agree', async () => {
+    const proposal = contract('distributor1', 'Billing').newProposal('IssueBill', {
+      arguments: [subscriptionId, iso(start), iso(start + 48 * INTERVAL)],
+      transientData: { sessionKey },
+      endorsingOrganizations: [D1],
+    });
+    const status = await (await (await proposal.endorse()).submit()).getStatus();
+    expect(status.successful).toBe(false);
+    expect(status.code).toBe(ENDORSEMENT_POLICY_FAILURE);
+    const bills = JSON.parse(
+      utf8.decode(
+        await contract('distributor1', 'Billing').evaluateTransaction(
+          'ListSubscriptionBills',
+          subscriptionId,
+        ),
+      ),
+    );
+    expect(bills).toEqual([]);
+  });
+
+  it('the distributor issues the bill with the session key in transient data; both peers compute it', async () => {
+    const bill = JSON.parse(
+      utf8.decode(
+        await contract('distributor1', 'Billing').submit('IssueBill', {
+          arguments: [subscriptionId, iso(start), iso(start + 48 * INTERVAL)],
+          transientData: { sessionKey },
+          endorsingOrganizations: [D1, AUTHORITY],
+        }),
+      ),
+    ) as BillRecord;
+    expect(bill).toMatchObject({
+      status: 'ISSUED',
+      readingCount: periods,
+      expectedReadings: 48,
+      currency: 'GBP',
+    });
+    expect(bill.missingPeriods).toHaveLength(8);
+    expect(bill.lineItems.map((line) => line.label).sort()).toEqual(['off-peak', 'peak']);
+    const expectedEnergy = Array.from({ length: periods }, (_, n) => 150 + 7 * n).reduce((a, b) => a + b, 0);
+    expect(bill.energyWh).toBe(expectedEnergy);
+    billId = bill.billId;
+  });
+
+  it('the household verifies the bill with its own key: OK; a tampered local copy shows the differing line', async () => {
+    const network = gateway('distributor1', subscriber).getNetwork(CHANNEL);
+    const evidence = await fetchBillEvidence(network, billId);
+    expect(verifyEvidence(evidence, sessionKey)).toMatchObject({ ok: true, differences: [] });
+
+    const tampered = structuredClone(evidence);
+    tampered.bill.lineItems[0].amountMinor += 1;
+    const verification = verifyEvidence(tampered, sessionKey);
+    expect(verification.ok).toBe(false);
+    expect(verification.differences).toEqual([
+      `lineItems[0].amountMinor: bill ${evidence.bill.lineItems[0].amountMinor + 1}, recomputed ${evidence.bill.lineItems[0].amountMinor}`,
+    ]);
+    expect(billDifferences(evidence.bill, { ...verification.recomputed, totalMinor: 0 })).toEqual([
+      `totalMinor: bill ${evidence.bill.totalMinor}, recomputed 0`,
+    ]);
+  });
+
+  it('the household disputes, the operator resolves, the payment is recorded', async () => {
+    await submitJson(
+      contract('distributor1', 'Billing', subscriber),
+      'DisputeBill',
+      billId,
+      'peak line looks high',
+    );
+    await submitJson(
+      contract('distributor1', 'Billing'),
+      'ResolveDispute',
+      billId,
+      'REJECTED',
+      'readings confirmed',
+    );
+    const bill = JSON.parse(
+      utf8.decode(await contract('authority', 'Billing').evaluateTransaction('GetBill', billId)),
+    ) as BillRecord;
+    const network = gateway('distributor1').getNetwork(CHANNEL);
+    const commit = await (
+      await network
+        .getContract(CC, 'Billing')
+        .newProposal('RecordPayment', { arguments: [billId, String(bill.totalMinor), `PAY-${run}`] })
+        .endorse()
+    ).submit();
+    const status = await commit.getStatus();
+    expect(status.successful).toBe(true);
+    lastBlock = status.blockNumber;
+    const paid = JSON.parse(
+      utf8.decode(
+        await contract('distributor1', 'Billing', subscriber).evaluateTransaction('GetBill', billId),
+      ),
+    ) as BillRecord;
+    expect(paid).toMatchObject({
+      status: 'PAID',
+      resolution: { outcome: 'REJECTED' },
+      payment: { amountMinor: bill.totalMinor },
+    });
+  });
+
+  it('the session key appears in no block of northgrid', async () => {
+    const forms = [
+      sessionKey,
+      Buffer.from(sessionKey.toString('hex')),
+      Buffer.from(sessionKey.toString('base64')),
+    ];
+    const blocks = await gateway('authority').getNetwork(CHANNEL).getBlockEvents({ startBlock: 0n });
+    let scanned = 0;
+    let sawBill = false;
+    try {
+      for await (const block of blocks) {
+        const bytes = Buffer.from(block.serializeBinary());
+        for (const form of forms) expect(bytes.includes(form)).toBe(false);
+        sawBill ||= bytes.includes(Buffer.from(billId));
+        scanned += 1;
+        if (block.getHeader()?.getNumber() === Number(lastBlock)) break;
+      }
+    } finally {
+      blocks.close();
+    }
+    expect(scanned).toBe(Number(lastBlock) + 1);
+    expect(sawBill).toBe(true);
+  });
+});
