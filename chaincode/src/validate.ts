@@ -55,21 +55,24 @@ export function parseIntegerArgument(name: string, value: unknown, min: number, 
   return requireInteger(name, Number(value), min, max);
 }
 
+function parseJsonText(name: string, value: unknown, maxLength: number, kind: string): unknown {
+  if (typeof value !== 'string' || value.length > maxLength) {
+    throw invalidArgument(`${name} must be a JSON ${kind} of at most ${maxLength} characters`);
+  }
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw invalidArgument(`${name} is not valid JSON`);
+  }
+}
+
 /** Parses a JSON object argument; the caller then validates each field. */
 export function parseJsonObject(
   name: string,
   value: unknown,
   maxLength = 64 * 1024,
 ): Record<string, unknown> {
-  if (typeof value !== 'string' || value.length > maxLength) {
-    throw invalidArgument(`${name} must be a JSON object of at most ${maxLength} characters`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw invalidArgument(`${name} is not valid JSON`);
-  }
+  const parsed = parseJsonText(name, value, maxLength, 'object');
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw invalidArgument(`${name} must be a JSON object`);
   }
@@ -77,17 +80,17 @@ export function parseJsonObject(
 }
 
 export function parseJsonArray(name: string, value: unknown, maxLength: number): unknown[] {
-  if (typeof value !== 'string' || value.length > maxLength) {
-    throw invalidArgument(`${name} must be a JSON array of at most ${maxLength} characters`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw invalidArgument(`${name} is not valid JSON`);
-  }
+  const parsed = parseJsonText(name, value, maxLength, 'array');
   if (!Array.isArray(parsed)) throw invalidArgument(`${name} must be a JSON array`);
   return parsed;
+}
+
+/** Ids the chaincode derives from transaction ids: a prefix, an underscore, 24 lowercase hex characters. */
+export function requireDerivedId(name: string, prefix: string, value: unknown): string {
+  if (typeof value !== 'string' || !new RegExp(`^${prefix}_[0-9a-f]{24}$`).test(value)) {
+    throw invalidArgument(`${name} must look like ${prefix}_ followed by 24 lowercase hex characters`);
+  }
+  return value;
 }
 
 /** Rejects fields a JSON argument must not carry (typos, or personal data smuggled in extra fields). */

@@ -209,7 +209,7 @@ describe('what a whole lifecycle leaves on the ledger', () => {
       key.toString('base64'),
       'Jane Example',
       'Grid Lane',
-      '"energyWh"',
+      '"quality":"measured"',
       'Wh"',
     ]) {
       expect(everything).not.toContain(secret);

@@ -1,3 +1,4 @@
 export * from './profile';
 export * from './gateway';
 export * from './billVerify';
+export * from './subscriptionRequest';

@@ -1,20 +1,17 @@
-import type { Contract, Gateway } from '@hyperledger/fabric-gateway';
 import {
   encryptReading,
-  keyIdOf,
   newOrgKeyPair,
   newSessionKey,
-  pairingCommitment,
   pairingProof,
-  wrapSessionKey,
   type OrgKeyPair,
 } from '@smartmeter/crypto';
 import { randomBytes } from 'node:crypto';
 import type { OrgKeyRecord, SubscriptionRecord } from '../../chaincode/src/api/records';
 import type { BillRecord } from '../../chaincode/src/api/tariffs';
 import { billDifferences, fetchBillEvidence, verifyEvidence } from '../../client/src/billVerify';
-import { openGateway, type GatewayConnection } from '../../client/src/gateway';
-import { profile, testNetwork } from '../support/network';
+import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
+import { decodeJson, evaluateJson, Gateways, isoSeconds as iso, submitJson } from '../support/chaincode';
+import { testNetwork } from '../support/network';
 
 /** Issue 4 on the real network: a time-of-use tariff, a day of readings, a bill both peers compute. */
 const CHANNEL = 'northgrid';
@@ -23,25 +20,13 @@ const D1 = 'Distributor1MSP';
 const AUTHORITY = 'AuthorityMSP';
 const INTERVAL = 1800;
 const ENDORSEMENT_POLICY_FAILURE = 10;
-const utf8 = new TextDecoder();
 const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 
-const connections: GatewayConnection[] = [];
-function gateway(org: string, identity?: string): Gateway {
-  const connection = openGateway(profile(org), { identity });
-  connections.push(connection);
-  return connection.gateway;
-}
-const contract = (org: string, name: string, identity?: string): Contract =>
-  gateway(org, identity).getNetwork(CHANNEL).getContract(CC, name);
-async function submitJson<T>(c: Contract, fn: string, ...args: string[]): Promise<T> {
-  return JSON.parse(utf8.decode(await c.submitTransaction(fn, ...args))) as T;
-}
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
-
-afterAll(() => {
-  for (const connection of connections) connection.close();
-});
+const gateways = new Gateways();
+const gateway = (org: string, identity?: string) => gateways.gateway(org, identity);
+const contract = (org: string, name: string, identity?: string) =>
+  gateways.contract(org, CHANNEL, name, identity);
+afterAll(() => gateways.closeAll());
 
 describe('billing on northgrid', () => {
   const subscriber = `bill-hh-${run}`;
@@ -105,23 +90,22 @@ describe('billing on northgrid', () => {
         },
       }),
     );
-    const request = {
+    const request = buildSubscriptionRequest({
       distributorMspId: D1,
       meterId: meter,
       requestedPlan: 'residential-tou',
-      keyId: keyIdOf(sessionKey),
-      pairingCommitment: pairingCommitment(pairingProof(sessionKey, meter)),
-      keyGrants: [D1, AUTHORITY].map((mspId) => ({
+      sessionKey,
+      recipients: [D1, AUTHORITY].map((mspId) => ({
         mspId,
-        orgKeyVersion: versions[mspId],
-        wrappedKey: wrapSessionKey(sessionKey, orgKeys[mspId].publicKeyPem),
+        version: versions[mspId],
+        publicKeyPem: orgKeys[mspId].publicKeyPem,
       })),
-    };
+    });
     subscriptionId = (
       await submitJson<SubscriptionRecord>(
         contract('distributor1', 'Subscription', subscriber),
         'RequestSubscription',
-        JSON.stringify(request),
+        request,
       )
     ).subscriptionId;
     await submitJson(
@@ -172,27 +156,22 @@ describe('billing on northgrid', () => {
     const status = await (await (await proposal.endorse()).submit()).getStatus();
     expect(status.successful).toBe(false);
     expect(status.code).toBe(ENDORSEMENT_POLICY_FAILURE);
-    const bills = JSON.parse(
-      utf8.decode(
-        await contract('distributor1', 'Billing').evaluateTransaction(
-          'ListSubscriptionBills',
-          subscriptionId,
-        ),
-      ),
+    const bills = await evaluateJson<BillRecord[]>(
+      contract('distributor1', 'Billing'),
+      'ListSubscriptionBills',
+      subscriptionId,
     );
     expect(bills).toEqual([]);
   });
 
   it('the distributor issues the bill with the session key in transient data; both peers compute it', async () => {
-    const bill = JSON.parse(
-      utf8.decode(
-        await contract('distributor1', 'Billing').submit('IssueBill', {
-          arguments: [subscriptionId, iso(start), iso(start + 48 * INTERVAL)],
-          transientData: { sessionKey },
-          endorsingOrganizations: [D1, AUTHORITY],
-        }),
-      ),
-    ) as BillRecord;
+    const bill = decodeJson<BillRecord>(
+      await contract('distributor1', 'Billing').submit('IssueBill', {
+        arguments: [subscriptionId, iso(start), iso(start + 48 * INTERVAL)],
+        transientData: { sessionKey },
+        endorsingOrganizations: [D1, AUTHORITY],
+      }),
+    );
     expect(bill).toMatchObject({
       status: 'ISSUED',
       readingCount: periods,
@@ -238,7 +217,7 @@ describe('billing on northgrid', () => {
       'readings confirmed',
     );
     const bill = JSON.parse(
-      utf8.decode(await contract('authority', 'Billing').evaluateTransaction('GetBill', billId)),
+      new TextDecoder().decode(await contract('authority', 'Billing').evaluateTransaction('GetBill', billId)),
     ) as BillRecord;
     const network = gateway('distributor1').getNetwork(CHANNEL);
     const commit = await (
@@ -251,7 +230,7 @@ describe('billing on northgrid', () => {
     expect(status.successful).toBe(true);
     lastBlock = status.blockNumber;
     const paid = JSON.parse(
-      utf8.decode(
+      new TextDecoder().decode(
         await contract('distributor1', 'Billing', subscriber).evaluateTransaction('GetBill', billId),
       ),
     ) as BillRecord;

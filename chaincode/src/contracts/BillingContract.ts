@@ -21,6 +21,7 @@ import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
 import {
   parseBookmark,
   parseIntegerArgument,
+  requireDerivedId,
   parsePageSize,
   requireIdentifier,
   requireText,
@@ -304,10 +305,8 @@ async function requireBillReader(
 }
 
 async function loadBill(ctx: Context, billId: string): Promise<BillRecord> {
-  if (typeof billId !== 'string' || !/^bill_[0-9a-f]{24}$/.test(billId)) {
-    throw invalidArgument('billId must look like bill_ followed by 24 lowercase hex characters');
-  }
-  return readRequired<BillRecord>(ctx, billKey(ctx, billId), `bill ${billId}`);
+  const id = requireDerivedId('billId', 'bill', billId);
+  return readRequired<BillRecord>(ctx, billKey(ctx, id), `bill ${id}`);
 }
 
 function requireBillStatus(bill: BillRecord, allowed: BillRecord['status'][], action: string): void {

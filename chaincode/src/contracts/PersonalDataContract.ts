@@ -38,7 +38,7 @@ import {
   writeIndex,
 } from '../ledger/store';
 import { txTimeIso } from '../ledger/txTime';
-import { parseBookmark, parsePageSize, requireText } from '../validate';
+import { parseBookmark, parsePageSize, requireDerivedId, requireText } from '../validate';
 import { isOwner, loadSubscription, requireSubscriptionId } from './SubscriptionContract';
 
 /** Name of the transient field that carries the household's encrypted personal data on a grant. */
@@ -228,10 +228,7 @@ export class PersonalDataContract extends Contract {
 }
 
 function requireRequestId(value: unknown): string {
-  if (typeof value !== 'string' || !/^par_[0-9a-f]{24}$/.test(value)) {
-    throw invalidArgument('requestId must look like par_ followed by 24 lowercase hex characters');
-  }
-  return value;
+  return requireDerivedId('requestId', 'par', value);
 }
 
 async function loadRequest(ctx: Context, requestId: string): Promise<AccessRequestRecord> {

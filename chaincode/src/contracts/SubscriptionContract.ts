@@ -48,6 +48,7 @@ import {
 import { isoSeconds, parseIsoSeconds, txEpochSeconds, txTimeIso } from '../ledger/txTime';
 import {
   parseBookmark,
+  requireDerivedId,
   parseJsonObject,
   parsePageSize,
   requireHex,
@@ -331,10 +332,7 @@ export function subscriptionIdFor(txId: string): string {
 }
 
 export function requireSubscriptionId(value: unknown): string {
-  if (typeof value !== 'string' || !/^sub_[0-9a-f]{24}$/.test(value)) {
-    throw invalidArgument('subscriptionId must look like sub_ followed by 24 lowercase hex characters');
-  }
-  return value;
+  return requireDerivedId('subscriptionId', 'sub', value);
 }
 
 export async function loadSubscription(ctx: Context, subscriptionId: string): Promise<SubscriptionRecord> {

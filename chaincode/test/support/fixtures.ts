@@ -1,15 +1,13 @@
 import {
   encryptReading,
-  keyIdOf,
   newOrgKeyPair,
   newSessionKey,
-  pairingCommitment,
   pairingProof,
-  wrapSessionKey,
   type OrgKeyPair,
   type ReadingPayload,
 } from '@smartmeter/crypto';
 import type { Context } from 'fabric-contract-api';
+import { buildSubscriptionRequest } from '../../../client/src/subscriptionRequest';
 import type { SubscriptionRecord } from '../../src/api/records';
 import { MeasurementContract } from '../../src/contracts/MeasurementContract';
 import { OrgKeyContract } from '../../src/contracts/OrgKeyContract';
@@ -87,19 +85,18 @@ export class World {
 
   /** The JSON a subscriber sends with RequestSubscription, for a session key and meter. */
   requestJson(sessionKey: Buffer, meterId = 'MTR-001', overrides: Record<string, unknown> = {}): string {
-    return JSON.stringify({
+    const request = buildSubscriptionRequest({
       distributorMspId: D1,
       meterId,
       requestedPlan: 'residential-tou',
-      keyId: keyIdOf(sessionKey),
-      pairingCommitment: pairingCommitment(pairingProof(sessionKey, meterId)),
-      keyGrants: [D1, AUTHORITY].map((mspId) => ({
+      sessionKey,
+      recipients: [D1, AUTHORITY].map((mspId) => ({
         mspId,
-        orgKeyVersion: 1,
-        wrappedKey: wrapSessionKey(sessionKey, this.orgKeys[mspId].publicKeyPem),
+        version: 1,
+        publicKeyPem: this.orgKeys[mspId].publicKeyPem,
       })),
-      ...overrides,
     });
+    return JSON.stringify({ ...JSON.parse(request), ...overrides });
   }
 
   async requested(options: { subscriberId?: string; meterId?: string } = {}): Promise<Household> {
