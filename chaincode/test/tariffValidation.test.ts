@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { validateTariffDefinition } from '../src/billing/tariffValidation';
 
 const base = {
@@ -130,5 +132,12 @@ describe('tariff validation', () => {
     expect(errorsOf({ ...base, utcOffsetMinutes: 50 })).toEqual([
       'utcOffsetMinutes: a multiple of 15 minutes',
     ]);
+  });
+});
+
+describe('example tariffs', () => {
+  it('when examples/tariffs/time-of-use.json is validated then it is a valid tariff', () => {
+    const path = join(__dirname, '..', '..', 'examples', 'tariffs', 'time-of-use.json');
+    expect(validateTariffDefinition(JSON.parse(readFileSync(path, 'utf8'))).errors).toEqual([]);
   });
 });

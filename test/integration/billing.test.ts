@@ -6,6 +6,8 @@ import {
   type OrgKeyPair,
 } from '@smartmeter/crypto';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { OrgKeyRecord, SubscriptionRecord } from '../../chaincode/src/api/records';
 import type { BillRecord } from '../../chaincode/src/api/tariffs';
 import { billDifferences, fetchBillEvidence, verifyEvidence } from '../../client/src/billVerify';
@@ -20,6 +22,9 @@ const D1 = 'Distributor1MSP';
 const AUTHORITY = 'AuthorityMSP';
 const INTERVAL = 1800;
 const ENDORSEMENT_POLICY_FAILURE = 10;
+const exampleTariff = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'examples', 'tariffs', 'time-of-use.json'), 'utf8'),
+);
 const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 
 const gateways = new Gateways();
@@ -62,33 +67,7 @@ describe('billing on northgrid', () => {
     await submitJson(
       contract('distributor1', 'Pricing'),
       'PublishTariff',
-      JSON.stringify({
-        tariffId,
-        effectiveFrom: iso(start - 86_400),
-        currency: 'GBP',
-        utcOffsetMinutes: 0,
-        standingChargeMicroPerDay: 53_350_000,
-        taxBasisPoints: 500,
-        pricing: {
-          kind: 'timeOfUse',
-          bands: [
-            {
-              name: 'peak',
-              days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-              startMinute: 420,
-              endMinute: 1380,
-              priceMicroPerKwh: 30_120_000,
-            },
-            {
-              name: 'off-peak',
-              days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
-              startMinute: 1380,
-              endMinute: 420,
-              priceMicroPerKwh: 11_760_000,
-            },
-          ],
-        },
-      }),
+      JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: iso(start - 86_400) }),
     );
     const request = buildSubscriptionRequest({
       distributorMspId: D1,
