@@ -2,13 +2,21 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect as connectTcp } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { loadProfile, type ConnectionProfile } from '../../client/src/profile';
 
 /** Helpers for tests that run against the network started by ./test-network.sh. */
 
-export const repoDir = resolve(__dirname, '..', '..');
+/** The repository root: the nearest folder above that holds test-network.sh (tests and compiled benchmarks). */
+function findRepoDir(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'test-network.sh'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no test-network.sh above ${start}`);
+  }
+}
+
+export const repoDir = findRepoDir(resolve(__dirname));
 export const networkHome = process.env.NETWORK_HOME ?? join(repoDir, '.network');
 const networkConf = process.env.NETWORK_CONF ?? join(repoDir, 'network', 'network.conf');
 
