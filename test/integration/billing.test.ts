@@ -6,14 +6,19 @@ import {
   type OrgKeyPair,
 } from '@smartmeter/crypto';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { OrgKeyRecord, SubscriptionRecord } from '../../chaincode/src/api/records';
 import type { BillRecord } from '../../chaincode/src/api/tariffs';
 import { billDifferences, fetchBillEvidence, verifyEvidence } from '../../client/src/billVerify';
 import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { decodeJson, evaluateJson, Gateways, isoSeconds as iso, submitJson } from '../support/chaincode';
-import { testNetwork } from '../support/network';
+import { networkHome, repoDir, testNetwork } from '../support/network';
+
+const execFileAsync = promisify(execFile);
 
 /** Issue 4 on the real network: a time-of-use tariff, a day of readings, a bill both peers compute. */
 const CHANNEL = 'northgrid';
@@ -176,6 +181,22 @@ describe('billing on northgrid', () => {
     expect(verification.differences).toEqual([
       `lineItems[0].amountMinor: bill ${evidence.bill.lineItems[0].amountMinor + 1}, recomputed ${evidence.bill.lineItems[0].amountMinor}`,
     ]);
+    // The same check through the command line a household uses.
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'key-')), 'session.key');
+    writeFileSync(keyFile, sessionKey.toString('hex'), { mode: 0o600 });
+    const cli = await execFileAsync('node', [
+      join(repoDir, 'client', 'dist', 'cli.js'),
+      '--profile',
+      join(networkHome, 'profiles', 'distributor1.json'),
+      '--identity',
+      subscriber,
+      'bill',
+      'verify',
+      billId,
+      '--session-key-file',
+      keyFile,
+    ]);
+    expect(cli.stdout).toBe(`OK: bill ${billId} matches the ledger\n`);
     expect(billDifferences(evidence.bill, { ...verification.recomputed, totalMinor: 0 })).toEqual([
       `totalMinor: bill ${evidence.bill.totalMinor}, recomputed 0`,
     ]);

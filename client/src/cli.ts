@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerBillCommands } from './commands/bill';
+import { registerProfileCommands } from './commands/profile';
+import { registerTariffCommands } from './commands/tariff';
+import { resolveProfile, type GlobalOptions } from './commands/context';
+import { describeFailure, ExitCode } from './errors';
+
+/**
+ * meterctl: the command line for distributors, the public authority and households. Results go to stdout
+ * (tables or --json), messages to stderr; exit codes 0 ok, 1 refused by the network, 2 usage or
+ * configuration, 3 network unreachable.
+ */
+export function buildProgram(): Command {
+  const program = new Command('meterctl')
+    .description('smart-meter metering and billing on Hyperledger Fabric')
+    .option(
+      '-p, --profile <file>',
+      'connection profile written by ./test-network.sh up (or METERCTL_PROFILE)',
+    )
+    .option('-i, --identity <name>', "identity from the profile (default: the profile's default identity)")
+    .option('-c, --channel <name>', "channel (default: the organization's only channel)")
+    .option('--json', 'print results as JSON')
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  registerProfileCommands(program, globals);
+  registerTariffCommands(program, globals);
+  registerBillCommands(program, globals);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+  } catch (err) {
+    const commanderError = err as { code?: string; exitCode?: number };
+    if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) {
+      // Help and version print and exit 0; usage mistakes were already explained by commander.
+      return commanderError.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    const failure = describeFailure(err, peerEndpoint(program.opts<GlobalOptions>()));
+    process.stderr.write(`meterctl: ${failure.message}\n`);
+    return failure.exitCode;
+  }
+}
+
+/** The gateway peer a failed command was talking to, for the "cannot reach" message. */
+function peerEndpoint(options: GlobalOptions): string | undefined {
+  try {
+    return resolveProfile(options).peer.endpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => process.exit(code));
+}
