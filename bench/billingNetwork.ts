@@ -3,130 +3,29 @@
  * endorsing peers decrypt and price the readings through their chaincode servers, then BFT ordering and
  * commit. Needs `./test-network.sh up`. `npm run bench:billing:network`.
  */
-import {
-  encryptReading,
-  newOrgKeyPair,
-  newSessionKey,
-  pairingProof,
-  type OrgKeyPair,
-} from '@smartmeter/crypto';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildSubscriptionRequest } from '../client/src/subscriptionRequest';
 import { Gateways, isoSeconds, submitJson } from '../test/support/chaincode';
-import { testNetwork } from '../test/support/network';
+import { AUTHORITY, CHANNEL, D1, INTERVAL, onboardHousehold, readingFor } from '../test/support/household';
 
-const CHANNEL = 'northgrid';
-const D1 = 'Distributor1MSP';
-const AUTHORITY = 'AuthorityMSP';
-const INTERVAL = 1800;
 const READINGS = 1440;
 const BATCH = 96;
 
 async function main(): Promise<void> {
-  const run = randomBytes(3).toString('hex');
-  const subscriber = `bench-hh-${run}`;
-  const meter = `bench-mtr-${run}`;
-  await testNetwork(
-    'enroll',
-    'distributor1',
-    subscriber,
-    '--attrs',
-    `role=subscriber:ecert,subscriberId=${subscriber}:ecert`,
-  );
-  await testNetwork('enroll', 'distributor1', meter, '--attrs', `role=meter:ecert,meterId=${meter}:ecert`);
   const gateways = new Gateways();
   const contract = (org: string, name: string, identity?: string) =>
     gateways.contract(org, CHANNEL, name, identity);
   try {
     const start = Math.floor(Date.now() / 1000 / 86_400) * 86_400 - 30 * 86_400;
-    const keys: Record<string, OrgKeyPair> = { [D1]: newOrgKeyPair(), [AUTHORITY]: newOrgKeyPair() };
-    const versions: Record<string, number> = {};
-    versions[D1] = (
-      await submitJson<{ version: number }>(
-        contract('distributor1', 'OrgKey'),
-        'PublishOrgKey',
-        keys[D1].publicKeyPem,
-      )
-    ).version;
-    versions[AUTHORITY] = (
-      await submitJson<{ version: number }>(
-        contract('authority', 'OrgKey'),
-        'PublishOrgKey',
-        keys[AUTHORITY].publicKeyPem,
-      )
-    ).version;
-    const tariff = JSON.parse(
-      readFileSync(join(__dirname, '..', '..', 'examples', 'tariffs', 'time-of-use.json'), 'utf8'),
-    );
-    const tariffId = `bench-${run}`;
-    await submitJson(
-      contract('distributor1', 'Pricing'),
-      'PublishTariff',
-      JSON.stringify({ ...tariff, tariffId, effectiveFrom: isoSeconds(start) }),
-    );
-    const sessionKey = newSessionKey();
-    const request = buildSubscriptionRequest({
-      distributorMspId: D1,
-      meterId: meter,
-      requestedPlan: 'bench',
-      sessionKey,
-      recipients: [D1, AUTHORITY].map((mspId) => ({
-        mspId,
-        version: versions[mspId],
-        publicKeyPem: keys[mspId].publicKeyPem,
-      })),
-    });
-    const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
-      contract('distributor1', 'Subscription', subscriber),
-      'RequestSubscription',
-      request,
-    );
-    await submitJson(
-      contract('distributor1', 'Subscription'),
-      'ApproveSubscription',
-      subscriptionId,
-      JSON.stringify({
-        intervalSeconds: INTERVAL,
-        tariffId,
-        regionCode: 'north/bench',
-        startDate: isoSeconds(start),
-      }),
-    );
-    await submitJson(
-      contract('distributor1', 'Subscription', meter),
-      'ConfirmPairing',
-      subscriptionId,
-      pairingProof(sessionKey, meter),
-    );
+    const household = await onboardHousehold(gateways, 'bench', start);
+    const { subscriptionId, sessionKey } = household;
 
     const submitting = performance.now();
-    const measurement = contract('distributor1', 'Measurement', meter);
+    const measurement = contract('distributor1', 'Measurement', household.meter);
     for (let first = 0; first < READINGS; first += BATCH) {
-      const batch = Array.from({ length: Math.min(BATCH, READINGS - first) }, (_, i) => {
-        const n = first + i;
-        const slot = {
-          channel: CHANNEL,
-          subscriptionId,
-          sequence: n + 1,
-          periodStart: isoSeconds(start + n * INTERVAL),
-        };
-        const payload = {
-          energyWh: 100 + (n % 400),
-          utility: 'electricity' as const,
-          unit: 'Wh',
-          quality: 'measured' as const,
-        };
-        return {
-          subscriptionId,
-          sequence: slot.sequence,
-          periodStart: slot.periodStart,
-          ...encryptReading(payload, sessionKey, slot),
-        };
-      });
-      await measurement.submitTransaction('SubmitReadings', JSON.stringify(batch));
+      const batch = Array.from({ length: Math.min(BATCH, READINGS - first) }, (_, i) =>
+        readingFor(household, start, first + i, 100 + ((first + i) % 400)),
+      );
+      await submitJson(measurement, 'SubmitReadings', JSON.stringify(batch));
     }
     const submitted = performance.now() - submitting;
 

@@ -1,36 +1,26 @@
-import {
-  encryptReading,
-  newOrgKeyPair,
-  newSessionKey,
-  pairingProof,
-  type OrgKeyPair,
-} from '@smartmeter/crypto';
-import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
-import type { OrgKeyRecord, SubscriptionRecord } from '../../chaincode/src/api/records';
+import { promisify } from 'node:util';
 import type { BillRecord } from '../../chaincode/src/api/tariffs';
 import { billDifferences, fetchBillEvidence, verifyEvidence } from '../../client/src/billVerify';
-import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { decodeJson, evaluateJson, Gateways, isoSeconds as iso, submitJson } from '../support/chaincode';
-import { networkHome, repoDir, testNetwork } from '../support/network';
-
-const execFileAsync = promisify(execFile);
+import {
+  AUTHORITY,
+  CHANNEL,
+  D1,
+  INTERVAL,
+  onboardHousehold,
+  readingFor,
+  type OnboardedHousehold,
+} from '../support/household';
+import { networkHome, repoDir } from '../support/network';
 
 /** Issue 4 on the real network: a time-of-use tariff, a day of readings, a bill both peers compute. */
-const CHANNEL = 'northgrid';
+const execFileAsync = promisify(execFile);
 const CC = 'smartmeter';
-const D1 = 'Distributor1MSP';
-const AUTHORITY = 'AuthorityMSP';
-const INTERVAL = 1800;
 const ENDORSEMENT_POLICY_FAILURE = 10;
-const exampleTariff = JSON.parse(
-  readFileSync(join(__dirname, '..', '..', 'examples', 'tariffs', 'time-of-use.json'), 'utf8'),
-);
-const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 
 const gateways = new Gateways();
 const gateway = (org: string, identity?: string) => gateways.gateway(org, identity);
@@ -39,93 +29,21 @@ const contract = (org: string, name: string, identity?: string) =>
 afterAll(() => gateways.closeAll());
 
 describe('billing on northgrid', () => {
-  const subscriber = `bill-hh-${run}`;
-  const meter = `bill-mtr-${run}`;
-  const tariffId = `tou-${run}`;
-  const sessionKey = newSessionKey();
   const start = Math.floor(Date.now() / 1000 / 86_400) * 86_400 - 86_400; // yesterday 00:00 UTC
   const periods = 40;
+  let household: OnboardedHousehold;
   let subscriptionId = '';
+  let subscriber = '';
+  let sessionKey: Buffer = Buffer.alloc(0);
   let billId = '';
   let lastBlock = 0n;
 
   beforeAll(async () => {
-    await testNetwork(
-      'enroll',
-      'distributor1',
-      subscriber,
-      '--attrs',
-      `role=subscriber:ecert,subscriberId=${subscriber}:ecert`,
-    );
-    await testNetwork('enroll', 'distributor1', meter, '--attrs', `role=meter:ecert,meterId=${meter}:ecert`);
-
-    const orgKeys: Record<string, OrgKeyPair> = { [D1]: newOrgKeyPair(), [AUTHORITY]: newOrgKeyPair() };
-    const versions: Record<string, number> = {};
-    for (const [org, mspId] of [
-      ['distributor1', D1],
-      ['authority', AUTHORITY],
-    ]) {
-      versions[mspId] = (
-        await submitJson<OrgKeyRecord>(contract(org, 'OrgKey'), 'PublishOrgKey', orgKeys[mspId].publicKeyPem)
-      ).version;
-    }
+    household = await onboardHousehold(gateways, 'bill', start);
+    ({ subscriptionId, subscriber, sessionKey } = household);
+    const readings = Array.from({ length: periods }, (_, n) => readingFor(household, start, n, 150 + 7 * n));
     await submitJson(
-      contract('distributor1', 'Pricing'),
-      'PublishTariff',
-      JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: iso(start - 86_400) }),
-    );
-    const request = buildSubscriptionRequest({
-      distributorMspId: D1,
-      meterId: meter,
-      requestedPlan: 'residential-tou',
-      sessionKey,
-      recipients: [D1, AUTHORITY].map((mspId) => ({
-        mspId,
-        version: versions[mspId],
-        publicKeyPem: orgKeys[mspId].publicKeyPem,
-      })),
-    });
-    subscriptionId = (
-      await submitJson<SubscriptionRecord>(
-        contract('distributor1', 'Subscription', subscriber),
-        'RequestSubscription',
-        request,
-      )
-    ).subscriptionId;
-    await submitJson(
-      contract('distributor1', 'Subscription'),
-      'ApproveSubscription',
-      subscriptionId,
-      JSON.stringify({ intervalSeconds: INTERVAL, tariffId, regionCode: 'north/d1', startDate: iso(start) }),
-    );
-    await submitJson(
-      contract('distributor1', 'Subscription', meter),
-      'ConfirmPairing',
-      subscriptionId,
-      pairingProof(sessionKey, meter),
-    );
-    const readings = Array.from({ length: periods }, (_, n) => {
-      const slot = {
-        channel: CHANNEL,
-        subscriptionId,
-        sequence: n + 1,
-        periodStart: iso(start + n * INTERVAL),
-      };
-      const payload = {
-        energyWh: 150 + 7 * n,
-        utility: 'electricity' as const,
-        unit: 'Wh',
-        quality: 'measured' as const,
-      };
-      return {
-        subscriptionId,
-        sequence: slot.sequence,
-        periodStart: slot.periodStart,
-        ...encryptReading(payload, sessionKey, slot),
-      };
-    });
-    await submitJson(
-      contract('distributor1', 'Measurement', meter),
+      contract('distributor1', 'Measurement', household.meter),
       'SubmitReadings',
       JSON.stringify(readings),
     );
@@ -223,7 +141,9 @@ describe('billing on northgrid', () => {
     const commit = await (
       await network
         .getContract(CC, 'Billing')
-        .newProposal('RecordPayment', { arguments: [billId, String(bill.totalMinor), `PAY-${run}`] })
+        .newProposal('RecordPayment', {
+          arguments: [billId, String(bill.totalMinor), `PAY-${household.tariffId}`],
+        })
         .endorse()
     ).submit();
     const status = await commit.getStatus();

@@ -1,0 +1,127 @@
+import {
+  encryptReading,
+  newOrgKeyPair,
+  newSessionKey,
+  pairingProof,
+  type OrgKeyPair,
+} from '@smartmeter/crypto';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
+import { Gateways, isoSeconds, submitJson } from './chaincode';
+import { repoDir, testNetwork } from './network';
+
+/**
+ * A household on northgrid made ready for billing, the way the parties do it: CA identities for the household
+ * and its meter, fresh organization keys, the example time-of-use tariff, request, approval, pairing.
+ */
+export const CHANNEL = 'northgrid';
+export const D1 = 'Distributor1MSP';
+export const AUTHORITY = 'AuthorityMSP';
+export const INTERVAL = 1800;
+
+export const exampleTariff = JSON.parse(
+  readFileSync(join(repoDir, 'examples', 'tariffs', 'time-of-use.json'), 'utf8'),
+);
+
+export interface OnboardedHousehold {
+  subscriptionId: string;
+  sessionKey: Buffer;
+  subscriber: string;
+  meter: string;
+  tariffId: string;
+  orgKeys: Record<string, OrgKeyPair>;
+}
+
+export async function onboardHousehold(
+  gateways: Gateways,
+  prefix: string,
+  startSeconds: number,
+): Promise<OnboardedHousehold> {
+  const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const subscriber = `${prefix}-hh-${run}`;
+  const meter = `${prefix}-mtr-${run}`;
+  const tariffId = `${prefix}-${run}`;
+  const contract = (org: string, name: string, identity?: string) =>
+    gateways.contract(org, CHANNEL, name, identity);
+  await testNetwork(
+    'enroll',
+    'distributor1',
+    subscriber,
+    '--attrs',
+    `role=subscriber:ecert,subscriberId=${subscriber}:ecert`,
+  );
+  await testNetwork('enroll', 'distributor1', meter, '--attrs', `role=meter:ecert,meterId=${meter}:ecert`);
+
+  const orgKeys: Record<string, OrgKeyPair> = { [D1]: newOrgKeyPair(), [AUTHORITY]: newOrgKeyPair() };
+  const versions: Record<string, number> = {};
+  for (const [org, mspId] of [
+    ['distributor1', D1],
+    ['authority', AUTHORITY],
+  ]) {
+    const published = await submitJson<{ version: number }>(
+      contract(org, 'OrgKey'),
+      'PublishOrgKey',
+      orgKeys[mspId].publicKeyPem,
+    );
+    versions[mspId] = published.version;
+  }
+  await submitJson(
+    contract('distributor1', 'Pricing'),
+    'PublishTariff',
+    JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: isoSeconds(startSeconds) }),
+  );
+  const sessionKey = newSessionKey();
+  const request = buildSubscriptionRequest({
+    distributorMspId: D1,
+    meterId: meter,
+    requestedPlan: 'residential-tou',
+    sessionKey,
+    recipients: [D1, AUTHORITY].map((mspId) => ({
+      mspId,
+      version: versions[mspId],
+      publicKeyPem: orgKeys[mspId].publicKeyPem,
+    })),
+  });
+  const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
+    contract('distributor1', 'Subscription', subscriber),
+    'RequestSubscription',
+    request,
+  );
+  await submitJson(
+    contract('distributor1', 'Subscription'),
+    'ApproveSubscription',
+    subscriptionId,
+    JSON.stringify({
+      intervalSeconds: INTERVAL,
+      tariffId,
+      regionCode: 'north/d1',
+      startDate: isoSeconds(startSeconds),
+    }),
+  );
+  await submitJson(
+    contract('distributor1', 'Subscription', meter),
+    'ConfirmPairing',
+    subscriptionId,
+    pairingProof(sessionKey, meter),
+  );
+  return { subscriptionId, sessionKey, subscriber, meter, tariffId, orgKeys };
+}
+
+/** Reading n of a household (sequence n + 1), encrypted for its slot; energy as the caller chooses. */
+export function readingFor(household: OnboardedHousehold, startSeconds: number, n: number, energyWh: number) {
+  const slot = {
+    channel: CHANNEL,
+    subscriptionId: household.subscriptionId,
+    sequence: n + 1,
+    periodStart: isoSeconds(startSeconds + n * INTERVAL),
+  };
+  const payload = { energyWh, utility: 'electricity' as const, unit: 'Wh', quality: 'measured' as const };
+  return {
+    subscriptionId: slot.subscriptionId,
+    sequence: slot.sequence,
+    periodStart: slot.periodStart,
+    ...encryptReading(payload, household.sessionKey, slot),
+  };
+}
