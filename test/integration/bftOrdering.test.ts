@@ -85,7 +85,7 @@ describeBft('BFT ordering with one faulty orderer', () => {
 
   it.each([
     ['a follower', follower],
-    ['the initial leader (a view change elects another)', leader],
+    ['consenter 1, the leader of a fresh network (a view change elects another)', leader],
   ])(
     'when %s is stopped then submissions still commit, and after restart it catches up',
     async (_label, victim) => {
@@ -133,7 +133,9 @@ describeBft('BFT ordering with one faulty orderer', () => {
       await eventually(
         () => heights(orderers, 'northgrid'),
         (hs) => hs.every((h) => h === target),
-        30_000,
+        // A restarted former leader learns of new blocks only after it rejoins the current view, which SmartBFT
+        // detects through missed heartbeats (up to a minute with the default options).
+        120_000,
         'all four orderers to reach the same height',
       );
     },
