@@ -150,7 +150,7 @@ network_down() {
 # --- status ----------------------------------------------------------------------------------------------
 node_health() {
   local node=$1
-  if [ "${NODE_KIND[$node]}" = orderer ] && ! active_orderers | grep -qx "$node"; then
+  if [ "${NODE_KIND[$node]}" = orderer ] && ! active_orderers | grep -x "$node" >/dev/null; then
     printf 'not used (%s ordering)' "$(ordering_mode)"
     return
   fi

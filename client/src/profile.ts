@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from './jsonFile';
 
 /**
  * A connection profile as written by `./test-network.sh up` to .network/profiles/<org>.json: everything a
@@ -39,18 +39,7 @@ export class ProfileError extends Error {
 }
 
 export function loadProfile(path: string): ConnectionProfile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ProfileError(`cannot read connection profile ${path}: ${(err as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new ProfileError(`connection profile ${path} is not valid JSON: ${(err as Error).message}`);
-  }
+  const parsed = readJsonFile(path, 'connection profile', (message) => new ProfileError(message));
   return validateProfile(parsed, path);
 }
 

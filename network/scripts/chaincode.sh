@@ -42,7 +42,7 @@ package_chaincode() {
 install_on_peer() {
   local org=$1 package=$2 package_id output
   package_id=$(peer_as_admin "$org" peer lifecycle chaincode calculatepackageid "$package")
-  if ! peer_as_admin "$org" peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "$package_id"; then
+  if ! peer_as_admin "$org" peer lifecycle chaincode queryinstalled 2>/dev/null | grep -F "$package_id" >/dev/null; then
     output=$(peer_as_admin "$org" peer lifecycle chaincode install "$package" 2>&1) || {
       printf '%s\n' "$output" >&2
       die "could not install the chaincode on the peer of $org"

@@ -62,7 +62,8 @@ nodes_of() {
 }
 
 # The one node of a kind an org has (its CA, its peer, its chaincode server). `sed -n 1p` rather than
-# `head -n 1` throughout: head exits early, and under pipefail the writer's SIGPIPE fails the pipeline.
+# `head -n 1` (and `grep ... >/dev/null` rather than `grep -q` after a pipe) throughout: those exit early, and
+# under pipefail the writer's SIGPIPE fails the pipeline.
 org_node() {
   local node
   node=$(nodes_of "$1" "$2" | sed -n 1p)

@@ -39,7 +39,7 @@ node_running() {
   local pid
   pid=$(node_pid "$1") || return 1
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$(node_program "$1")"
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -F -- "$(node_program "$1")" >/dev/null
 }
 
 node_program() {

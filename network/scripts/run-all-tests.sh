@@ -57,7 +57,7 @@ jest_project() {
 }
 
 network_running() {
-  [ -d "$REPO_DIR/.network/pids" ] && ./test-network.sh status 2>/dev/null | grep -q ' yes '
+  [ -d "$REPO_DIR/.network/pids" ] && ./test-network.sh status 2>/dev/null | grep ' yes ' >/dev/null
 }
 
 cleanup() {

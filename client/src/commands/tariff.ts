@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import type { TariffRecord } from '@smartmeter/chaincode/dist/api/tariffs';
 import { validateTariffDefinition } from '@smartmeter/chaincode/dist/billing';
 import { UsageError } from '../errors';
+import { readJsonFile } from '../jsonFile';
 import { onChannel, print, type GlobalOptions } from './context';
 
 const CHAINCODE = 'smartmeter';
@@ -10,18 +10,7 @@ const utf8 = new TextDecoder();
 
 /** Reads and validates a tariff file; every schema problem is reported by field before anything is sent. */
 export function readTariffFile(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read tariff file ${path}: ${(err as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`tariff file ${path} is not JSON: ${(err as Error).message}`);
-  }
+  const parsed = readJsonFile(path, 'tariff file', (message) => new UsageError(message));
   const { tariff, errors } = validateTariffDefinition(parsed);
   if (!tariff) throw new UsageError(`tariff file ${path} is invalid: ${errors.join('; ')}`);
   return JSON.stringify(tariff);
