@@ -75,7 +75,8 @@ parse_up_options() {
 }
 
 ensure_npm_dependencies() {
-  if [ ! -x "$REPO_DIR/node_modules/.bin/tsc" ] || [ ! -f "$REPO_DIR/node_modules/fabric-shim/cli.js" ]; then
+  if [ ! -x "$REPO_DIR/node_modules/.bin/tsc" ] || [ ! -f "$REPO_DIR/node_modules/fabric-shim/cli.js" ] ||
+    [ ! -f "$REPO_DIR/node_modules/pouchdb-server/bin/pouchdb-server" ]; then
     log "installing npm dependencies"
     (cd "$REPO_DIR" && npm ci --no-audit --no-fund) || die "npm ci failed"
   fi
@@ -112,6 +113,17 @@ start_peers() {
   for peer in $(nodes_of peer); do wait_ready "$peer"; done
 }
 
+# The authority's off-chain reporting database: pouchdb-server here, or the CouchDB that REPORT_DB_URL names.
+start_report_db() {
+  local node
+  if [ -n "${REPORT_DB_URL:-}" ]; then
+    log "reporting database: $REPORT_DB_URL (REPORT_DB_URL; not starting pouchdb-server)"
+    return 0
+  fi
+  for node in $(nodes_of reportdb); do start_node "$node"; done
+  for node in $(nodes_of reportdb); do wait_ready "$node"; done
+}
+
 network_up() {
   parse_up_options "$@"
   local started=$SECONDS org channel
@@ -129,6 +141,7 @@ network_up() {
   start_peers
   create_channels
   deploy_chaincode
+  start_report_db
   for channel in "${CHANNELS[@]}"; do wait_channel_membership "$channel"; done
   for org in $(application_orgs); do write_profile "$org"; done
   log "network is up in $((SECONDS - started))s ($ORDERING ordering, $STATE_DB state database)"
@@ -139,7 +152,7 @@ network_up() {
 network_down() {
   local kind
   # Reverse start order, one kind at a time: chaincode servers, peers, orderers, CAs.
-  for kind in ccaas peer orderer ca; do
+  for kind in reportdb ccaas peer orderer ca; do
     # shellcheck disable=SC2046 # node names never contain blanks
     stop_nodes $(nodes_of "$kind")
   done
@@ -160,6 +173,9 @@ node_health() {
   }
   case "${NODE_KIND[$node]}" in
     ccaas) port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" && printf 'serving' || printf 'not serving' ;;
+    reportdb)
+      [ "$(http_status "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" / || true)" = 200 ] && printf 'serving' || printf 'not serving'
+      ;;
     *)
       local code
       code=$(http_status "${NODE_HOST[$node]}" "${NODE_OPS[$node]}" /healthz || true)

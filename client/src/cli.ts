@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerBillCommands } from './commands/bill';
+import { registerIdentityCommands } from './commands/identity';
+import { registerKeyCommands } from './commands/keys';
+import { registerMeterCommands } from './commands/meter';
+import { registerPersonalDataCommands } from './commands/personalData';
+import { registerPriceSignalCommands } from './commands/priceSignal';
 import { registerProfileCommands } from './commands/profile';
+import { registerReadingCommands } from './commands/readings';
+import { registerReportCommands } from './commands/report';
+import { registerSubscriptionCommands } from './commands/subscription';
 import { registerTariffCommands } from './commands/tariff';
 import { resolveProfile, type GlobalOptions } from './commands/context';
 import { describeFailure, ExitCode } from './errors';
@@ -20,13 +28,26 @@ export function buildProgram(): Command {
     )
     .option('-i, --identity <name>', "identity from the profile (default: the profile's default identity)")
     .option('-c, --channel <name>', "channel (default: the organization's only channel)")
+    .option(
+      '-k, --keystore <dir>',
+      'local keystore: org keys, session keys, identities (or METERCTL_HOME; default ~/.meterctl)',
+    )
     .option('--json', 'print results as JSON')
+    .option('--csv', 'print lists as CSV')
     .showHelpAfterError()
     .exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   registerProfileCommands(program, globals);
+  registerIdentityCommands(program, globals);
+  registerKeyCommands(program, globals);
+  registerSubscriptionCommands(program, globals);
+  registerMeterCommands(program, globals);
+  registerReadingCommands(program, globals);
+  registerPersonalDataCommands(program, globals);
   registerTariffCommands(program, globals);
+  registerPriceSignalCommands(program, globals);
   registerBillCommands(program, globals);
+  registerReportCommands(program, globals);
   return program;
 }
 

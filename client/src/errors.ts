@@ -13,6 +13,25 @@ export class UsageError extends Error {
   }
 }
 
+/** The CA refused or could not be reached; unreachable tells the two apart for the exit code. */
+export class CaError extends Error {
+  constructor(
+    message: string,
+    readonly unreachable: boolean,
+  ) {
+    super(message);
+    this.name = 'CaError';
+  }
+}
+
+/** A service other than the peer (the reporting database) cannot be reached. */
+export class ServiceUnreachable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServiceUnreachable';
+  }
+}
+
 export interface CliFailure {
   exitCode: number;
   /** One readable line. */
@@ -26,6 +45,9 @@ const GRPC_UNAVAILABLE = 14;
 export function describeFailure(err: unknown, endpoint?: string): CliFailure {
   if (err instanceof UsageError || err instanceof ProfileError)
     return { exitCode: ExitCode.Usage, message: err.message };
+  if (err instanceof ServiceUnreachable) return { exitCode: ExitCode.Unreachable, message: err.message };
+  if (err instanceof CaError)
+    return { exitCode: err.unreachable ? ExitCode.Unreachable : ExitCode.Refused, message: err.message };
   if (err instanceof CommitError) {
     return {
       exitCode: ExitCode.Refused,

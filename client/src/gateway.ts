@@ -9,7 +9,7 @@ import {
 } from '@hyperledger/fabric-gateway';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { identityFiles, type ConnectionProfile } from './profile';
+import { identityFiles, type ConnectionProfile, type IdentityFiles } from './profile';
 
 /** Per-call deadlines: generous enough for BFT ordering on a small machine, short enough to fail clearly. */
 export interface Deadlines {
@@ -35,6 +35,8 @@ export interface GatewayConnection {
 export interface ConnectionChoice {
   /** Identity name from the profile; the profile's default when absent. */
   identity?: string;
+  /** Certificate and key files to use instead of a profile identity. */
+  files?: IdentityFiles;
   deadlines?: Partial<Deadlines>;
 }
 
@@ -83,7 +85,7 @@ function gatewayOptions(
   client: grpc.Client,
   choice: ConnectionChoice,
 ): ConnectOptions {
-  const files = identityFiles(profile, choice.identity);
+  const files = choice.files ?? identityFiles(profile, choice.identity);
   const identity: Identity = { mspId: profile.mspId, credentials: readFileSync(files.certPath) };
   const signer = signers.newPrivateKeySigner(createPrivateKey(readFileSync(files.keyPath)));
   const deadlines = { ...defaultDeadlines, ...choice.deadlines };

@@ -24,6 +24,8 @@ export interface ConnectionProfile {
   /** Name of the identity used when none is chosen. */
   defaultIdentity: string;
   identities: Record<string, IdentityFiles>;
+  /** The reporting database (CouchDB API) the authority's `meterctl report` commands use, when there is one. */
+  reportDbUrl?: string;
 }
 
 export interface IdentityFiles {

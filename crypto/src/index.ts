@@ -2,3 +2,4 @@ export * from './encoding';
 export * from './sessionKey';
 export * from './keyWrap';
 export * from './reading';
+export * from './personalData';

@@ -198,10 +198,22 @@ write_profile() {
     "caName": "ca-$org",
     "tlsCertPath": "$(org_ca_cert "$org")"
   },
-  "defaultIdentity": "$default",
+  "defaultIdentity": "$default",$(report_db_json "$org")
   "identities": {$identities}
 }
 JSON
+}
+
+# The authority's profile names its reporting database: REPORT_DB_URL, or the local pouchdb-server.
+report_db_json() {
+  local org=$1 node url=${REPORT_DB_URL:-}
+  [ "${ORG_ROLE[$org]}" = authority ] || return 0
+  if [ -z "$url" ]; then
+    node=$(nodes_of reportdb | sed -n 1p)
+    [ -n "$node" ] || return 0
+    url="http://$(endpoint "$node")"
+  fi
+  printf '\n  "reportDbUrl": "%s",' "$url"
 }
 
 # Registers (unless already registered) and enrolls a user identity for an application org, then adds it to

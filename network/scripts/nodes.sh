@@ -48,6 +48,7 @@ node_program() {
     orderer) printf 'orderer' ;;
     peer) printf 'peer node start' ;;
     ccaas) printf 'fabric-shim/cli.js server' ;;
+    reportdb) printf 'pouchdb-server' ;;
   esac
 }
 
@@ -139,6 +140,9 @@ node_env() {
     ccaas)
       env_vars=(CORE_CHAINCODE_LOGGING_LEVEL=info)
       ;;
+    reportdb)
+      env_vars=(NODE_ENV=production)
+      ;;
   esac
 }
 
@@ -212,6 +216,11 @@ node_command() {
         --chaincode-tls-key-file "$crypto/tls/key.pem"
         --module-path "$REPO_DIR/chaincode")
       ;;
+    reportdb)
+      # Data in the node's folder (LevelDB); config.json and log.txt land there too (it is the working dir).
+      command=(node "$REPO_DIR/node_modules/pouchdb-server/bin/pouchdb-server"
+        --host "${NODE_HOST[$node]}" --port "${NODE_PORT[$node]}" --dir "$(node_data_dir "$node")/db")
+      ;;
   esac
 }
 
@@ -255,6 +264,7 @@ node_ready() {
         peer_as_admin "${NODE_ORG[$node]}" peer channel list >/dev/null 2>&1
       ;;
     ccaas) port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" ;;
+    reportdb) [ "$(http_status "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" /)" = 200 ] ;;
   esac
 }
 

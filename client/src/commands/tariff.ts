@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
 import type { TariffRecord } from '@smartmeter/chaincode/dist/api/tariffs';
 import { validateTariffDefinition } from '@smartmeter/chaincode/dist/billing';
+import { PricingClient } from '../contracts/PricingClient';
 import { UsageError } from '../errors';
-import { readJsonFile } from '../jsonFile';
+import { readStructuredFile } from '../jsonFile';
+import { printRows } from '../output';
 import { onChannel, print, type GlobalOptions } from './context';
 
-const CHAINCODE = 'smartmeter';
-const utf8 = new TextDecoder();
-
-/** Reads and validates a tariff file; every schema problem is reported by field before anything is sent. */
+/** Reads and validates a tariff file (JSON or YAML); every schema problem is reported by field before anything is sent. */
 export function readTariffFile(path: string): string {
-  const parsed = readJsonFile(path, 'tariff file', (message) => new UsageError(message));
+  const parsed = readStructuredFile(path, 'tariff file', (message) => new UsageError(message));
   const { tariff, errors } = validateTariffDefinition(parsed);
   if (!tariff) throw new UsageError(`tariff file ${path} is invalid: ${errors.join('; ')}`);
   return JSON.stringify(tariff);
@@ -26,38 +25,44 @@ export function registerTariffCommands(program: Command, globals: () => GlobalOp
     .description('tariffs (distributor operators publish, everyone reads)');
   tariff
     .command('publish <file>')
-    .description('publish a new tariff version from a JSON file (see examples/tariffs)')
+    .description('publish a new tariff version from a JSON or YAML file (see examples/tariffs)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json tariff publish examples/tariffs/time-of-use.json',
+    )
     .action(async (file: string) => {
       const options = globals();
       const body = readTariffFile(file);
-      const record = await onChannel(
-        options,
-        async (network) =>
-          JSON.parse(
-            utf8.decode(
-              await network.getContract(CHAINCODE, 'Pricing').submitTransaction('PublishTariff', body),
-            ),
-          ) as TariffRecord,
-      );
+      const record = await onChannel(options, (network) => new PricingClient(network).publishTariff(body));
       print(options, record, () => `published ${describeTariff(record)}`);
     });
   tariff
     .command('show <tariffId>')
     .description('the current version of a tariff')
     .requiredOption('--distributor <mspId>', 'MSP id of the distributor that publishes it')
-    .action(async (tariffId: string, commandOptions: { distributor: string }) => {
+    .addHelpText('after', '\nExample:\n  meterctl tariff show tou-2026 --distributor Distributor1MSP')
+    .action(async (tariffId: string, o: { distributor: string }) => {
       const options = globals();
-      const record = await onChannel(
-        options,
-        async (network) =>
-          JSON.parse(
-            utf8.decode(
-              await network
-                .getContract(CHAINCODE, 'Pricing')
-                .evaluateTransaction('GetTariff', commandOptions.distributor, tariffId),
-            ),
-          ) as TariffRecord,
+      const record = await onChannel(options, (network) =>
+        new PricingClient(network).tariff(o.distributor, tariffId),
       );
       print(options, record, () => describeTariff(record));
+    });
+  tariff
+    .command('history <tariffId>')
+    .description('every published version of a tariff, oldest first')
+    .requiredOption('--distributor <mspId>', 'MSP id of the distributor that publishes it')
+    .action(async (tariffId: string, o: { distributor: string }) => {
+      const options = globals();
+      const records = await onChannel(options, (network) =>
+        new PricingClient(network).tariffHistory(o.distributor, tariffId),
+      );
+      printRows(options, records, [
+        { header: 'version', value: (t) => t.version },
+        { header: 'kind', value: (t) => t.pricing.kind },
+        { header: 'currency', value: (t) => t.currency },
+        { header: 'effective from', value: (t) => t.effectiveFrom },
+        { header: 'published', value: (t) => t.publishedAt },
+      ]);
     });
 }

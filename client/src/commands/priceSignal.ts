@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { PricingClient, type PriceSignalInput } from '../contracts/PricingClient';
+import { UsageError } from '../errors';
+import { readStructuredFile } from '../jsonFile';
+import { printRows } from '../output';
+import { isoOption, onChannel, print, type GlobalOptions } from './context';
+
+/** A price-signal file: an array of { periodStart, priceMicroPerKwh }; problems reported by index. */
+export function readSignalFile(path: string): PriceSignalInput[] {
+  const parsed = readStructuredFile(path, 'price-signal file', (message) => new UsageError(message));
+  if (!Array.isArray(parsed) || parsed.length === 0)
+    throw new UsageError(`price-signal file ${path} must hold a non-empty array`);
+  const problems: string[] = [];
+  parsed.forEach((item: unknown, i) => {
+    const signal = item as Partial<PriceSignalInput> | null;
+    if (
+      typeof signal?.periodStart !== 'string' ||
+      !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(signal.periodStart)
+    )
+      problems.push(`[${i}].periodStart must be a UTC time like 2026-01-15T10:00:00Z`);
+    if (!Number.isSafeInteger(signal?.priceMicroPerKwh) || (signal?.priceMicroPerKwh ?? -1) < 0)
+      problems.push(
+        `[${i}].priceMicroPerKwh must be a non-negative integer (millionths of a currency unit per kWh)`,
+      );
+  });
+  if (problems.length > 0)
+    throw new UsageError(`price-signal file ${path} is invalid: ${problems.join('; ')}`);
+  return parsed as PriceSignalInput[];
+}
+
+export function registerPriceSignalCommands(program: Command, globals: () => GlobalOptions): void {
+  const signals = program.command('price-signal').description("the authority's regional price signals");
+  signals
+    .command('publish')
+    .description('publish price signals for a region (authority auditor) from a JSON or YAML file')
+    .requiredOption('--region <regionCode>', 'grid area, e.g. north/d1')
+    .requiredOption('--file <file>', 'array of { periodStart, priceMicroPerKwh }')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid price-signal publish --region north/d1 --file examples/price-signals.json',
+    )
+    .action(async (o: { region: string; file: string }) => {
+      const options = globals();
+      const items = readSignalFile(o.file);
+      const result = await onChannel(options, (network) =>
+        new PricingClient(network).publishSignals(o.region, items),
+      );
+      print(options, result, () => `published ${items.length} price signals for ${o.region}`);
+    });
+  signals
+    .command('show')
+    .description('price signals of a region with periods in [from, to)')
+    .requiredOption('--region <regionCode>', 'grid area')
+    .requiredOption('--from <time>', 'start')
+    .requiredOption('--to <time>', 'end (exclusive)')
+    .action(async (o: { region: string; from: string; to: string }) => {
+      const options = globals();
+      const from = isoOption('--from', o.from);
+      const to = isoOption('--to', o.to);
+      const records = await onChannel(options, (network) =>
+        new PricingClient(network).signals(o.region, from, to),
+      );
+      printRows(options, records, [
+        { header: 'period start', value: (s) => s.periodStart },
+        { header: 'price (µ/kWh)', value: (s) => s.priceMicroPerKwh },
+        { header: 'published', value: (s) => s.publishedAt },
+      ]);
+    });
+}

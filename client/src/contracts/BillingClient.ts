@@ -1,0 +1,54 @@
+import type { Network } from '@hyperledger/fabric-gateway';
+import type { Page } from '@smartmeter/chaincode/dist/api/records';
+import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
+import { allPages, contractOf, evaluateJson, submitJson, submitWith } from './invoke';
+
+/** The Billing contract: bills computed on the endorsing peers from the encrypted readings. */
+export class BillingClient {
+  private readonly contract;
+
+  constructor(network: Network) {
+    this.contract = contractOf(network, 'Billing');
+  }
+
+  /** The session key travels as transient data; both policy organizations must endorse. */
+  issue(
+    subscriptionId: string,
+    periodFrom: string,
+    periodTo: string,
+    sessionKey: Uint8Array,
+    endorsingOrganizations: string[],
+  ): Promise<BillRecord> {
+    return submitWith(this.contract, 'IssueBill', {
+      arguments: [subscriptionId, periodFrom, periodTo],
+      transientData: { sessionKey },
+      endorsingOrganizations,
+    });
+  }
+
+  dispute(billId: string, reason: string): Promise<BillRecord> {
+    return submitJson(this.contract, 'DisputeBill', billId, reason);
+  }
+
+  resolve(billId: string, outcome: 'UPHELD' | 'REJECTED', note: string): Promise<BillRecord> {
+    return submitJson(this.contract, 'ResolveDispute', billId, outcome, note);
+  }
+
+  pay(billId: string, amountMinor: number, reference: string): Promise<BillRecord> {
+    return submitJson(this.contract, 'RecordPayment', billId, String(amountMinor), reference);
+  }
+
+  get(billId: string): Promise<BillRecord> {
+    return evaluateJson(this.contract, 'GetBill', billId);
+  }
+
+  forSubscription(subscriptionId: string): Promise<BillRecord[]> {
+    return evaluateJson(this.contract, 'ListSubscriptionBills', subscriptionId);
+  }
+
+  all(): Promise<BillRecord[]> {
+    return allPages((bookmark) =>
+      evaluateJson<Page<BillRecord>>(this.contract, 'ListBills', '100', bookmark),
+    );
+  }
+}

@@ -1,0 +1,125 @@
+import FabricCAServices from 'fabric-ca-client';
+import { User } from 'fabric-common';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Role } from '@smartmeter/chaincode/dist/api/records';
+import type { Keystore, IdentityFilePair } from './keystore';
+import type { ConnectionProfile, IdentityFiles } from './profile';
+import { CaError, UsageError } from './errors';
+
+/** What the chaincode decides access from: the role and the pseudonymous ids in the certificate. */
+export interface IdentityAttributes {
+  role: Role;
+  meterId?: string;
+  subscriberId?: string;
+}
+
+export interface RegistrationRequest extends IdentityAttributes {
+  name: string;
+  /** Generated when absent. */
+  secret?: string;
+}
+
+const ROLES: readonly Role[] = ['operator', 'auditor', 'subscriber', 'meter'];
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Checks the attributes every role needs before anything is sent to the CA; all problems at once. */
+export function validateAttributes(attributes: Partial<IdentityAttributes>): IdentityAttributes {
+  const problems: string[] = [];
+  const role = attributes.role;
+  if (!role || !ROLES.includes(role)) problems.push(`--role must be one of ${ROLES.join(', ')}`);
+  if (role === 'meter' && !attributes.meterId) problems.push('a meter needs --meter-id');
+  if (role === 'subscriber' && !attributes.subscriberId) problems.push('a subscriber needs --subscriber-id');
+  if (role !== 'meter' && attributes.meterId) problems.push('--meter-id is only for meters');
+  if (role !== 'subscriber' && attributes.subscriberId)
+    problems.push('--subscriber-id is only for subscribers');
+  for (const [flag, value] of [
+    ['--meter-id', attributes.meterId],
+    ['--subscriber-id', attributes.subscriberId],
+  ] as const) {
+    if (value !== undefined && !ID_PATTERN.test(value))
+      problems.push(`${flag} must be 1-64 letters, digits, '.', '_' or '-'`);
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
+  return attributes as IdentityAttributes;
+}
+
+/** Attributes in the form Fabric CA puts into enrollment certificates (ecert: true). */
+export function certificateAttributes(attributes: IdentityAttributes): FabricCAServices.IKeyValueAttribute[] {
+  const list: FabricCAServices.IKeyValueAttribute[] = [{ name: 'role', value: attributes.role, ecert: true }];
+  if (attributes.meterId) list.push({ name: 'meterId', value: attributes.meterId, ecert: true });
+  if (attributes.subscriberId)
+    list.push({ name: 'subscriberId', value: attributes.subscriberId, ecert: true });
+  return list;
+}
+
+function caClient(profile: ConnectionProfile): FabricCAServices {
+  const tlsRoot = readFileSync(profile.ca.tlsCertPath, 'utf8');
+  return new FabricCAServices(profile.ca.url, { trustedRoots: [tlsRoot], verify: true }, profile.ca.caName);
+}
+
+/** Registers an identity at the organization's CA with the registrar's credentials; returns the secret. */
+export async function registerIdentity(
+  profile: ConnectionProfile,
+  registrar: IdentityFiles,
+  request: RegistrationRequest,
+): Promise<string> {
+  if (!ID_PATTERN.test(request.name))
+    throw new UsageError(`identity name must be 1-64 letters, digits, '.', '_' or '-'`);
+  const attributes = validateAttributes(request);
+  const registrarUser = User.createUser(
+    'registrar',
+    '',
+    profile.mspId,
+    readFileSync(registrar.certPath, 'utf8'),
+    readFileSync(registrar.keyPath, 'utf8'),
+  );
+  const secret = request.secret ?? randomBytes(12).toString('hex');
+  await caCall(profile, () =>
+    caClient(profile).register(
+      {
+        enrollmentID: request.name,
+        enrollmentSecret: secret,
+        role: 'client',
+        affiliation: '',
+        maxEnrollments: 1,
+        attrs: certificateAttributes(attributes),
+      },
+      registrarUser,
+    ),
+  );
+  return secret;
+}
+
+/** Enrolls a registered identity and keeps its certificate and private key (0600) in the keystore. */
+export async function enrollIdentity(
+  profile: ConnectionProfile,
+  keystore: Keystore,
+  name: string,
+  secret: string,
+): Promise<IdentityFilePair> {
+  if (keystore.identity(profile.mspId, name))
+    throw new UsageError(
+      `the keystore ${keystore.dir} already holds an identity ${name} of ${profile.mspId}`,
+    );
+  const enrollment = await caCall(profile, () =>
+    caClient(profile).enroll({ enrollmentID: name, enrollmentSecret: secret }),
+  );
+  return keystore.saveIdentity(profile.mspId, name, enrollment.certificate, enrollment.key.toBytes());
+}
+
+async function caCall<T>(profile: ConnectionProfile, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+    if (/ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/.test(message)) {
+      throw new CaError(
+        `cannot reach the CA at ${profile.ca.url}; is the network up? ./test-network.sh status`,
+        true,
+      );
+    }
+    const caMessage = /message:\s*'([^']*(?:'[^']*')*?[^']*)'/.exec(message)?.[1];
+    throw new CaError(`the CA ${profile.ca.caName} refused: ${caMessage ?? message}`, false);
+  }
+}

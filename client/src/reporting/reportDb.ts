@@ -1,0 +1,186 @@
+import type { AccessRequestStatus, Role } from '@smartmeter/chaincode/dist/api/records';
+import nano, { type DocumentScope, type MangoSelector } from 'nano';
+
+/**
+ * The authority's off-chain reporting database (CouchDB API: pouchdb-server locally, Apache CouchDB in
+ * production), fed by `meterctl report sync`. Document ids start with their type, so a type's documents are
+ * one key range; aggregates hold sums and counts only, never an individual plaintext reading.
+ */
+export const DEFAULT_REPORT_DB_NAME = 'smartmeter_reports';
+
+export interface ReportSubscription {
+  docType: 'subscription';
+  channel: string;
+  subscriptionId: string;
+  distributorMspId: string;
+  status: string;
+  regionCode?: string;
+  intervalSeconds?: number;
+  tariffId?: string;
+  startDate?: string;
+  endEffectiveAt?: string;
+  requestedAt: string;
+  updatedAt: string;
+  readingCount: number;
+  lastPeriodStart?: string;
+}
+
+export interface ReportBill {
+  docType: 'bill';
+  channel: string;
+  billId: string;
+  subscriptionId: string;
+  distributorMspId: string;
+  periodFrom: string;
+  periodTo: string;
+  status: string;
+  currency: string;
+  energyWh: number;
+  totalMinor: number;
+  readingCount: number;
+  expectedReadings: number;
+  issuedAt: string;
+}
+
+export interface ReportAccessRequest {
+  docType: 'accessRequest';
+  channel: string;
+  requestId: string;
+  subscriptionId: string;
+  requesterMspId: string;
+  requesterRole: Role;
+  reason: string;
+  status: AccessRequestStatus;
+  requestedAt: string;
+  decidedAt?: string;
+}
+
+/** Energy of one region in one period, summed over the households that reported. */
+export interface ReportLoad {
+  docType: 'load';
+  channel: string;
+  regionCode: string;
+  periodStart: string;
+  intervalSeconds: number;
+  energyWh: number;
+  readingCount: number;
+  /** Short hashes of the (subscription, period) slots already counted, so a replayed block adds nothing. */
+  contributions: string[];
+}
+
+export type ReportDoc = ReportSubscription | ReportBill | ReportAccessRequest | ReportLoad;
+export type StoredDoc = ReportDoc & { _id: string; _rev?: string };
+
+export const docIds = {
+  subscription: (channel: string, id: string) => `subscription|${channel}|${id}`,
+  bill: (channel: string, id: string) => `bill|${channel}|${id}`,
+  accessRequest: (channel: string, id: string) => `accessRequest|${channel}|${id}`,
+  load: (regionCode: string, periodStart: string, channel: string) =>
+    `load|${regionCode}|${periodStart}|${channel}`,
+};
+
+/** Mango indexes the reports filter on. */
+const INDEXES: { name: string; fields: string[] }[] = [
+  { name: 'by-type-status', fields: ['docType', 'status'] },
+  { name: 'by-type-distributor', fields: ['docType', 'distributorMspId'] },
+  { name: 'by-type-region-period', fields: ['docType', 'regionCode', 'periodStart'] },
+  { name: 'by-type-requester', fields: ['docType', 'requesterMspId'] },
+];
+
+export class ReportDb {
+  private constructor(
+    readonly db: DocumentScope<ReportDoc>,
+    readonly url: string,
+  ) {}
+
+  /** Connects, creates the database and its indexes if needed. */
+  static async open(serverUrl: string, name = DEFAULT_REPORT_DB_NAME): Promise<ReportDb> {
+    const server = nano({ url: serverUrl });
+    try {
+      await server.db.create(name);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 412) throw err;
+    }
+    const report = new ReportDb(server.use<ReportDoc>(name), serverUrl);
+    for (const index of INDEXES)
+      await report.db.createIndex({ index: { fields: index.fields }, name: index.name, ddoc: index.name });
+    return report;
+  }
+
+  /** The current documents with these ids (missing ones are absent from the map). */
+  async fetch(ids: string[]): Promise<Map<string, StoredDoc>> {
+    const found = new Map<string, StoredDoc>();
+    if (ids.length === 0) return found;
+    const response = await this.db.fetch({ keys: ids }, { include_docs: true });
+    for (const row of response.rows) {
+      if ('doc' in row && row.doc) found.set(row.id, row.doc as unknown as StoredDoc);
+    }
+    return found;
+  }
+
+  /** Writes the documents; each must carry the _rev it was read with (or none if new). */
+  async save(docs: StoredDoc[]): Promise<void> {
+    if (docs.length === 0) return;
+    const results = await this.db.bulk({ docs });
+    const failed = results.filter((r) => r.error);
+    if (failed.length > 0)
+      throw new Error(
+        `the reporting database refused ${failed.length} writes: ${failed[0].id}: ${failed[0].error} ${failed[0].reason ?? ''}`,
+      );
+  }
+
+  /** All documents whose ids lie in [startId, endId), a page at a time (no _find bookmarks needed). */
+  async *range(startId: string, endId: string, pageSize = 500): AsyncGenerator<StoredDoc> {
+    let startkey = startId;
+    let skip = 0;
+    for (;;) {
+      const page = await this.db.list({
+        startkey,
+        endkey: endId,
+        inclusive_end: false,
+        include_docs: true,
+        limit: pageSize,
+        skip,
+      });
+      for (const row of page.rows) if (row.doc) yield row.doc as unknown as StoredDoc;
+      if (page.rows.length < pageSize) return;
+      startkey = page.rows[page.rows.length - 1].id;
+      skip = 1;
+    }
+  }
+
+  /**
+   * Documents of one type matching a Mango selector, paged by seeking past the last _id seen: works on
+   * CouchDB and on pouchdb-server, which has no _find bookmarks.
+   */
+  async *find<T extends ReportDoc>(
+    docType: T['docType'],
+    selector: MangoSelector = {},
+    pageSize = 200,
+  ): AsyncGenerator<T & { _id: string }> {
+    let after = `${docType}|`;
+    for (;;) {
+      const result = await this.db.find({
+        selector: { ...selector, docType, _id: { $gt: after, $lt: `${docType}|\ufff0` } },
+        sort: [{ _id: 'asc' }],
+        limit: pageSize,
+      });
+      for (const doc of result.docs) yield doc as unknown as T & { _id: string };
+      if (result.docs.length < pageSize) return;
+      after = result.docs[result.docs.length - 1]._id;
+    }
+  }
+
+  /** Every document without its _rev, sorted by id: what two sync runs are compared on. */
+  async snapshot(): Promise<Record<string, unknown>[]> {
+    const docs: Record<string, unknown>[] = [];
+    const page = await this.db.list({ include_docs: true });
+    for (const row of page.rows) {
+      if (!row.doc || row.id.startsWith('_design/')) continue;
+      const { _rev: _ignored, ...rest } = row.doc as unknown as Record<string, unknown>;
+      void _ignored;
+      docs.push(rest);
+    }
+    return docs;
+  }
+}

@@ -1,0 +1,335 @@
+import { checkpointers, type Network } from '@hyperledger/fabric-gateway';
+import { common } from '@hyperledger/fabric-protos';
+import { decryptReading } from '@smartmeter/crypto';
+import type {
+  AccessRequestRecord,
+  ReadingCursorRecord,
+  ReadingRecord,
+  SubscriptionRecord,
+} from '@smartmeter/chaincode/dist/api/records';
+import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
+import { createHash } from 'node:crypto';
+import { CHAINCODE } from '../contracts/invoke';
+import { SubscriptionClient } from '../contracts/SubscriptionClient';
+import { isValid, jsonValue, transactionsOf, type BlockTransaction } from './blocks';
+import {
+  docIds,
+  type ReportAccessRequest,
+  type ReportBill,
+  type ReportDb,
+  type ReportLoad,
+  type ReportSubscription,
+  type StoredDoc,
+} from './reportDb';
+
+/** A change to one reporting document: returns the new document, or undefined to leave it as it is. */
+export interface DocChange {
+  id: string;
+  apply(current: StoredDoc | undefined): StoredDoc | undefined;
+}
+
+/** What turning ledger writes into report documents needs from outside. */
+export interface SyncSources {
+  channel: string;
+  /** The subscription record, from this sync's cache or the ledger. */
+  subscription(subscriptionId: string): Promise<SubscriptionRecord>;
+  /** The subscription's session key as the authority unwraps it, or why it cannot. */
+  sessionKey(subscription: SubscriptionRecord): Buffer | { unavailable: string };
+  /** Told once per reading that cannot be counted because its key is not available. */
+  skipReading(subscriptionId: string, reason: string): void;
+}
+
+/** The report document changes a block's valid transactions imply, in block order. */
+export async function changesForTransactions(
+  transactions: BlockTransaction[],
+  sources: SyncSources,
+  remember: (record: SubscriptionRecord) => void,
+): Promise<DocChange[]> {
+  const changes: DocChange[] = [];
+  for (const transaction of transactions.filter(isValid)) {
+    for (const write of transaction.writes) {
+      if (write.namespace !== CHAINCODE) continue;
+      const value = jsonValue(write);
+      switch (value?.docType) {
+        case 'subscription':
+          remember(value as unknown as SubscriptionRecord);
+          changes.push(subscriptionChange(sources.channel, value as unknown as SubscriptionRecord));
+          break;
+        case 'readingCursor':
+          changes.push(cursorChange(sources.channel, value as unknown as ReadingCursorRecord));
+          break;
+        case 'reading': {
+          const change = await loadChange(sources, value as unknown as ReadingRecord);
+          if (change) changes.push(change);
+          break;
+        }
+        case 'bill':
+          changes.push(billChange(sources.channel, value as unknown as BillRecord));
+          break;
+        case 'accessRequest':
+          changes.push(accessRequestChange(sources.channel, value as unknown as AccessRequestRecord));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  return changes;
+}
+
+function subscriptionChange(channel: string, record: SubscriptionRecord): DocChange {
+  const id = docIds.subscription(channel, record.subscriptionId);
+  return {
+    id,
+    apply: (current) => {
+      const previous = current as (ReportSubscription & StoredDoc) | undefined;
+      const doc: ReportSubscription & StoredDoc = {
+        _id: id,
+        ...(previous?._rev ? { _rev: previous._rev } : {}),
+        docType: 'subscription',
+        channel,
+        subscriptionId: record.subscriptionId,
+        distributorMspId: record.distributorMspId,
+        status: record.status,
+        requestedAt: record.requestedAt,
+        updatedAt: record.updatedAt,
+        readingCount: previous?.readingCount ?? 0,
+        ...(previous?.lastPeriodStart ? { lastPeriodStart: previous.lastPeriodStart } : {}),
+        ...(record.approval
+          ? {
+              regionCode: record.approval.regionCode,
+              intervalSeconds: record.approval.intervalSeconds,
+              tariffId: record.approval.tariffId,
+              startDate: record.approval.startDate,
+            }
+          : {}),
+        ...(record.end ? { endEffectiveAt: record.end.effectiveAt } : {}),
+      };
+      return doc;
+    },
+  };
+}
+
+function cursorChange(channel: string, cursor: ReadingCursorRecord): DocChange {
+  const id = docIds.subscription(channel, cursor.subscriptionId);
+  return {
+    id,
+    apply: (current) => {
+      // The subscription record is always written before its first reading, so the document exists.
+      if (!current || current.docType !== 'subscription') return undefined;
+      return { ...current, readingCount: cursor.readingCount, lastPeriodStart: cursor.lastPeriodStart };
+    },
+  };
+}
+
+function billChange(channel: string, bill: BillRecord): DocChange {
+  const id = docIds.bill(channel, bill.billId);
+  return {
+    id,
+    apply: (current) => {
+      const doc: ReportBill & StoredDoc = {
+        _id: id,
+        ...(current?._rev ? { _rev: current._rev } : {}),
+        docType: 'bill',
+        channel,
+        billId: bill.billId,
+        subscriptionId: bill.subscriptionId,
+        distributorMspId: bill.distributorMspId,
+        periodFrom: bill.periodFrom,
+        periodTo: bill.periodTo,
+        status: bill.status,
+        currency: bill.currency,
+        energyWh: bill.energyWh,
+        totalMinor: bill.totalMinor,
+        readingCount: bill.readingCount,
+        expectedReadings: bill.expectedReadings,
+        issuedAt: bill.issuedAt,
+      };
+      return doc;
+    },
+  };
+}
+
+function accessRequestChange(channel: string, request: AccessRequestRecord): DocChange {
+  const id = docIds.accessRequest(channel, request.requestId);
+  return {
+    id,
+    apply: (current) => {
+      const doc: ReportAccessRequest & StoredDoc = {
+        _id: id,
+        ...(current?._rev ? { _rev: current._rev } : {}),
+        docType: 'accessRequest',
+        channel,
+        requestId: request.requestId,
+        subscriptionId: request.subscriptionId,
+        requesterMspId: request.requesterMspId,
+        requesterRole: request.requesterRole,
+        reason: request.reason,
+        status: request.status,
+        requestedAt: request.requestedAt,
+        ...(request.decidedAt ? { decidedAt: request.decidedAt } : {}),
+      };
+      return doc;
+    },
+  };
+}
+
+/** Adds one decrypted reading to its region's aggregate for the period, once. */
+async function loadChange(sources: SyncSources, reading: ReadingRecord): Promise<DocChange | undefined> {
+  const subscription = await sources.subscription(reading.subscriptionId);
+  const approval = subscription.approval;
+  if (!approval) throw new Error(`reading of ${reading.subscriptionId} but the subscription has no approval`);
+  const key = sources.sessionKey(subscription);
+  if (!Buffer.isBuffer(key)) {
+    sources.skipReading(reading.subscriptionId, key.unavailable);
+    return undefined;
+  }
+  const { energyWh } = decryptReading(reading, key, {
+    channel: sources.channel,
+    subscriptionId: reading.subscriptionId,
+    sequence: reading.sequence,
+    periodStart: reading.periodStart,
+  });
+  const contribution = createHash('sha256')
+    .update(`${sources.channel}|${reading.subscriptionId}|${reading.periodStart}`)
+    .digest('hex')
+    .slice(0, 16);
+  const id = docIds.load(approval.regionCode, reading.periodStart, sources.channel);
+  return {
+    id,
+    apply: (current) => {
+      const load = current as (ReportLoad & StoredDoc) | undefined;
+      if (load?.contributions.includes(contribution)) return undefined;
+      const doc: ReportLoad & StoredDoc = {
+        _id: id,
+        ...(load?._rev ? { _rev: load._rev } : {}),
+        docType: 'load',
+        channel: sources.channel,
+        regionCode: approval.regionCode,
+        periodStart: reading.periodStart,
+        intervalSeconds: approval.intervalSeconds,
+        energyWh: (load?.energyWh ?? 0) + energyWh,
+        readingCount: (load?.readingCount ?? 0) + 1,
+        contributions: [...(load?.contributions ?? []), contribution].sort(),
+      };
+      return doc;
+    },
+  };
+}
+
+/** Applies the changes in order on top of the stored documents and writes what changed in one bulk request. */
+export async function applyChanges(db: ReportDb, changes: DocChange[]): Promise<number> {
+  const ids = [...new Set(changes.map((c) => c.id))];
+  const stored = await db.fetch(ids);
+  const working = new Map(stored);
+  const touched = new Set<string>();
+  for (const change of changes) {
+    const next = change.apply(working.get(change.id));
+    if (next === undefined) continue;
+    const before = working.get(change.id);
+    if (before && sameContent(before, next)) continue;
+    working.set(change.id, next);
+    touched.add(change.id);
+  }
+  const docs = [...touched].map((id) => working.get(id) as StoredDoc);
+  await db.save(docs);
+  return docs.length;
+}
+
+function sameContent(a: StoredDoc, b: StoredDoc): boolean {
+  const strip = (doc: StoredDoc) =>
+    JSON.stringify(
+      Object.entries(doc)
+        .filter(([k]) => k !== '_rev')
+        .sort(([x], [y]) => (x < y ? -1 : 1)),
+    );
+  return strip(a) === strip(b);
+}
+
+/** Number of blocks on the channel, from the peer's query system chaincode. */
+export async function chainHeight(network: Network): Promise<bigint> {
+  const bytes = await network.getContract('qscc').evaluateTransaction('GetChainInfo', network.getName());
+  return BigInt(common.BlockchainInfo.deserializeBinary(bytes).getHeight());
+}
+
+export interface SyncResult {
+  blocks: number;
+  written: number;
+  height: bigint;
+  /** Readings left out of the load because their session key could not be unwrapped. */
+  skippedReadings: number;
+}
+
+export interface SyncOptions {
+  checkpointPath: string;
+  /** Keep following new blocks until the signal aborts; otherwise stop once caught up. */
+  follow: boolean;
+  signal?: AbortSignal;
+  onBlock?: (blockNumber: bigint, written: number) => void;
+  /** Told the first time a subscription's readings cannot be counted, and why. */
+  onSkip?: (subscriptionId: string, reason: string) => void;
+  /** Fault injection for tests: exit between writing a block's documents and checkpointing it. */
+  exitAfterBlockWrites?: number;
+}
+
+/** Follows the channel's blocks from the file checkpoint, writing report documents, then checkpointing each block. */
+export async function syncChannel(
+  network: Network,
+  db: ReportDb,
+  sessionKey: SyncSources['sessionKey'],
+  options: SyncOptions,
+): Promise<SyncResult> {
+  const checkpointer = await checkpointers.file(options.checkpointPath);
+  const height = await chainHeight(network);
+  const startBlock = checkpointer.getBlockNumber() ?? 0n;
+  let blocks = 0;
+  let written = 0;
+  let skippedReadings = 0;
+  if (!options.follow && startBlock >= height) return { blocks, written, height, skippedReadings };
+  const skippedSubscriptions = new Set<string>();
+
+  const cache = new Map<string, SubscriptionRecord>();
+  const subscriptions = new SubscriptionClient(network);
+  const sources: SyncSources = {
+    channel: network.getName(),
+    subscription: async (id) => {
+      const cached = cache.get(id);
+      if (cached) return cached;
+      const record = await subscriptions.get(id);
+      cache.set(id, record);
+      return record;
+    },
+    sessionKey,
+    skipReading: (subscriptionId, reason) => {
+      skippedReadings += 1;
+      if (skippedSubscriptions.has(subscriptionId)) return;
+      skippedSubscriptions.add(subscriptionId);
+      options.onSkip?.(subscriptionId, reason);
+    },
+  };
+  const events = await network.getBlockEvents({ checkpoint: checkpointer, startBlock: 0n });
+  const stop = () => events.close();
+  options.signal?.addEventListener('abort', stop);
+  try {
+    for await (const block of events) {
+      const number = BigInt(block.getHeader()?.getNumber() ?? 0);
+      const changes = await changesForTransactions(transactionsOf(block), sources, (r) =>
+        cache.set(r.subscriptionId, r),
+      );
+      const count = await applyChanges(db, changes);
+      blocks += 1;
+      written += count;
+      if (options.exitAfterBlockWrites !== undefined && blocks >= options.exitAfterBlockWrites)
+        process.exit(99);
+      await checkpointer.checkpointBlock(number);
+      options.onBlock?.(number, count);
+      if (!options.follow && number >= height - 1n) break;
+    }
+  } catch (err) {
+    if (!options.signal?.aborted) throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    events.close();
+  }
+  return { blocks, written, height, skippedReadings };
+}
