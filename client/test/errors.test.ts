@@ -1,6 +1,6 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import { CommitError, EndorseError, GatewayError } from '@hyperledger/fabric-gateway';
-import { describeFailure, ExitCode, UsageError } from '../src/errors';
+import { CaError, describeFailure, ExitCode, ServiceUnreachable, UsageError } from '../src/errors';
 import { ProfileError } from '../src/profile';
 
 const cause = new Error('grpc') as ServiceError;
@@ -52,5 +52,21 @@ describe('describeFailure: one line and an exit code for every failure', () => {
   it('when the call or the configuration is wrong then exit 2', () => {
     expect(describeFailure(new UsageError('no profile')).exitCode).toBe(ExitCode.Usage);
     expect(describeFailure(new ProfileError('bad profile')).exitCode).toBe(ExitCode.Usage);
+  });
+});
+
+describe('describeFailure: the CA and the reporting database', () => {
+  it('when the CA refuses then exit 1 with its message; when it cannot be reached then exit 3', () => {
+    expect(
+      describeFailure(new CaError('the CA ca-distributor1 refused: Identity x is already registered', false)),
+    ).toEqual({
+      exitCode: 1,
+      message: 'the CA ca-distributor1 refused: Identity x is already registered',
+    });
+    expect(describeFailure(new CaError('cannot reach the CA', true)).exitCode).toBe(3);
+  });
+
+  it('when the reporting database cannot be reached then exit 3', () => {
+    expect(describeFailure(new ServiceUnreachable('cannot reach the reporting database')).exitCode).toBe(3);
   });
 });

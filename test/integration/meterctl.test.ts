@@ -1,29 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { meterctl as run } from '../support/meterctl';
 import { networkHome, repoDir } from '../support/network';
 
 /** The built meterctl against the running network: exit codes, messages on stderr, results on stdout. */
-const execFileAsync = promisify(execFile);
 const profiles = join(networkHome, 'profiles');
-
-async function meterctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(
-      'node',
-      [join(repoDir, 'client', 'dist', 'cli.js'), ...args],
-      {
-        env: { ...process.env, METERCTL_PROFILE: '' },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const meterctl = (...args: string[]) => run(args);
 
 const work = mkdtempSync(join(tmpdir(), 'meterctl-'));
 const example = JSON.parse(readFileSync(join(repoDir, 'examples', 'tariffs', 'time-of-use.json'), 'utf8'));

@@ -22,7 +22,7 @@ const networkConf = process.env.NETWORK_CONF ?? join(repoDir, 'network', 'networ
 
 export interface NodeEntry {
   name: string;
-  kind: 'ca' | 'orderer' | 'peer' | 'ccaas';
+  kind: 'ca' | 'orderer' | 'peer' | 'ccaas' | 'reportdb';
   org: string;
   host: string;
   port: number;

@@ -320,7 +320,9 @@ export class SubscriptionContract extends Contract {
     } finally {
       await iterator.close();
     }
-    history.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+    // Fabric returns a key's history newest first, in commit order; timestamps (seconds, and the clients'
+    // clocks) cannot order versions written within one second.
+    history.reverse();
     return canonicalJson(history);
   }
 }

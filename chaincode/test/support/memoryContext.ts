@@ -134,7 +134,8 @@ export class MemoryLedger {
         const prefix = composite(objectType, attributes);
         return page(sortedEntries(prefix, prefix + MAX_UNICODE), pageSize, bookmark);
       },
-      getHistoryForKey: async (key: string) => iteratorOver(this.history.get(key) ?? []),
+      // Like Fabric: newest first.
+      getHistoryForKey: async (key: string) => iteratorOver([...(this.history.get(key) ?? [])].reverse()),
       getTransient: () => new Map(Object.entries(options.transient ?? {})),
       putPrivateData: async (collection: string, key: string, value: Uint8Array) => {
         if (!privateWrites.has(collection)) privateWrites.set(collection, new Map());

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { enrollIdentity, registerIdentity } from '../identities';
+import { enrollIdentity, registerIdentity, validateAttributes } from '../identities';
 import type { Role } from '@smartmeter/chaincode/dist/api/records';
 import { identityFiles } from '../profile';
 import { print, resolveKeystore, resolveProfile, type GlobalOptions } from './context';
@@ -32,6 +32,7 @@ export function registerIdentityCommands(program: Command, globals: () => Global
     )
     .action(async (name: string, commandOptions: RegisterOptions) => {
       const options = globals();
+      validateAttributes(commandOptions);
       const profile = resolveProfile(options);
       const secret = await registerIdentity(profile, identityFiles(profile, commandOptions.registrar), {
         name,

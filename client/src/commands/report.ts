@@ -41,7 +41,7 @@ interface DbOptions {
 
 /** --db-url, then REPORT_DB_URL, then the profile's reportDbUrl (./test-network.sh up writes it). */
 function reportDbUrl(options: GlobalOptions, o: DbOptions): string {
-  const url = o.dbUrl ?? process.env.REPORT_DB_URL ?? resolveProfile(options).reportDbUrl;
+  const url = o.dbUrl || process.env.REPORT_DB_URL || resolveProfile(options).reportDbUrl;
   if (!url)
     throw new UsageError(
       'no reporting database: pass --db-url, set REPORT_DB_URL, or use a profile with reportDbUrl',

@@ -22,6 +22,9 @@ import {
   type StoredDoc,
 } from './reportDb';
 
+/** Where report documents are read and written: the reporting database, or a map in unit tests. */
+export type DocStore = Pick<ReportDb, 'fetch' | 'save'>;
+
 /** A change to one reporting document: returns the new document, or undefined to leave it as it is. */
 export interface DocChange {
   id: string;
@@ -218,7 +221,7 @@ async function loadChange(sources: SyncSources, reading: ReadingRecord): Promise
 }
 
 /** Applies the changes in order on top of the stored documents and writes what changed in one bulk request. */
-export async function applyChanges(db: ReportDb, changes: DocChange[]): Promise<number> {
+export async function applyChanges(db: DocStore, changes: DocChange[]): Promise<number> {
   const ids = [...new Set(changes.map((c) => c.id))];
   const stored = await db.fetch(ids);
   const working = new Map(stored);

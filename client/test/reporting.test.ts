@@ -1,0 +1,277 @@
+import { common, ledger, peer } from '@hyperledger/fabric-protos';
+import { encryptReading, newSessionKey } from '@smartmeter/crypto';
+import type { ReadingRecord, SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import { transactionsOf, type BlockTransaction } from '../src/reporting/blocks';
+import type { StoredDoc } from '../src/reporting/reportDb';
+import { bucketLoad, groupSubscriptions, missingReadings } from '../src/reporting/reports';
+import { applyChanges, changesForTransactions, type DocStore, type SyncSources } from '../src/reporting/sync';
+
+const utf8 = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/** A block as the peer delivers it: one endorser transaction per write list, with its validation code. */
+function blockOf(
+  transactions: { txId: string; writes: { key: string; value: unknown }[]; code: number }[],
+): common.Block {
+  const block = new common.Block();
+  const data = new common.BlockData();
+  for (const tx of transactions) {
+    const kv = new ledger.rwset.kvrwset.KVRWSet();
+    for (const w of tx.writes) {
+      const write = new ledger.rwset.kvrwset.KVWrite();
+      write.setKey(w.key);
+      write.setValue(utf8(w.value));
+      kv.addWrites(write);
+    }
+    const ns = new ledger.rwset.NsReadWriteSet();
+    ns.setNamespace('smartmeter');
+    ns.setRwset(kv.serializeBinary());
+    const rwset = new ledger.rwset.TxReadWriteSet();
+    rwset.addNsRwset(ns);
+    const action = new peer.ChaincodeAction();
+    action.setResults(rwset.serializeBinary());
+    const response = new peer.ProposalResponsePayload();
+    response.setExtension$(action.serializeBinary());
+    const endorsed = new peer.ChaincodeEndorsedAction();
+    endorsed.setProposalResponsePayload(response.serializeBinary());
+    const actionPayload = new peer.ChaincodeActionPayload();
+    actionPayload.setAction(endorsed);
+    const txAction = new peer.TransactionAction();
+    txAction.setPayload(actionPayload.serializeBinary());
+    const transaction = new peer.Transaction();
+    transaction.addActions(txAction);
+    const channelHeader = new common.ChannelHeader();
+    channelHeader.setType(common.HeaderType.ENDORSER_TRANSACTION);
+    channelHeader.setTxId(tx.txId);
+    const header = new common.Header();
+    header.setChannelHeader(channelHeader.serializeBinary());
+    const payload = new common.Payload();
+    payload.setHeader(header);
+    payload.setData(transaction.serializeBinary());
+    const envelope = new common.Envelope();
+    envelope.setPayload(payload.serializeBinary());
+    data.addData(envelope.serializeBinary());
+  }
+  block.setData(data);
+  const metadata = new common.BlockMetadata();
+  const list: Uint8Array[] = [new Uint8Array(), new Uint8Array(), new Uint8Array()];
+  list[common.BlockMetadataIndex.TRANSACTIONS_FILTER] = Uint8Array.from(transactions.map((t) => t.code));
+  metadata.setMetadataList(list);
+  block.setMetadata(metadata);
+  return block;
+}
+
+const sessionKey = newSessionKey();
+const subscription = {
+  docType: 'subscription',
+  subscriptionId: 'sub_a',
+  channel: 'northgrid',
+  distributorMspId: 'Distributor1MSP',
+  status: 'ACTIVE',
+  requestedAt: '2026-11-01T00:00:00Z',
+  updatedAt: '2026-11-01T00:10:00Z',
+  approval: {
+    intervalSeconds: 1800,
+    tariffId: 't',
+    regionCode: 'north/d1',
+    startDate: '2026-11-01T00:00:00Z',
+    approvedAt: '2026-11-01T00:05:00Z',
+  },
+} as SubscriptionRecord;
+
+function reading(sequence: number, energyWh: number): ReadingRecord {
+  const periodStart = new Date(Date.parse('2026-11-01T00:00:00Z') + (sequence - 1) * 1_800_000)
+    .toISOString()
+    .replace('.000Z', 'Z');
+  const slot = { channel: 'northgrid', subscriptionId: 'sub_a', sequence, periodStart };
+  return {
+    docType: 'reading',
+    subscriptionId: 'sub_a',
+    sequence,
+    periodStart,
+    ...encryptReading(
+      { energyWh, utility: 'electricity', unit: 'Wh', quality: 'measured' },
+      sessionKey,
+      slot,
+    ),
+    submittedAt: '2026-11-02T00:00:00Z',
+    txId: `tx${sequence}`,
+  };
+}
+
+class MemoryStore implements DocStore {
+  readonly docs = new Map<string, StoredDoc>();
+  private revision = 0;
+  async fetch(ids: string[]) {
+    return new Map(
+      ids
+        .filter((id) => this.docs.has(id))
+        .map((id) => [id, structuredClone(this.docs.get(id) as StoredDoc)]),
+    );
+  }
+  async save(docs: StoredDoc[]) {
+    for (const doc of docs)
+      this.docs.set(doc._id, { ...structuredClone(doc), _rev: `${(this.revision += 1)}` });
+  }
+  content() {
+    return [...this.docs.values()]
+      .map(({ _rev, ...rest }) => (void _rev, rest))
+      .sort((a, b) => (a._id < b._id ? -1 : 1));
+  }
+}
+
+function sources(key: Buffer | null = sessionKey): SyncSources & { skipped: string[] } {
+  const skipped: string[] = [];
+  return {
+    channel: 'northgrid',
+    subscription: async () => subscription,
+    sessionKey: () => key ?? { unavailable: 'no private key' },
+    skipReading: (id) => skipped.push(id),
+    skipped,
+  };
+}
+
+const blocks = () => [
+  transactionsOf(blockOf([{ txId: 'a', code: 0, writes: [{ key: 'sub', value: subscription }] }])),
+  transactionsOf(
+    blockOf([
+      {
+        txId: 'b',
+        code: 0,
+        writes: [
+          { key: 'r1', value: reading(1, 120) },
+          { key: 'r2', value: reading(2, 80) },
+          {
+            key: 'c',
+            value: {
+              docType: 'readingCursor',
+              subscriptionId: 'sub_a',
+              lastSequence: 2,
+              lastPeriodStart: '2026-11-01T00:30:00Z',
+              readingCount: 2,
+            },
+          },
+        ],
+      },
+      { txId: 'bad', code: 11, writes: [{ key: 'r3', value: reading(3, 999) }] },
+    ]),
+  ),
+];
+
+async function syncAll(store: MemoryStore, txBlocks: BlockTransaction[][]) {
+  for (const transactions of txBlocks)
+    await applyChanges(store, await changesForTransactions(transactions, sources(), () => undefined));
+}
+
+describe('report sync', () => {
+  it('when a block is parsed then each endorser transaction comes with its writes and validation code', () => {
+    const [, second] = blocks();
+    expect(second.map((t) => [t.txId, t.validationCode, t.writes.map((w) => w.key)])).toEqual([
+      ['b', 0, ['r1', 'r2', 'c']],
+      ['bad', 11, ['r3']],
+    ]);
+  });
+
+  it('when blocks are synced then the region load sums decrypted readings, and invalid transactions count for nothing', async () => {
+    const store = new MemoryStore();
+    await syncAll(store, blocks());
+    const loads = store.content().filter((d) => d.docType === 'load');
+    expect(loads.map((d) => [d._id, (d as { energyWh: number }).energyWh])).toEqual([
+      ['load|north/d1|2026-11-01T00:00:00Z|northgrid', 120],
+      ['load|north/d1|2026-11-01T00:30:00Z|northgrid', 80],
+    ]);
+    expect(store.docs.get('subscription|northgrid|sub_a')).toMatchObject({
+      status: 'ACTIVE',
+      readingCount: 2,
+      regionCode: 'north/d1',
+    });
+    expect(JSON.stringify(store.content())).not.toMatch(/ciphertext/);
+  });
+
+  it('when a block is applied again after a crash before its checkpoint then the database is the same', async () => {
+    const once = new MemoryStore();
+    await syncAll(once, blocks());
+    const replayed = new MemoryStore();
+    const [first, second] = blocks();
+    await syncAll(replayed, [first, second, second]);
+    expect(replayed.content()).toEqual(once.content());
+  });
+
+  it('when a reading key cannot be unwrapped then the reading is reported as skipped, not counted', async () => {
+    const store = new MemoryStore();
+    const without = sources(null);
+    for (const transactions of blocks())
+      await applyChanges(store, await changesForTransactions(transactions, without, () => undefined));
+    expect(without.skipped).toEqual(['sub_a', 'sub_a']);
+    expect(store.content().filter((d) => d.docType === 'load')).toEqual([]);
+  });
+});
+
+describe('reports', () => {
+  it('when loads are bucketed then sums land in epoch-aligned buckets and empty buckets are 0', () => {
+    const docs = [
+      { periodStart: '2026-11-01T00:00:00Z', energyWh: 100, readingCount: 1 },
+      { periodStart: '2026-11-01T00:30:00Z', energyWh: 50, readingCount: 1 },
+      { periodStart: '2026-11-01T02:00:00Z', energyWh: 7, readingCount: 1 },
+    ];
+    expect(bucketLoad(docs, '2026-11-01T00:00:00Z', '2026-11-01T03:00:00Z', 3600)).toEqual([
+      { periodStart: '2026-11-01T00:00:00Z', energyWh: 150, readingCount: 2 },
+      { periodStart: '2026-11-01T01:00:00Z', energyWh: 0, readingCount: 0 },
+      { periodStart: '2026-11-01T02:00:00Z', energyWh: 7, readingCount: 1 },
+    ]);
+    expect(() => bucketLoad([], '2026-01-01T00:00:00Z', '2026-12-01T00:00:00Z', 60)).toThrow(
+      /larger --interval/,
+    );
+  });
+
+  const doc = (over: object) => ({
+    docType: 'subscription' as const,
+    channel: 'northgrid',
+    subscriptionId: 's1',
+    distributorMspId: 'Distributor1MSP',
+    status: 'ACTIVE',
+    regionCode: 'north/d1',
+    intervalSeconds: 3600,
+    startDate: '2026-11-01T00:00:00Z',
+    requestedAt: '2026-11-01T00:00:00Z',
+    updatedAt: '2026-11-01T00:00:00Z',
+    readingCount: 0,
+    ...over,
+  });
+
+  it('when readings are missing then expected counts only periods ended before now and the end', () => {
+    const rows = missingReadings(
+      [
+        doc({ subscriptionId: 'a', readingCount: 5 }),
+        doc({ subscriptionId: 'b', readingCount: 10 }),
+        doc({
+          subscriptionId: 'c',
+          status: 'ENDED',
+          endEffectiveAt: '2026-11-01T04:00:00Z',
+          readingCount: 1,
+        }),
+        doc({ subscriptionId: 'd', status: 'REQUESTED' }),
+      ],
+      '2026-11-01T10:30:00Z',
+    );
+    expect(rows.map((r) => [r.subscriptionId, r.expected, r.received, r.missing])).toEqual([
+      ['a', 10, 5, 5],
+      ['c', 4, 1, 3],
+    ]);
+  });
+
+  it('when subscriptions are grouped then each group is counted, sorted', () => {
+    const docs = [
+      doc({ status: 'ACTIVE' }),
+      doc({ status: 'ENDED' }),
+      doc({ status: 'ACTIVE', regionCode: undefined }),
+    ];
+    expect(groupSubscriptions(docs, 'status')).toEqual([
+      { group: 'ACTIVE', subscriptions: 2 },
+      { group: 'ENDED', subscriptions: 1 },
+    ]);
+    expect(groupSubscriptions(docs, 'region')).toEqual([
+      { group: '(not approved)', subscriptions: 1 },
+      { group: 'north/d1', subscriptions: 2 },
+    ]);
+  });
+});

@@ -1,0 +1,529 @@
+import type { AccessRequestRecord, SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
+import { encryptReading } from '@smartmeter/crypto';
+import nano from 'nano';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MeasurementClient } from '../../client/src/contracts/MeasurementClient';
+import { openGateway } from '../../client/src/gateway';
+import { Keystore } from '../../client/src/keystore';
+import type { PairBundle } from '../../client/src/pairBundle';
+import { isoSeconds } from '../support/chaincode';
+import { meterctl, meterctlJson, meterctlKilledWhen } from '../support/meterctl';
+import { networkHome, profile, repoDir } from '../support/network';
+
+/**
+ * Every meterctl command group as a process against the network: a household with its own keystore, the
+ * distributor's operator and the authority's auditor with theirs, all through the CLI except the meter's
+ * readings (meter-sim's job), which the test encrypts itself so that it knows every plaintext.
+ */
+const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+const work = mkdtempSync(join(tmpdir(), 'meterctl-story-'));
+const profiles = join(networkHome, 'profiles');
+const INTERVAL = 1800;
+const startSeconds = Math.floor(Date.now() / 1000 / INTERVAL) * INTERVAL - 2 * 86_400;
+const start = isoSeconds(startSeconds);
+const end = isoSeconds(startSeconds + 86_400);
+const region = `north/m${run}`;
+const household = `hh-${run}`;
+const meterName = `mtr-${run}`;
+const energies = Array.from({ length: 48 }, (_, n) => 150 + ((n * 37) % 90));
+
+const distributor = ['-p', join(profiles, 'distributor1.json'), '-k', join(work, 'distributor1')];
+const authority = ['-p', join(profiles, 'authority.json'), '-c', 'northgrid', '-k', join(work, 'authority')];
+const home = ['-p', join(profiles, 'distributor1.json'), '-k', join(work, 'household'), '-i', household];
+const reportDbUrl = JSON.parse(readFileSync(join(profiles, 'authority.json'), 'utf8')).reportDbUrl as string;
+
+let subscriptionId = '';
+let billId = '';
+let requestId = '';
+
+async function submitReadings(): Promise<void> {
+  const keystore = new Keystore(join(work, 'household'));
+  const files = keystore.identity('Distributor1MSP', meterName);
+  if (!files) throw new Error('meter identity not enrolled');
+  const key = Buffer.from(keystore.sessionKey('home').key, 'hex');
+  const connection = openGateway(profile('distributor1'), { files });
+  try {
+    const measurement = new MeasurementClient(connection.gateway.getNetwork('northgrid'));
+    const readings = energies.map((energyWh, n) => {
+      const slot = { subscriptionId, sequence: n + 1, periodStart: isoSeconds(startSeconds + n * INTERVAL) };
+      const payload = { energyWh, utility: 'electricity' as const, unit: 'Wh', quality: 'measured' as const };
+      return { ...slot, ...encryptReading(payload, key, { channel: 'northgrid', ...slot }) };
+    });
+    for (let i = 0; i < readings.length; i += 24) await measurement.submitBatch(readings.slice(i, i + 24));
+  } finally {
+    connection.close();
+  }
+}
+
+describe('meterctl command groups on the network', () => {
+  it('identity: the operator registers a household and a meter; enrollment writes 0600 key files', async () => {
+    const registered = await meterctlJson<{ secret: string }>([
+      ...distributor,
+      'identity',
+      'register',
+      household,
+      '--role',
+      'subscriber',
+      '--subscriber-id',
+      household,
+    ]);
+    const meter = await meterctlJson<{ secret: string }>([
+      ...distributor,
+      'identity',
+      'register',
+      meterName,
+      '--role',
+      'meter',
+      '--meter-id',
+      meterName,
+    ]);
+    const enrolled = await meterctlJson<{ keyPath: string }>([
+      ...home,
+      'identity',
+      'enroll',
+      household,
+      '--secret',
+      registered.secret,
+    ]);
+    await meterctlJson([...home, 'identity', 'enroll', meterName, '--secret', meter.secret]);
+    expect(statSync(enrolled.keyPath).mode & 0o777).toBe(0o600);
+
+    const again = await meterctl([
+      ...distributor,
+      'identity',
+      'register',
+      household,
+      '--role',
+      'subscriber',
+      '--subscriber-id',
+      household,
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^meterctl: the CA ca-distributor1 refused: .*already registered/);
+  });
+
+  it('keys: both organizations publish encryption keys; the household creates a session key', async () => {
+    const d1 = await meterctlJson<{ mspId: string; version: number }>([...distributor, 'keys', 'publish']);
+    const au = await meterctlJson<{ mspId: string; version: number }>([...authority, 'keys', 'publish']);
+    expect(d1.mspId).toBe('Distributor1MSP');
+    expect(au.mspId).toBe('AuthorityMSP');
+    expect(
+      statSync(join(work, 'authority', 'org-keys', 'northgrid', 'AuthorityMSP', `v${au.version}.pem`)).mode &
+        0o777,
+    ).toBe(0o600);
+    const key = await meterctlJson<{ keyId: string }>([...home, 'keys', 'new', 'home']);
+    expect(key.keyId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('subscription: request, approve, pair from the bundle; a second approval is refused with the chaincode code', async () => {
+    const tariffFile = join(work, 'tariff.json');
+    const example = JSON.parse(
+      readFileSync(join(repoDir, 'examples', 'tariffs', 'time-of-use.json'), 'utf8'),
+    );
+    writeFileSync(tariffFile, JSON.stringify({ ...example, tariffId: `t-${run}`, effectiveFrom: start }));
+    await meterctlJson([...distributor, 'tariff', 'publish', tariffFile]);
+
+    const requested = await meterctlJson<SubscriptionRecord>([
+      ...home,
+      'subscription',
+      'request',
+      '--meter',
+      meterName,
+      '--key',
+      'home',
+      '--plan',
+      'residential',
+    ]);
+    subscriptionId = requested.subscriptionId;
+    expect(requested).toMatchObject({ status: 'REQUESTED', subscriberId: household, meterId: meterName });
+    expect(requested.keyGrants.map((g) => g.mspId)).toEqual(['Distributor1MSP', 'AuthorityMSP']);
+
+    const approved = await meterctlJson<SubscriptionRecord>([
+      ...distributor,
+      'subscription',
+      'approve',
+      subscriptionId,
+      '--tariff',
+      `t-${run}`,
+      '--region',
+      region,
+      '--interval',
+      String(INTERVAL),
+      '--start',
+      start,
+    ]);
+    expect(approved.approval).toMatchObject({
+      intervalSeconds: INTERVAL,
+      regionCode: region,
+      startDate: start,
+    });
+
+    const bundleFile = join(work, 'meter-bundle.json');
+    const personalFile = join(work, 'personal.json');
+    writeFileSync(personalFile, JSON.stringify({ name: 'A. Household', address: '1 Grid Lane' }));
+    await meterctlJson([
+      ...home,
+      'meter',
+      'pair-bundle',
+      subscriptionId,
+      '--meter-identity',
+      meterName,
+      '--key',
+      'home',
+      '--personal-data',
+      personalFile,
+      '--out',
+      bundleFile,
+    ]);
+    expect(statSync(bundleFile).mode & 0o777).toBe(0o600);
+    const bundle = JSON.parse(readFileSync(bundleFile, 'utf8')) as PairBundle;
+    expect(bundle).toMatchObject({
+      subscriptionId,
+      meterId: meterName,
+      channel: 'northgrid',
+      sessionKey: { keyId: requested.keyId },
+    });
+    expect(bundle.sealedPersonalData).not.toContain('Household');
+
+    const paired = await meterctlJson<SubscriptionRecord>([
+      '-p',
+      join(profiles, 'distributor1.json'),
+      '-k',
+      join(work, 'household'),
+      '-i',
+      meterName,
+      'subscription',
+      'pair',
+      subscriptionId,
+      '--key',
+      'home',
+    ]);
+    expect(paired.status).toBe('ACTIVE');
+
+    const refused = await meterctl([
+      ...distributor,
+      'subscription',
+      'approve',
+      subscriptionId,
+      '--tariff',
+      `t-${run}`,
+      '--region',
+      region,
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^meterctl: CONFLICT: cannot approve subscription sub_\w+: it is ACTIVE \(needs REQUESTED\) \(127\.0\.0\.1:\d+, \w+MSP\)\n$/,
+    );
+    const mine = await meterctlJson<SubscriptionRecord[]>([...home, 'subscription', 'list', '--mine']);
+    expect(mine.map((s) => s.subscriptionId)).toEqual([subscriptionId]);
+  });
+
+  it('readings: the household, the distributor and the authority each decrypt the same plaintexts', async () => {
+    await submitReadings();
+    for (const who of [home, distributor, authority]) {
+      const rows = await meterctlJson<{ payload?: { energyWh: number } }[]>([
+        ...who,
+        'readings',
+        'list',
+        subscriptionId,
+        '--from',
+        start,
+        '--to',
+        end,
+      ]);
+      expect(rows.map((r) => r.payload?.energyWh)).toEqual(energies);
+    }
+    const csv = await meterctl([
+      ...distributor,
+      '--csv',
+      'readings',
+      'list',
+      subscriptionId,
+      '--from',
+      start,
+      '--to',
+      end,
+    ]);
+    expect(csv.stdout.split('\n')[0]).toBe('period start,seq,energy,utility,quality,submitted');
+    const missing = await meterctlJson<{ expected: number; missing: string[] }>([
+      ...distributor,
+      'readings',
+      'missing',
+      subscriptionId,
+      '--from',
+      start,
+      '--to',
+      isoSeconds(startSeconds + 86_400 + 4 * INTERVAL),
+    ]);
+    expect(missing.expected).toBe(52);
+    expect(missing.missing).toHaveLength(4);
+    const d2 = await meterctl([
+      '-p',
+      join(profiles, 'distributor2.json'),
+      'readings',
+      'list',
+      subscriptionId,
+      '--from',
+      start,
+      '--to',
+      end,
+    ]);
+    expect(d2.code).toBe(1);
+    expect(d2.stderr).toMatch(/NOT_FOUND/);
+  });
+
+  it('bill: issue, verify, HTML report, dispute, resolve, pay', async () => {
+    const bill = await meterctlJson<BillRecord>([
+      ...distributor,
+      'bill',
+      'issue',
+      subscriptionId,
+      '--from',
+      start,
+      '--to',
+      end,
+    ]);
+    billId = bill.billId;
+    expect(bill).toMatchObject({
+      status: 'ISSUED',
+      readingCount: 48,
+      energyWh: energies.reduce((a, b) => a + b, 0),
+    });
+    const verified = await meterctl([...home, 'bill', 'verify', billId]);
+    expect(verified).toMatchObject({ code: 0, stdout: `OK: bill ${billId} matches the ledger\n` });
+    const html = join(work, 'bill.html');
+    expect((await meterctl([...home, 'bill', 'report', billId, '--html', html])).code).toBe(0);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<svg');
+    expect(page).toContain(billId);
+    expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+
+    const forbidden = await meterctl([
+      ...home,
+      'bill',
+      'issue',
+      subscriptionId,
+      '--from',
+      end,
+      '--to',
+      isoSeconds(startSeconds + 86_400 + INTERVAL),
+    ]);
+    expect(forbidden.code).not.toBe(0);
+    expect(
+      (await meterctlJson<BillRecord>([...home, 'bill', 'dispute', billId, '--reason', 'peak line too high']))
+        .status,
+    ).toBe('DISPUTED');
+    expect(
+      (
+        await meterctlJson<BillRecord>([
+          ...distributor,
+          'bill',
+          'resolve',
+          billId,
+          '--outcome',
+          'REJECTED',
+          '--note',
+          'meter data confirmed',
+        ])
+      ).status,
+    ).toBe('RESOLVED');
+    const paid = await meterctlJson<BillRecord>([
+      ...distributor,
+      'bill',
+      'pay',
+      billId,
+      '--amount',
+      String(bill.totalMinor),
+      '--reference',
+      `PAY-${run}`,
+    ]);
+    expect(paid.payment).toMatchObject({ amountMinor: bill.totalMinor });
+  });
+
+  it('personal-data and price-signal: the authority asks, the household grants, only the authority decrypts', async () => {
+    const request = await meterctlJson<AccessRequestRecord>([
+      ...authority,
+      'personal-data',
+      'request',
+      subscriptionId,
+      '--reason',
+      `case ${run}`,
+    ]);
+    requestId = request.requestId;
+    const data = join(work, 'personal.json');
+    expect(
+      (
+        await meterctlJson<AccessRequestRecord>([
+          ...home,
+          'personal-data',
+          'grant',
+          requestId,
+          '--data-file',
+          data,
+          '--key',
+          'home',
+        ])
+      ).status,
+    ).toBe('GRANTED');
+    const fetched = await meterctlJson<{ data: string }>([...authority, 'personal-data', 'fetch', requestId]);
+    expect(JSON.parse(fetched.data)).toEqual({ name: 'A. Household', address: '1 Grid Lane' });
+    const other = await meterctl([...distributor, 'personal-data', 'fetch', requestId]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/^meterctl: FORBIDDEN: only the requesting organization AuthorityMSP/);
+
+    const signals = join(work, 'signals.json');
+    writeFileSync(signals, JSON.stringify([{ periodStart: start, priceMicroPerKwh: 210000 }]));
+    await meterctlJson([...authority, 'price-signal', 'publish', '--region', region, '--file', signals]);
+    const shown = await meterctlJson<{ priceMicroPerKwh: number }[]>([
+      ...authority,
+      'price-signal',
+      'show',
+      '--region',
+      region,
+      '--from',
+      start,
+      '--to',
+      end,
+    ]);
+    expect(shown.map((s) => s.priceMicroPerKwh)).toEqual([210000]);
+  });
+
+  it('report sync: killed mid-way and restarted gives exactly the database of an uninterrupted run', async () => {
+    const straight = `straight_${run}`;
+    const crashed = `crashed_${run}`;
+    const sync = (db: string) => [
+      ...authority.slice(0, 2),
+      '-k',
+      join(work, 'authority'),
+      'report',
+      'sync',
+      '--db-name',
+      db,
+    ];
+    expect((await meterctl(sync(straight))).code).toBe(0);
+
+    const between = await meterctl(sync(crashed), { METERCTL_FAULT_EXIT_AFTER_BLOCKS: '3' });
+    expect(between.code).toBe(99);
+    const killed = await meterctlKilledWhen(sync(crashed), /synced block \d+ \(\d+ documents\)\n(.*\n){5}/);
+    expect(killed.killed).toBe(true);
+    expect((await meterctl(sync(crashed))).code).toBe(0);
+
+    const snapshot = async (name: string) => {
+      const rows = (await nano(reportDbUrl).use(name).list({ include_docs: true })).rows;
+      return rows
+        .filter((r) => !r.id.startsWith('_design/'))
+        .map((r) => {
+          const { _rev, ...doc } = r.doc as unknown as Record<string, unknown>;
+          void _rev;
+          return doc;
+        });
+    };
+    const [a, b] = [await snapshot(straight), await snapshot(crashed)];
+    expect(a.length).toBeGreaterThan(50);
+    expect(b).toEqual(a);
+    expect(JSON.stringify(a)).not.toMatch(/ciphertext|A\. Household|wrappedKey/);
+  });
+
+  it('reports: load sums the known plaintexts; subscriptions, missing readings, access requests and bills are listed', async () => {
+    const db = ['--db-name', `straight_${run}`];
+    const who = [...authority.slice(0, 2), '-k', join(work, 'authority')];
+    const svg = join(work, 'load.svg');
+    const load = await meterctlJson<{ periodStart: string; energyWh: number; readingCount: number }[]>([
+      ...who,
+      'report',
+      'load',
+      ...db,
+      '--region',
+      region,
+      '--from',
+      start,
+      '--to',
+      end,
+      '--interval',
+      '21600',
+      '--svg',
+      svg,
+    ]);
+    const sixHourly = [0, 1, 2, 3].map((q) => energies.slice(q * 12, q * 12 + 12).reduce((x, y) => x + y, 0));
+    expect(load.map((row) => row.energyWh)).toEqual(sixHourly);
+    expect(load.map((row) => row.readingCount)).toEqual([12, 12, 12, 12]);
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[\s\S]*<rect[\s\S]*<\/svg>\n$/);
+
+    const byRegion = await meterctlJson<{ group: string; subscriptions: number }[]>([
+      ...who,
+      'report',
+      'subscriptions',
+      ...db,
+      '--by',
+      'region',
+    ]);
+    expect(byRegion).toContainEqual({ group: region, subscriptions: 1 });
+    const missing = await meterctlJson<{ subscriptionId: string; received: number }[]>([
+      ...who,
+      'report',
+      'missing-readings',
+      ...db,
+    ]);
+    expect(missing.find((row) => row.subscriptionId === subscriptionId)).toMatchObject({ received: 48 });
+    const requests = await meterctlJson<{ requestId: string; status: string }[]>([
+      ...who,
+      'report',
+      'access-requests',
+      ...db,
+      '--status',
+      'GRANTED',
+    ]);
+    expect(requests).toContainEqual(expect.objectContaining({ requestId, status: 'GRANTED' }));
+    const bills = await meterctlJson<{ billId: string; status: string }[]>([
+      ...who,
+      'report',
+      'bills',
+      ...db,
+      '--distributor',
+      'Distributor1MSP',
+    ]);
+    expect(bills).toContainEqual(expect.objectContaining({ billId, status: 'PAID' }));
+  });
+
+  it('subscription end and key rotation: the subscription ends, history shows every state, the key is new', async () => {
+    const ended = await meterctlJson<SubscriptionRecord>([
+      ...home,
+      'subscription',
+      'end',
+      subscriptionId,
+      '--reason',
+      'moving',
+    ]);
+    expect(ended.status).toBe('ENDED');
+    const rotated = await meterctlJson<{ keyId: string; previousKeyId: string }>([
+      ...home,
+      'keys',
+      'rotate',
+      'home',
+    ]);
+    expect(rotated.previousKeyId).toBe(ended.keyId);
+    expect(rotated.keyId).not.toBe(ended.keyId);
+    const history = await meterctlJson<{ record: SubscriptionRecord }[]>([
+      ...home,
+      'subscription',
+      'history',
+      subscriptionId,
+    ]);
+    expect(history.map((h) => h.record.status)).toEqual(['REQUESTED', 'APPROVED', 'ACTIVE', 'ENDED']);
+    // The household still reads its old readings with the retired key.
+    const rows = await meterctlJson<{ payload?: { energyWh: number } }[]>([
+      ...home,
+      'readings',
+      'list',
+      subscriptionId,
+      '--from',
+      start,
+      '--to',
+      end,
+    ]);
+    expect(rows.map((r) => r.payload?.energyWh)).toEqual(energies);
+  });
+});
