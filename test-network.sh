@@ -24,7 +24,9 @@ Commands:
   up [--raft] [-s goleveldb|couchdb]
                  Build the Fabric binaries if needed, install npm dependencies if needed, start the CAs,
                  enroll every identity, start the orderers and peers, create the channels northgrid and
-                 southgrid, deploy the chaincode and write connection profiles to .network/profiles/.
+                 southgrid, deploy the chaincode, start the authority's reporting database
+                 (pouchdb-server on 127.0.0.1:5990, or REPORT_DB_URL) and write connection profiles to
+                 .network/profiles/.
                  --raft   one etcdraft orderer instead of four SmartBFT orderers (for small machines)
                  -s couchdb  peers use CouchDB 3.x instances from COUCHDB_URL: one URL per peer, comma-
                           separated, in peer order (e.g. http://user:pw@127.0.0.1:5984,...)
@@ -43,6 +45,7 @@ Environment:
   NETWORK_HOME      where generated state goes (default: .network in the repository)
   FABRIC_BIN_CACHE  where built Fabric binaries are cached (default: ~/.cache/smartmeter-fabric)
   READY_TIMEOUT     seconds each node gets to become ready (default: 90)
+  REPORT_DB_URL     a CouchDB for the authority's reporting database instead of the local pouchdb-server
 TEXT
 }
 

@@ -22,7 +22,8 @@ const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const work = mkdtempSync(join(tmpdir(), 'meterctl-story-'));
 const profiles = join(networkHome, 'profiles');
 const INTERVAL = 1800;
-const startSeconds = Math.floor(Date.now() / 1000 / INTERVAL) * INTERVAL - 2 * 86_400;
+// Six-hour aligned, so that the load report's epoch-aligned six-hour buckets hold 12 readings each.
+const startSeconds = Math.floor(Date.now() / 1000 / 21_600) * 21_600 - 2 * 86_400;
 const start = isoSeconds(startSeconds);
 const end = isoSeconds(startSeconds + 86_400);
 const region = `north/m${run}`;
