@@ -3,14 +3,10 @@ import type { Page, ReadingRecord } from '@smartmeter/chaincode/dist/api/records
 import { allPages, contractOf, evaluateJson, submitJson } from './invoke';
 
 /** What a meter submits for one period: the slot and the reading encrypted for it. */
-export interface ReadingSubmission {
-  subscriptionId: string;
-  sequence: number;
-  periodStart: string;
-  ciphertext: string;
-  nonce: string;
-  keyId: string;
-}
+export type ReadingSubmission = Pick<
+  ReadingRecord,
+  'subscriptionId' | 'sequence' | 'periodStart' | 'ciphertext' | 'nonce' | 'keyId'
+>;
 
 export interface BatchResult {
   subscriptionId: string;

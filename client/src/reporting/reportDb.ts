@@ -1,4 +1,4 @@
-import type { AccessRequestStatus, Role } from '@smartmeter/chaincode/dist/api/records';
+import type { AccessRequestRecord } from '@smartmeter/chaincode/dist/api/records';
 import nano, { type DocumentScope, type MangoSelector } from 'nano';
 
 /**
@@ -42,18 +42,19 @@ export interface ReportBill {
   issuedAt: string;
 }
 
-export interface ReportAccessRequest {
-  docType: 'accessRequest';
-  channel: string;
-  requestId: string;
-  subscriptionId: string;
-  requesterMspId: string;
-  requesterRole: Role;
-  reason: string;
-  status: AccessRequestStatus;
-  requestedAt: string;
-  decidedAt?: string;
-}
+/** The access log entry as on the ledger, without the delivered data's collection and hash. */
+export type ReportAccessRequest = Pick<
+  AccessRequestRecord,
+  | 'docType'
+  | 'requestId'
+  | 'subscriptionId'
+  | 'requesterMspId'
+  | 'requesterRole'
+  | 'reason'
+  | 'status'
+  | 'requestedAt'
+  | 'decidedAt'
+> & { channel: string };
 
 /** Energy of one region in one period, summed over the households that reported. */
 export interface ReportLoad {

@@ -80,6 +80,11 @@ export async function changesForTransactions(
   return changes;
 }
 
+/** The document's id and, when it exists already, the revision it is being updated from. */
+function identityOf(id: string, current: StoredDoc | undefined): { _id: string; _rev?: string } {
+  return current?._rev ? { _id: id, _rev: current._rev } : { _id: id };
+}
+
 function subscriptionChange(channel: string, record: SubscriptionRecord): DocChange {
   const id = docIds.subscription(channel, record.subscriptionId);
   return {
@@ -87,8 +92,7 @@ function subscriptionChange(channel: string, record: SubscriptionRecord): DocCha
     apply: (current) => {
       const previous = current as (ReportSubscription & StoredDoc) | undefined;
       const doc: ReportSubscription & StoredDoc = {
-        _id: id,
-        ...(previous?._rev ? { _rev: previous._rev } : {}),
+        ...identityOf(id, previous),
         docType: 'subscription',
         channel,
         subscriptionId: record.subscriptionId,
@@ -131,8 +135,7 @@ function billChange(channel: string, bill: BillRecord): DocChange {
     id,
     apply: (current) => {
       const doc: ReportBill & StoredDoc = {
-        _id: id,
-        ...(current?._rev ? { _rev: current._rev } : {}),
+        ...identityOf(id, current),
         docType: 'bill',
         channel,
         billId: bill.billId,
@@ -159,8 +162,7 @@ function accessRequestChange(channel: string, request: AccessRequestRecord): Doc
     id,
     apply: (current) => {
       const doc: ReportAccessRequest & StoredDoc = {
-        _id: id,
-        ...(current?._rev ? { _rev: current._rev } : {}),
+        ...identityOf(id, current),
         docType: 'accessRequest',
         channel,
         requestId: request.requestId,
@@ -204,8 +206,7 @@ async function loadChange(sources: SyncSources, reading: ReadingRecord): Promise
       const load = current as (ReportLoad & StoredDoc) | undefined;
       if (load?.contributions.includes(contribution)) return undefined;
       const doc: ReportLoad & StoredDoc = {
-        _id: id,
-        ...(load?._rev ? { _rev: load._rev } : {}),
+        ...identityOf(id, load),
         docType: 'load',
         channel: sources.channel,
         regionCode: approval.regionCode,
