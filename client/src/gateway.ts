@@ -9,7 +9,7 @@ import {
 } from '@hyperledger/fabric-gateway';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { identityFiles, type ConnectionProfile, type IdentityFiles } from './profile';
+import { identityFiles, ProfileError, type ConnectionProfile, type IdentityFiles } from './profile';
 
 /** Per-call deadlines: generous enough for BFT ordering on a small machine, short enough to fail clearly. */
 export interface Deadlines {
@@ -74,7 +74,7 @@ export async function withGateway<T>(
 }
 
 export function newGrpcClient(profile: ConnectionProfile): grpc.Client {
-  const tlsRoot = readFileSync(profile.peer.tlsRootCertPath);
+  const tlsRoot = readProfileFile(profile.peer.tlsRootCertPath, "the peer's TLS root certificate");
   return new grpc.Client(profile.peer.endpoint, grpc.credentials.createSsl(tlsRoot), {
     'grpc.ssl_target_name_override': profile.peer.hostAlias,
   });
@@ -86,8 +86,13 @@ function gatewayOptions(
   choice: ConnectionChoice,
 ): ConnectOptions {
   const files = choice.files ?? identityFiles(profile, choice.identity);
-  const identity: Identity = { mspId: profile.mspId, credentials: readFileSync(files.certPath) };
-  const signer = signers.newPrivateKeySigner(createPrivateKey(readFileSync(files.keyPath)));
+  const identity: Identity = {
+    mspId: profile.mspId,
+    credentials: readProfileFile(files.certPath, 'the identity certificate'),
+  };
+  const signer = signers.newPrivateKeySigner(
+    createPrivateKey(readProfileFile(files.keyPath, 'the identity private key')),
+  );
   const deadlines = { ...defaultDeadlines, ...choice.deadlines };
   return {
     client,
@@ -99,4 +104,15 @@ function gatewayOptions(
     submitOptions: () => ({ deadline: Date.now() + deadlines.submitMs }),
     commitStatusOptions: () => ({ deadline: Date.now() + deadlines.commitStatusMs }),
   };
+}
+
+/** A file the profile names; a missing or unreadable one is a configuration problem, not a network refusal. */
+function readProfileFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ProfileError(
+      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
 }

@@ -133,13 +133,14 @@ describe('meterctl argument parsing', () => {
     );
   });
 
-  it('when the peer cannot be reached then it exits 3 and points at the network status', async () => {
-    const result = await run('-p', profilePath, '--keystore', profileDir, 'keys', 'list');
-    expect(result.code).toBe(0);
-    const unreachable = await run('-p', profilePath, 'subscription', 'show', 'sub_1');
-    // The profile's files do not exist: a configuration problem, reported as such (exit 2 or 1, never a stack).
-    expect(unreachable.code).not.toBe(0);
-    expect(unreachable.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  it('when a file the profile names is missing then it exits 2 and names the file, nothing is sent', async () => {
+    const listed = await run('-p', profilePath, '--keystore', profileDir, 'keys', 'list');
+    expect(listed).toMatchObject({ code: 0, stdout: '(none)\n' });
+    const result = await run('-p', profilePath, 'subscription', 'show', 'sub_1');
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toBe(
+      "meterctl: cannot read the peer's TLS root certificate /nonexistent: ENOENT\n",
+    );
   });
 
   it('every command has a description, and the commands users start with have an example', () => {

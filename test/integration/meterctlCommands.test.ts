@@ -312,7 +312,10 @@ describe('meterctl command groups on the network', () => {
       '--to',
       isoSeconds(startSeconds + 86_400 + INTERVAL),
     ]);
-    expect(forbidden.code).not.toBe(0);
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toMatch(
+      /^meterctl: FORBIDDEN: IssueBill needs an operator of Distributor1MSP; caller is subscriber of Distributor1MSP \(127\.0\.0\.1:\d+, \w+MSP\)\n$/,
+    );
     expect(
       (await meterctlJson<BillRecord>([...home, 'bill', 'dispute', billId, '--reason', 'peak line too high']))
         .status,
