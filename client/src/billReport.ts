@@ -1,4 +1,5 @@
 import { decryptReading } from '@smartmeter/crypto';
+import { periodsStartingIn } from '@smartmeter/chaincode/dist/api/periods';
 import type { TariffRecord } from '@smartmeter/chaincode/dist/api/tariffs';
 import { bandAt } from '@smartmeter/chaincode/dist/billing/computeBill';
 import type { BillEvidence } from './billVerify';
@@ -34,7 +35,7 @@ export function periodPrices(evidence: BillEvidence): ChartPoint[] {
   const from = Date.parse(evidence.bill.periodFrom) / 1000;
   const to = Date.parse(evidence.bill.periodTo) / 1000;
   const points: ChartPoint[] = [];
-  for (let at = from; at < to; at += approval.intervalSeconds) {
+  for (const { startSeconds: at } of periodsStartingIn(approval, from, to)) {
     const periodStart = new Date(at * 1000).toISOString().replace('.000Z', 'Z');
     const tariff = versionAt(evidence.tariffVersions, at);
     if (!tariff) continue;

@@ -84,6 +84,7 @@ export function recomputeBill(evidence: BillEvidence, sessionKey: Uint8Array): B
     periodFrom: bill.periodFrom,
     periodTo: bill.periodTo,
     intervalSeconds: approval.intervalSeconds,
+    intervalChanges: approval.intervalChanges,
     subscriptionStart: approval.startDate,
     subscriptionEnd: subscription.end?.effectiveAt,
     readings: evidence.readings.map((reading) => ({

@@ -65,6 +65,19 @@ export interface SubscriptionApproval {
   /** First period start; aligned to the interval. */
   startDate: string;
   approvedAt: string;
+  /**
+   * Changes of the reading interval, oldest first; `intervalSeconds` is the latest. See api/periods.ts for
+   * how periods follow from these.
+   */
+  intervalChanges?: IntervalChange[];
+}
+
+/** From `effectiveFrom` on (a boundary of the old and the new interval), readings come every `intervalSeconds`. */
+export interface IntervalChange {
+  effectiveFrom: string;
+  intervalSeconds: number;
+  previousIntervalSeconds: number;
+  changedAt: string;
 }
 
 export interface SubscriptionEnd {
@@ -174,6 +187,7 @@ export const EventName = {
   SubscriptionApproved: 'SubscriptionApproved',
   SubscriptionRejected: 'SubscriptionRejected',
   MeterPaired: 'MeterPaired',
+  ReadingIntervalChanged: 'ReadingIntervalChanged',
   SubscriptionEnded: 'SubscriptionEnded',
   ReadingSubmitted: 'ReadingSubmitted',
   ReadingsSubmitted: 'ReadingsSubmitted',

@@ -6,6 +6,8 @@ import {
   type TariffRecord,
   type TimeOfUseBand,
 } from '../api/tariffs';
+import { periodsStartingIn, type PeriodSchedule } from '../api/periods';
+import type { IntervalChange } from '../api/records';
 import { bandMinutes } from './tariffValidation';
 
 /**
@@ -25,6 +27,7 @@ export interface BillInput {
   periodFrom: string;
   periodTo: string;
   intervalSeconds: number;
+  intervalChanges?: IntervalChange[];
   /** The subscription's first period start and, if it ended, its end: no readings are expected outside. */
   subscriptionStart: string;
   subscriptionEnd?: string;
@@ -203,16 +206,19 @@ function standingChargeFor(versions: TariffRecord[], from: number, to: number) {
 }
 
 function expectedPeriods(input: BillInput, from: number, to: number, present: Set<string>) {
-  const interval = input.intervalSeconds;
-  const start = epoch(input.subscriptionStart);
+  const schedule: PeriodSchedule = {
+    startDate: input.subscriptionStart,
+    intervalSeconds: input.intervalSeconds,
+    intervalChanges: input.intervalChanges,
+  };
   const end = input.subscriptionEnd ? Math.min(to, epoch(input.subscriptionEnd)) : to;
-  const first = Math.max(start, start + Math.ceil((from - start) / interval) * interval);
   const missing: string[] = [];
   let expected = 0;
   // A period is expected when it ends by the end of the bill (or of the subscription).
-  for (let slot = first; slot + interval <= end; slot += interval) {
+  for (const period of periodsStartingIn(schedule, from, end)) {
+    if (period.startSeconds + period.intervalSeconds > end) break;
     expected += 1;
-    const iso = isoOf(slot);
+    const iso = isoOf(period.startSeconds);
     if (!present.has(iso)) missing.push(iso);
   }
   return { expected, missing };

@@ -1,6 +1,7 @@
 import { decryptReading, DecryptionError, keyIdOf } from '@smartmeter/crypto';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode } from '../api/errors';
+import { describeSchedule, isPeriodBoundary, periodIndex } from '../api/periods';
 import type { ReadingRecord, SubscriptionRecord } from '../api/records';
 import type { BillRecord } from '../api/tariffs';
 import { callerOf, describe, isAuditor, isOperatorOf, requireOperatorOf } from '../access';
@@ -72,13 +73,12 @@ export class BillingContract extends Contract {
     requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'IssueBill');
     requireStatus(subscription, ['ACTIVE', 'ENDED'], 'bill');
     const approval = subscription.approval as NonNullable<SubscriptionRecord['approval']>;
-    const start = parseIsoSeconds('startDate', approval.startDate);
-    if ((from - start) % approval.intervalSeconds !== 0 || (to - start) % approval.intervalSeconds !== 0) {
+    if (!isPeriodBoundary(approval, from) || !isPeriodBoundary(approval, to)) {
       throw invalidArgument(
-        `the billing period must start and end on ${approval.intervalSeconds}-second period boundaries`,
+        `the billing period must start and end on period boundaries (${describeSchedule(approval)})`,
       );
     }
-    if ((to - from) / approval.intervalSeconds > MAX_BILL_PERIODS)
+    if (periodIndex(approval, to) - periodIndex(approval, from) > MAX_BILL_PERIODS)
       throw invalidArgument('the billing period holds too many readings');
     if (keyIdOf(sessionKey) !== subscription.keyId) {
       throw forbidden(`the session key given is not the key of ${id} (${subscription.keyId})`);
@@ -101,6 +101,7 @@ export class BillingContract extends Contract {
         periodFrom,
         periodTo,
         intervalSeconds: approval.intervalSeconds,
+        intervalChanges: approval.intervalChanges,
         subscriptionStart: approval.startDate,
         subscriptionEnd: subscription.end?.effectiveAt,
         readings: billed,

@@ -1,6 +1,7 @@
 import { isKeyId } from '@smartmeter/crypto';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode } from '../api/errors';
+import { describeSchedule, intervalOfPeriod, periodsStartingIn } from '../api/periods';
 import {
   EventName,
   type ReadingCursorRecord,
@@ -153,28 +154,33 @@ export class MeasurementContract extends Contract {
     if (!approval) {
       return canonicalJson({ subscriptionId: id, from: range.from, to: range.to, expected: 0, missing: [] });
     }
-    const interval = approval.intervalSeconds;
-    const start = parseIsoSeconds('startDate', approval.startDate);
-    // Only periods that have ended by now and before the subscription's end can be missing.
-    let until = Math.min(range.toSeconds, txEpochSeconds(ctx) - interval + 1);
-    if (subscription.end)
-      until = Math.min(until, parseIsoSeconds('effectiveAt', subscription.end.effectiveAt));
-    const first = Math.max(start, start + Math.ceil((range.fromSeconds - start) / interval) * interval);
-    const slots = first < until ? Math.ceil((until - first) / interval) : 0;
-    if (slots > MAX_MISSING_SCAN_SLOTS) {
-      throw invalidArgument(
-        `the range spans ${slots} periods; ask for at most ${MAX_MISSING_SCAN_SLOTS} at a time`,
-      );
+    // Only periods that have ended by now and start before the subscription's end can be missing.
+    const nowSeconds = txEpochSeconds(ctx);
+    const until = subscription.end
+      ? Math.min(range.toSeconds, parseIsoSeconds('effectiveAt', subscription.end.effectiveAt))
+      : range.toSeconds;
+    const expected: string[] = [];
+    for (const period of periodsStartingIn(approval, range.fromSeconds, until)) {
+      if (period.startSeconds + period.intervalSeconds > nowSeconds) break;
+      if (expected.length === MAX_MISSING_SCAN_SLOTS) {
+        throw invalidArgument(
+          `the range spans more than ${MAX_MISSING_SCAN_SLOTS} periods; ask for fewer at a time`,
+        );
+      }
+      expected.push(isoSeconds(period.startSeconds));
     }
     const iterator = await ctx.stub.getStateByRange(readingKey(id, range.from), readingKey(id, range.to));
     const present = new Set(
       (await collectValues<ReadingRecord>(iterator)).map((reading) => reading.periodStart),
     );
-    const missing: string[] = [];
-    for (let slot = first; slot < until; slot += interval) {
-      if (!present.has(isoSeconds(slot))) missing.push(isoSeconds(slot));
-    }
-    return canonicalJson({ subscriptionId: id, from: range.from, to: range.to, expected: slots, missing });
+    const missing = expected.filter((periodStart) => !present.has(periodStart));
+    return canonicalJson({
+      subscriptionId: id,
+      from: range.from,
+      to: range.to,
+      expected: expected.length,
+      missing,
+    });
   }
 }
 
@@ -323,19 +329,17 @@ function requireAcceptsPeriod(subscription: SubscriptionRecord, submission: Read
       `subscription ${subscription.subscriptionId} is ${subscription.status}: it takes no readings`,
     );
   }
-  const interval = approval.intervalSeconds;
+  const interval = intervalOfPeriod(approval, submission.periodStartSeconds);
+  if (interval === undefined) {
+    throw invalidArgument(
+      `periodStart ${submission.periodStart} is not a period of this subscription (${describeSchedule(approval)})`,
+    );
+  }
   if (subscription.status === 'ENDED' && subscription.end) {
     const end = parseIsoSeconds('effectiveAt', subscription.end.effectiveAt);
     if (submission.periodStartSeconds + interval > end) {
       throw forbidden(`subscription ${subscription.subscriptionId} ended at ${subscription.end.effectiveAt}`);
     }
-  }
-  const start = parseIsoSeconds('startDate', approval.startDate);
-  if (submission.periodStartSeconds < start || (submission.periodStartSeconds - start) % interval !== 0) {
-    throw invalidArgument(
-      `periodStart ${submission.periodStart} is not a period of this subscription ` +
-        `(every ${interval} s from ${approval.startDate})`,
-    );
   }
   return interval;
 }

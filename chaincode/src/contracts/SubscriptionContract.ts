@@ -3,14 +3,17 @@ import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-a
 import {
   AUTHORITY_MSP_ID,
   EventName,
+  type IntervalChange,
   type KeyGrant,
   type Page,
   type ReadingCursorRecord,
   type RetiredKeyRecord,
+  type SubscriptionApproval,
   type SubscriptionRecord,
   type SubscriptionStatus,
 } from '../api/records';
 import { ErrorCode } from '../api/errors';
+import { intervalOfPeriod } from '../api/periods';
 import {
   callerOf,
   describe,
@@ -191,6 +194,74 @@ export class SubscriptionContract extends Contract {
   }
 
   /**
+   * The distributor's operator changes how often the meter reports, from `effectiveFrom` on: a boundary of both
+   * the current and the new interval, not before the end of the last accepted reading (empty: the first such
+   * boundary from now). Earlier periods keep their interval; the meter picks the change up from the ledger.
+   */
+  @Transaction()
+  @Returns('string')
+  async ChangeReadingInterval(
+    ctx: Context,
+    subscriptionId: string,
+    intervalSeconds: string,
+    effectiveFrom: string,
+  ): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    const interval = requireAllowedInterval(Number(intervalSeconds), intervalSeconds);
+    const record = await loadSubscription(ctx, id);
+    requireOperatorOf(callerOf(ctx), record.distributorMspId, 'ChangeReadingInterval');
+    requireStatus(record, ['APPROVED', 'ACTIVE'], 'change the interval of');
+    const approval = record.approval as SubscriptionApproval;
+    if (interval === approval.intervalSeconds) {
+      throw invalidArgument(`the reading interval already is ${interval} s`);
+    }
+    const nowSeconds = txEpochSeconds(ctx);
+    const cursor = await readOptional<ReadingCursorRecord>(ctx, readingCursorKey(ctx, id));
+    const earliest = Math.max(
+      parseIsoSeconds('startDate', approval.startDate) + 1,
+      ...(approval.intervalChanges ?? []).map((c) => parseIsoSeconds('effectiveFrom', c.effectiveFrom) + 1),
+      cursor ? lastPeriodEnd(approval, cursor) : 0,
+    );
+    const step = leastCommonMultiple(approval.intervalSeconds, interval);
+    const from =
+      effectiveFrom === ''
+        ? Math.ceil(Math.max(earliest, nowSeconds) / step) * step
+        : parseIsoSeconds('effectiveFrom', effectiveFrom);
+    if (from % step !== 0) {
+      throw invalidArgument(
+        `effectiveFrom must be a boundary of both the ${approval.intervalSeconds}-second and the ${interval}-second interval`,
+      );
+    }
+    if (from < earliest) {
+      throw invalidArgument(
+        `effectiveFrom must be after the start, after earlier changes and not before ${isoSeconds(earliest)}, the end of the last accepted reading`,
+      );
+    }
+    if (from > nowSeconds + MAX_END_AHEAD_SECONDS) {
+      throw invalidArgument('effectiveFrom may be at most 90 days ahead');
+    }
+    const now = isoSeconds(nowSeconds);
+    const change: IntervalChange = {
+      effectiveFrom: isoSeconds(from),
+      intervalSeconds: interval,
+      previousIntervalSeconds: approval.intervalSeconds,
+      changedAt: now,
+    };
+    const updated: SubscriptionRecord = {
+      ...record,
+      approval: {
+        ...approval,
+        intervalSeconds: interval,
+        intervalChanges: [...(approval.intervalChanges ?? []), change],
+      },
+      updatedAt: now,
+    };
+    await write(ctx, subscriptionKey(ctx, id), updated);
+    emit(ctx, EventName.ReadingIntervalChanged, updated);
+    return canonicalJson(updated);
+  }
+
+  /**
    * The subscriber or the distributor's operator ends the subscription. Readings for periods from
    * effectiveAt on are refused and the session key is retired; readings before it stay readable.
    */
@@ -215,11 +286,10 @@ export class SubscriptionContract extends Contract {
     requireStatus(record, OPEN_STATUSES, 'end');
     const cursor = await readOptional<ReadingCursorRecord>(ctx, readingCursorKey(ctx, id));
     if (cursor && record.approval) {
-      const lastPeriodEnd =
-        parseIsoSeconds('lastPeriodStart', cursor.lastPeriodStart) + record.approval.intervalSeconds;
-      if (effectiveSeconds < lastPeriodEnd) {
+      const lastEnd = lastPeriodEnd(record.approval, cursor);
+      if (effectiveSeconds < lastEnd) {
         throw invalidArgument(
-          `effectiveAt must not be before ${isoSeconds(lastPeriodEnd)}, the end of the last accepted reading`,
+          `effectiveAt must not be before ${isoSeconds(lastEnd)}, the end of the last accepted reading`,
         );
       }
     }
@@ -490,19 +560,33 @@ async function requireMeterFree(ctx: Context, distributorMspId: string, meterId:
   }
 }
 
+function requireAllowedInterval(value: unknown, given: unknown): number {
+  if (typeof value !== 'number' || !(ALLOWED_INTERVALS as readonly number[]).includes(value)) {
+    throw invalidArgument(
+      `intervalSeconds must be one of ${ALLOWED_INTERVALS.join(', ')} (got ${JSON.stringify(given)})`,
+    );
+  }
+  return value;
+}
+
+function leastCommonMultiple(a: number, b: number): number {
+  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+  return (a / gcd(a, b)) * b;
+}
+
+/** The end of the period of the last accepted reading. */
+function lastPeriodEnd(approval: SubscriptionApproval, cursor: ReadingCursorRecord): number {
+  const start = parseIsoSeconds('lastPeriodStart', cursor.lastPeriodStart);
+  return start + (intervalOfPeriod(approval, start) ?? approval.intervalSeconds);
+}
+
 function parseApproval(
   json: string,
   nowSeconds: number,
 ): Omit<SubscriptionRecord['approval'] & object, 'approvedAt'> {
   const raw = parseJsonObject('approval', json);
   requireOnlyFields('approval', raw, ['intervalSeconds', 'tariffId', 'regionCode', 'startDate']);
-  const intervalSeconds = raw.intervalSeconds;
-  if (
-    typeof intervalSeconds !== 'number' ||
-    !(ALLOWED_INTERVALS as readonly number[]).includes(intervalSeconds)
-  ) {
-    throw invalidArgument(`intervalSeconds must be one of ${ALLOWED_INTERVALS.join(', ')}`);
-  }
+  const intervalSeconds = requireAllowedInterval(raw.intervalSeconds, raw.intervalSeconds);
   if (
     typeof raw.regionCode !== 'string' ||
     !/^[a-z0-9-]{1,16}(\/[a-z0-9-]{1,16}){0,5}$/.test(raw.regionCode)

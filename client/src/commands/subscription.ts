@@ -35,6 +35,10 @@ export function describeSubscription(s: SubscriptionRecord): string {
     lines.push(
       `  approved ${s.approval.approvedAt}: every ${s.approval.intervalSeconds}s from ${s.approval.startDate}, tariff ${s.approval.tariffId}, region ${s.approval.regionCode}`,
     );
+  for (const change of s.approval?.intervalChanges ?? [])
+    lines.push(
+      `  interval changed ${change.changedAt}: every ${change.intervalSeconds}s from ${change.effectiveFrom} (was ${change.previousIntervalSeconds}s)`,
+    );
   if (s.rejection) lines.push(`  rejected ${s.rejection.rejectedAt}: ${s.rejection.reason}`);
   if (s.pairedAt) lines.push(`  meter paired ${s.pairedAt}`);
   if (s.end)
@@ -126,6 +130,23 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
       await run(async (client) =>
         client.confirmPairing(id, pairingProof(key, (await client.get(id)).meterId)),
       );
+    });
+  subscription
+    .command('change-interval <subscriptionId>')
+    .description('the distributor operator changes how often the meter reports; the meter follows the ledger')
+    .requiredOption('--interval <seconds>', 'new reading interval: 300, 600, 900, 1800 or 3600')
+    .option(
+      '--from <time>',
+      'first period with the new interval, a boundary of both intervals (default: the next such boundary)',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription change-interval sub_3f... --interval 900',
+    )
+    .action(async (id: string, o: { interval: string; from?: string }) => {
+      const intervalSeconds = integerOption('--interval', o.interval, 60, 86_400);
+      const from = o.from ? isoOption('--from', o.from) : '';
+      await run((client) => client.changeInterval(id, intervalSeconds, from));
     });
   subscription
     .command('end <subscriptionId>')

@@ -40,6 +40,21 @@ export class SubscriptionClient {
     return submitJson(this.contract, 'ConfirmPairing', subscriptionId, pairingProof);
   }
 
+  /** effectiveFrom empty means the first boundary of both intervals from now. */
+  changeInterval(
+    subscriptionId: string,
+    intervalSeconds: number,
+    effectiveFrom = '',
+  ): Promise<SubscriptionRecord> {
+    return submitJson(
+      this.contract,
+      'ChangeReadingInterval',
+      subscriptionId,
+      String(intervalSeconds),
+      effectiveFrom,
+    );
+  }
+
   /** effectiveAt empty means now (the transaction time). */
   end(subscriptionId: string, reason: string, effectiveAt = ''): Promise<SubscriptionRecord> {
     return submitJson(this.contract, 'EndSubscription', subscriptionId, reason, effectiveAt);

@@ -1,4 +1,4 @@
-import type { AccessRequestRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { AccessRequestRecord, IntervalChange } from '@smartmeter/chaincode/dist/api/records';
 import nano, { type DocumentScope, type MangoSelector } from 'nano';
 
 /**
@@ -16,6 +16,7 @@ export interface ReportSubscription {
   status: string;
   regionCode?: string;
   intervalSeconds?: number;
+  intervalChanges?: IntervalChange[];
   tariffId?: string;
   startDate?: string;
   endEffectiveAt?: string;

@@ -1,3 +1,4 @@
+import { periodsStartingIn } from '@smartmeter/chaincode/dist/api/periods';
 import type { ReportAccessRequest, ReportBill, ReportDb, ReportLoad, ReportSubscription } from './reportDb';
 
 export interface LoadRow {
@@ -103,9 +104,17 @@ export function missingReadings(docs: ReportSubscription[], asOf: string): Missi
   for (const doc of docs) {
     if (!doc.startDate || !doc.intervalSeconds || (doc.status !== 'ACTIVE' && doc.status !== 'ENDED'))
       continue;
-    const start = epochSeconds(doc.startDate);
+    const schedule = {
+      startDate: doc.startDate,
+      intervalSeconds: doc.intervalSeconds,
+      intervalChanges: doc.intervalChanges,
+    };
     const until = Math.min(now, doc.endEffectiveAt ? epochSeconds(doc.endEffectiveAt) : now);
-    const expected = until > start ? Math.floor((until - start) / doc.intervalSeconds) : 0;
+    let expected = 0;
+    for (const period of periodsStartingIn(schedule, epochSeconds(doc.startDate), until)) {
+      if (period.startSeconds + period.intervalSeconds > until) break;
+      expected += 1;
+    }
     const missing = Math.max(0, expected - doc.readingCount);
     if (missing === 0) continue;
     rows.push({

@@ -8,6 +8,7 @@ import type {
   SubscriptionRecord,
 } from '@smartmeter/chaincode/dist/api/records';
 import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
+import { intervalOfPeriod } from '@smartmeter/chaincode/dist/api/periods';
 import { createHash } from 'node:crypto';
 import { CHAINCODE } from '../contracts/invoke';
 import { SubscriptionClient } from '../contracts/SubscriptionClient';
@@ -106,6 +107,9 @@ function subscriptionChange(channel: string, record: SubscriptionRecord): DocCha
           ? {
               regionCode: record.approval.regionCode,
               intervalSeconds: record.approval.intervalSeconds,
+              ...(record.approval.intervalChanges
+                ? { intervalChanges: record.approval.intervalChanges }
+                : {}),
               tariffId: record.approval.tariffId,
               startDate: record.approval.startDate,
             }
@@ -211,7 +215,8 @@ async function loadChange(sources: SyncSources, reading: ReadingRecord): Promise
         channel: sources.channel,
         regionCode: approval.regionCode,
         periodStart: reading.periodStart,
-        intervalSeconds: approval.intervalSeconds,
+        intervalSeconds:
+          intervalOfPeriod(approval, Date.parse(reading.periodStart) / 1000) ?? approval.intervalSeconds,
         energyWh: (load?.energyWh ?? 0) + energyWh,
         readingCount: (load?.readingCount ?? 0) + 1,
         contributions: [...(load?.contributions ?? []), contribution].sort(),
