@@ -9,6 +9,7 @@ export default tseslint.config(
       '.network/**',
       '.test-results/**',
       '.bench-dist/**',
+      '**/dist-pi/**',
       'jest.config.js',
     ],
   },
@@ -22,6 +23,11 @@ export default tseslint.config(
       globals: { require: 'readonly', process: 'readonly', module: 'writable', __dirname: 'readonly' },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // Build scripts run by Node as ES modules.
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
   },
   {
     rules: {

@@ -5,6 +5,7 @@ const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
 const moduleNameMapper = {
   '^@smartmeter/crypto$': '<rootDir>/crypto/src',
   '^@smartmeter/chaincode/dist/(.*)$': '<rootDir>/chaincode/src/$1',
+  '^@smartmeter/client/dist/(.*)$': '<rootDir>/client/src/$1',
 };
 
 /** @type {import('jest').Config} */
@@ -19,6 +20,7 @@ module.exports = {
         '<rootDir>/crypto/test/**/*.test.ts',
         '<rootDir>/chaincode/test/**/*.test.ts',
         '<rootDir>/client/test/**/*.test.ts',
+        '<rootDir>/meter-sim/test/**/*.test.ts',
         '<rootDir>/network/test/**/*.test.ts',
       ],
       setupFiles: ['<rootDir>/chaincode/test/support/quietLogs.ts'],

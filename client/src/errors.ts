@@ -1,4 +1,4 @@
-import { parseErrorMessage } from '@smartmeter/chaincode/dist/api/errors';
+import { parseErrorMessage, type ErrorCode } from '@smartmeter/chaincode/dist/api/errors';
 import { CommitError, GatewayError } from '@hyperledger/fabric-gateway';
 import { ProfileError } from './profile';
 
@@ -40,6 +40,8 @@ export interface CliFailure {
 
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
+/** The gateway rejected the request itself (bad argument, identity not allowed): trying again cannot help. */
+const FINAL_GRPC_CODES: readonly number[] = [3, 7, 16];
 
 /** Turns any error into one line and an exit code; the chaincode's "CODE: text" and the peer that said it first. */
 export function describeFailure(err: unknown, endpoint?: string): CliFailure {
@@ -71,6 +73,28 @@ export function describeFailure(err: unknown, endpoint?: string): CliFailure {
     return { exitCode: ExitCode.Refused, message: `${oneLine(err.message)}${where}` };
   }
   return { exitCode: ExitCode.Refused, message: oneLine(err instanceof Error ? err.message : String(err)) };
+}
+
+/** The chaincode's refusal ("CODE: text") carried by a gateway error, or null when there is none. */
+export function refusalOf(err: unknown): { code: ErrorCode; text: string } | null {
+  if (!(err instanceof GatewayError)) return null;
+  for (const detail of err.details ?? []) {
+    const start = detail.message.search(/[A-Z_]+: /);
+    const parsed = start < 0 ? null : parseErrorMessage(detail.message.slice(start));
+    if (parsed) return parsed;
+  }
+  return null;
+}
+
+/**
+ * Whether trying the same transaction again later may succeed: the peer or orderers could not be reached or
+ * answered too late, or the transaction lost a validation race (MVCC). A chaincode refusal is final, and so
+ * is the gateway rejecting the request or the identity.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof CommitError) return true;
+  if (!(err instanceof GatewayError) || refusalOf(err)) return false;
+  return !FINAL_GRPC_CODES.includes(err.code);
 }
 
 /** The "CODE: text" part of a peer's message such as "chaincode response 500, FORBIDDEN: ...". */

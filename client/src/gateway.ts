@@ -1,12 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import {
-  connect,
-  hash,
-  signers,
-  type ConnectOptions,
-  type Gateway,
-  type Identity,
-} from '@hyperledger/fabric-gateway';
+import { connect, hash, signers, type ConnectOptions, type Gateway } from '@hyperledger/fabric-gateway';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { identityFiles, ProfileError, type ConnectionProfile, type IdentityFiles } from './profile';
@@ -75,8 +68,13 @@ export async function withGateway<T>(
 
 export function newGrpcClient(profile: ConnectionProfile): grpc.Client {
   const tlsRoot = readProfileFile(profile.peer.tlsRootCertPath, "the peer's TLS root certificate");
-  return new grpc.Client(profile.peer.endpoint, grpc.credentials.createSsl(tlsRoot), {
-    'grpc.ssl_target_name_override': profile.peer.hostAlias,
+  return peerClient(profile.peer.endpoint, profile.peer.hostAlias, tlsRoot);
+}
+
+/** A TLS gRPC connection to a peer whose certificate names hostAlias (not the address we dial). */
+export function peerClient(endpoint: string, hostAlias: string, tlsRootCertPem: Buffer): grpc.Client {
+  return new grpc.Client(endpoint, grpc.credentials.createSsl(tlsRootCertPem), {
+    'grpc.ssl_target_name_override': hostAlias,
   });
 }
 
@@ -86,18 +84,35 @@ function gatewayOptions(
   choice: ConnectionChoice,
 ): ConnectOptions {
   const files = choice.files ?? identityFiles(profile, choice.identity);
-  const identity: Identity = {
-    mspId: profile.mspId,
-    credentials: readProfileFile(files.certPath, 'the identity certificate'),
-  };
-  const signer = signers.newPrivateKeySigner(
-    createPrivateKey(readProfileFile(files.keyPath, 'the identity private key')),
+  return signingOptions(
+    client,
+    {
+      mspId: profile.mspId,
+      certificatePem: readProfileFile(files.certPath, 'the identity certificate'),
+      privateKeyPem: readProfileFile(files.keyPath, 'the identity private key'),
+    },
+    choice.deadlines,
   );
-  const deadlines = { ...defaultDeadlines, ...choice.deadlines };
+}
+
+/** An identity held in memory (a meter's pair bundle carries its certificate and key inline). */
+export interface InlineIdentity {
+  mspId: string;
+  certificatePem: string | Buffer;
+  privateKeyPem: string | Buffer;
+}
+
+/** Gateway options for one identity over an existing gRPC connection, with our per-call deadlines. */
+export function signingOptions(
+  client: grpc.Client,
+  identity: InlineIdentity,
+  deadlineOverrides: Partial<Deadlines> = {},
+): ConnectOptions {
+  const deadlines = { ...defaultDeadlines, ...deadlineOverrides };
   return {
     client,
-    identity,
-    signer,
+    identity: { mspId: identity.mspId, credentials: Buffer.from(identity.certificatePem) },
+    signer: signers.newPrivateKeySigner(createPrivateKey(identity.privateKeyPem)),
     hash: hash.sha256,
     evaluateOptions: () => ({ deadline: Date.now() + deadlines.evaluateMs }),
     endorseOptions: () => ({ deadline: Date.now() + deadlines.endorseMs }),

@@ -14,7 +14,8 @@ import { repoDir, testNetwork } from './network';
 
 /**
  * A household on northgrid made ready for billing, the way the parties do it: CA identities for the household
- * and its meter, fresh organization keys, the example time-of-use tariff, request, approval, pairing.
+ * and its meter, fresh organization keys, the example time-of-use tariff, request, approval, and (unless the
+ * meter is to pair itself) pairing.
  */
 export const CHANNEL = 'northgrid';
 export const D1 = 'Distributor1MSP';
@@ -38,6 +39,7 @@ export async function onboardHousehold(
   gateways: Gateways,
   prefix: string,
   startSeconds: number,
+  options: { pair?: boolean } = {},
 ): Promise<OnboardedHousehold> {
   const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const subscriber = `${prefix}-hh-${run}`;
@@ -100,12 +102,14 @@ export async function onboardHousehold(
       startDate: isoSeconds(startSeconds),
     }),
   );
-  await submitJson(
-    contract('distributor1', 'Subscription', meter),
-    'ConfirmPairing',
-    subscriptionId,
-    pairingProof(sessionKey, meter),
-  );
+  if (options.pair !== false) {
+    await submitJson(
+      contract('distributor1', 'Subscription', meter),
+      'ConfirmPairing',
+      subscriptionId,
+      pairingProof(sessionKey, meter),
+    );
+  }
   return { subscriptionId, sessionKey, subscriber, meter, tariffId, orgKeys };
 }
 

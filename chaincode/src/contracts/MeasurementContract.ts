@@ -1,6 +1,7 @@
 import { isKeyId } from '@smartmeter/crypto';
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode } from '../api/errors';
+import { MAX_BATCH_SIZE } from '../api/limits';
 import { describeSchedule, intervalOfPeriod, periodsStartingIn } from '../api/periods';
 import {
   EventName,
@@ -31,7 +32,7 @@ import {
 
 /** A meter's clock may run this far ahead of the orderer's. */
 export const CLOCK_TOLERANCE_SECONDS = 300;
-export const MAX_BATCH_SIZE = 96;
+export { MAX_BATCH_SIZE };
 const MAX_CIPHERTEXT_BYTES = 1024;
 const MAX_MISSING_SCAN_SLOTS = 10_000;
 const READING_FIELDS = ['subscriptionId', 'sequence', 'periodStart', 'ciphertext', 'nonce', 'keyId'];

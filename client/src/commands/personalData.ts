@@ -65,17 +65,26 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
     .description(
       'the household consents: its personal data goes sealed with the session key, as transient data',
     )
-    .requiredOption('--data-file <file>', 'the personal data (e.g. JSON with name and address)')
+    .option('--data-file <file>', 'the personal data (e.g. JSON with name and address), sealed here')
+    .option(
+      '--sealed-file <file>',
+      'the data as the meter keeps it, already sealed (<meter state>/<subscription>/personal-data.sealed)',
+    )
     .requiredOption('--key <name>', "the subscription's session key from the keystore")
-    .action(async (requestId: string, o: { dataFile: string; key: string }) => {
-      const data = readPersonalDataFile(o.dataFile);
+    .addHelpText('after', '\nGive exactly one of --data-file and --sealed-file.')
+    .action(async (requestId: string, o: { dataFile?: string; sealedFile?: string; key: string }) => {
+      if ((o.dataFile === undefined) === (o.sealedFile === undefined)) {
+        throw new UsageError('give exactly one of --data-file and --sealed-file');
+      }
       const key = Buffer.from(resolveKeystore(globals()).sessionKey(o.key).key, 'hex');
       const options = globals();
       const record = await onChannel(options, async (network) => {
         const client = new PersonalDataClient(network);
         const request = await client.get(requestId);
         const subscription = await new SubscriptionClient(network).get(request.subscriptionId);
-        const sealed = sealPersonalData(data, key, request.subscriptionId);
+        const sealed = o.sealedFile
+          ? checkedSealedFile(o.sealedFile, key, request.subscriptionId)
+          : sealPersonalData(readPersonalDataFile(o.dataFile as string), key, request.subscriptionId);
         // The endorsement policy needs the channel's distributor and the authority.
         return client.grant(requestId, sealed, [subscription.distributorMspId, AUTHORITY_MSP_ID]);
       });
@@ -134,4 +143,15 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
       });
       printRows(options, records, accessRequestColumns);
     });
+}
+
+/** The meter's sealed copy, checked to open with this subscription's key before it is handed over. */
+function checkedSealedFile(path: string, key: Buffer, subscriptionId: string): Buffer {
+  const sealed = readFileSync(path);
+  try {
+    openPersonalData(sealed, key, subscriptionId);
+  } catch {
+    throw new UsageError(`${path} does not open with the session key of ${subscriptionId}`);
+  }
+  return sealed;
 }

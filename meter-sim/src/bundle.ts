@@ -1,0 +1,118 @@
+import {
+  certificateAttribute,
+  PAIR_BUNDLE_FORMAT,
+  type PairBundle,
+} from '@smartmeter/client/dist/pairBundle';
+import { keyIdOf } from '@smartmeter/crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+
+/** A pair bundle that passed every check, with its session key decoded. */
+export interface MeterBundle {
+  path: string;
+  bundle: PairBundle;
+  sessionKey: Buffer;
+}
+
+const REQUIRED_TEXT: ReadonlyArray<[string, (b: PairBundle) => unknown]> = [
+  ['channel', (b) => b.channel],
+  ['mspId', (b) => b.mspId],
+  ['subscriptionId', (b) => b.subscriptionId],
+  ['meterId', (b) => b.meterId],
+  ['peer.endpoint', (b) => b.peer?.endpoint],
+  ['peer.hostAlias', (b) => b.peer?.hostAlias],
+  ['peer.tlsRootCertPem', (b) => b.peer?.tlsRootCertPem],
+  ['identity.certificatePem', (b) => b.identity?.certificatePem],
+  ['identity.privateKeyPem', (b) => b.identity?.privateKeyPem],
+  ['sessionKey.keyId', (b) => b.sessionKey?.keyId],
+  ['sessionKey.keyHex', (b) => b.sessionKey?.keyHex],
+];
+
+/**
+ * Reads and checks a pair bundle written by `meterctl meter pair-bundle`. Every problem found is added to
+ * `problems` (prefixed with the file name); the bundle is returned only when there were none.
+ */
+export function loadBundle(path: string, problems: string[]): MeterBundle | undefined {
+  const found: string[] = [];
+  const say = (problem: string) => found.push(`${path}: ${problem}`);
+  let text: string;
+  try {
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      say(
+        `holds the meter's private key but is readable by others (mode ${mode.toString(8)}); chmod 600 ${path}`,
+      );
+    }
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    problems.push(`${path}: cannot read the pair bundle (${(err as NodeJS.ErrnoException).code ?? err})`);
+    return undefined;
+  }
+  let bundle: PairBundle;
+  try {
+    bundle = JSON.parse(text) as PairBundle;
+  } catch {
+    problems.push(`${path}: is not JSON; expected a pair bundle from "meterctl meter pair-bundle"`);
+    return undefined;
+  }
+  if (bundle.format !== PAIR_BUNDLE_FORMAT)
+    say(`format must be "${PAIR_BUNDLE_FORMAT}" (got ${JSON.stringify(bundle.format)})`);
+  const missing = REQUIRED_TEXT.filter(([, get]) => typeof get(bundle) !== 'string' || get(bundle) === '');
+  for (const [name] of missing) say(`${name} is missing`);
+  if (missing.length > 0) {
+    problems.push(...found);
+    return undefined;
+  }
+  const sessionKey = checkSessionKey(bundle, say);
+  checkIdentity(bundle, say);
+  checkPem(bundle.peer.tlsRootCertPem, "the peer's TLS root certificate (peer.tlsRootCertPem)", say);
+  if (bundle.sealedPersonalData !== undefined && !/^[A-Za-z0-9+/]+={0,2}$/.test(bundle.sealedPersonalData)) {
+    say('sealedPersonalData must be base64');
+  }
+  problems.push(...found);
+  return found.length === 0 && sessionKey ? { path, bundle, sessionKey } : undefined;
+}
+
+function checkSessionKey(bundle: PairBundle, say: (problem: string) => void): Buffer | undefined {
+  if (!/^[0-9a-f]{64}$/.test(bundle.sessionKey.keyHex)) {
+    say('sessionKey.keyHex must be 64 lowercase hex characters (a 256-bit key)');
+    return undefined;
+  }
+  const key = Buffer.from(bundle.sessionKey.keyHex, 'hex');
+  if (keyIdOf(key) !== bundle.sessionKey.keyId) {
+    say(
+      `sessionKey.keyId ${bundle.sessionKey.keyId} is not the id of the key in the bundle (${keyIdOf(key)})`,
+    );
+    return undefined;
+  }
+  return key;
+}
+
+function checkIdentity(bundle: PairBundle, say: (problem: string) => void): void {
+  const certificate = checkPem(bundle.identity.certificatePem, 'identity.certificatePem', say);
+  let privateKey;
+  try {
+    privateKey = createPrivateKey(bundle.identity.privateKeyPem);
+  } catch {
+    say('identity.privateKeyPem is not a PEM private key');
+  }
+  if (!certificate) return;
+  if (privateKey && !certificate.checkPrivateKey(privateKey)) {
+    say('identity.privateKeyPem does not belong to the certificate');
+  }
+  const role = certificateAttribute(bundle.identity.certificatePem, 'role');
+  if (role !== 'meter') say(`the certificate's role attribute is ${role ?? '(none)'}, not meter`);
+  const meterId = certificateAttribute(bundle.identity.certificatePem, 'meterId');
+  if (meterId !== bundle.meterId) {
+    say(`the certificate is for meter ${meterId ?? '(none)'}, the bundle for meter ${bundle.meterId}`);
+  }
+}
+
+function checkPem(pem: string, what: string, say: (problem: string) => void): X509Certificate | undefined {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    say(`${what} is not a PEM certificate`);
+    return undefined;
+  }
+}

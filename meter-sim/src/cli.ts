@@ -1,0 +1,227 @@
+import { Command, Option } from 'commander';
+import { buildRunConfig, ConfigError, type RunConfig, type RunOptions } from './config';
+import { runFleet, type FleetSummary } from './fleet';
+import { createLogger, type Logger } from './log';
+
+/** Exit codes: 0 done or stopped, 1 a meter could not go on, 2 configuration. */
+export const ExitCode = { Ok: 0, Failed: 1, Config: 2 } as const;
+
+function withRunOptions(command: Command): Command {
+  const option = (flags: string, description: string, env: string, defaultValue?: string) => {
+    const o = new Option(flags, description).env(env);
+    return defaultValue === undefined ? o : o.default(defaultValue);
+  };
+  return command
+    .addOption(
+      option(
+        '-b, --bundle <file...>',
+        'pair bundle(s) from "meterctl meter pair-bundle"',
+        'METER_SIM_BUNDLE',
+      ),
+    )
+    .addOption(
+      option(
+        '--bundle-dir <dir>',
+        'run a meter for each *.json bundle in this folder',
+        'METER_SIM_BUNDLE_DIR',
+      ),
+    )
+    .addOption(option('--meters <n>', 'run only the first n bundles (load generation)', 'METER_SIM_METERS'))
+    .addOption(
+      option(
+        '--state-dir <dir>',
+        'where outboxes live (one folder per subscription)',
+        'METER_SIM_STATE_DIR',
+        './meter-state',
+      ),
+    )
+    .addOption(
+      option(
+        '--source <kind>',
+        'household (synthetic) or lcl (replay a London LCL CSV)',
+        'METER_SIM_SOURCE',
+        'household',
+      ),
+    )
+    .addOption(
+      option(
+        '--utility <utility>',
+        'electricity (Wh), gas or water (litres)',
+        'METER_SIM_UTILITY',
+        'electricity',
+      ),
+    )
+    .addOption(option('--lcl-file <csv>', 'LCL file to replay with --source lcl', 'METER_SIM_LCL_FILE'))
+    .addOption(
+      option(
+        '--lcl-id <LCLid>',
+        'household of the LCL file (default: one per meter, in file order)',
+        'METER_SIM_LCL_ID',
+      ),
+    )
+    .addOption(
+      option('--seed <text>', 'seed of the synthetic household (default: the meter id)', 'METER_SIM_SEED'),
+    )
+    .addOption(
+      option(
+        '--utc-offset <minutes>',
+        "household's local time minus UTC, for where daily peaks fall",
+        'METER_SIM_UTC_OFFSET',
+        '0',
+      ),
+    )
+    .addOption(
+      option(
+        '--speed <factor>',
+        'simulated time runs this many times faster, up to the present (1440: a day a minute)',
+        'METER_SIM_SPEED',
+        '1',
+      ),
+    )
+    .addOption(
+      option(
+        '--from <time>',
+        'first simulated period (default: the subscription start, or where the outbox left off)',
+        'METER_SIM_FROM',
+      ),
+    )
+    .addOption(
+      option(
+        '--until <time>',
+        'stop once every period ending by this simulated time is on the ledger',
+        'METER_SIM_UNTIL',
+      ),
+    )
+    .addOption(
+      option(
+        '--max-jitter <seconds>',
+        'submit up to this long after a period ends (at most a quarter interval)',
+        'METER_SIM_MAX_JITTER',
+        '60',
+      ),
+    )
+    .addOption(
+      option(
+        '--batch-size <n>',
+        'readings per transaction when catching up (1-96)',
+        'METER_SIM_BATCH_SIZE',
+        '96',
+      ),
+    )
+    .addOption(
+      option(
+        '--refresh <seconds>',
+        'how often to re-read the subscription (interval changes, end)',
+        'METER_SIM_REFRESH',
+        '60',
+      ),
+    )
+    .addOption(
+      new Option('--json-logs', 'one JSON object per line (for journald and log shippers)').env(
+        'METER_SIM_JSON_LOGS',
+      ),
+    );
+}
+
+export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Command {
+  const program = new Command('meter-sim')
+    .description(
+      'The smart meter: measures (a synthetic household or a replayed LCL file), encrypts each reading with ' +
+        "the subscription's session key, keeps it in a durable outbox and submits it through the Fabric gateway.",
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  withRunOptions(
+    program
+      .command('run', { isDefault: true })
+      .description('run the meter(s) until the subscription ends, --until, or SIGTERM'),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  meter-sim run --bundle meter.json\n' +
+        '  meter-sim run --bundle meter.json --speed 43200 --until 2026-02-01T00:00:00Z   # a month in about a minute\n' +
+        '  meter-sim run --bundle meter.json --source lcl --lcl-file meter-sim/data/lcl-sample.csv\n' +
+        '  meter-sim run --bundle-dir bundles/ --meters 100 --json-logs',
+    )
+    .action(async (options: RunOptions) => {
+      process.exitCode = await onRun(buildRunConfig(options));
+    });
+  withRunOptions(
+    program.command('check').description('check the configuration and bundles without touching the network'),
+  ).action((options: RunOptions) => {
+    const config = buildRunConfig(options);
+    for (const [i, meter] of config.meters.entries()) {
+      const b = meter.bundle;
+      process.stdout.write(
+        `ok: meter ${b.meterId} (${b.mspId}) → ${b.subscriptionId} on ${b.channel} via ${b.peer.endpoint}; ${config.sources[i].description}\n`,
+      );
+    }
+  });
+  return program;
+}
+
+/** Runs the fleet until done or SIGTERM/SIGINT; a second signal exits at once (the outbox is durable). */
+export async function runUntilSignalled(
+  config: RunConfig,
+  log: Logger = createLogger(config.jsonLogs),
+): Promise<number> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) process.exit(ExitCode.Failed);
+    log.log('info', 'meter.signal', `${signal}: finishing the current submission, then stopping`);
+    controller.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const cpuBefore = process.cpuUsage();
+  try {
+    const summary = await runFleet(config, log, controller.signal);
+    logSummary(log, summary, process.cpuUsage(cpuBefore));
+    return summary.outcomes.includes('failed') ? ExitCode.Failed : ExitCode.Ok;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+function logSummary(log: Logger, summary: FleetSummary, cpu: NodeJS.CpuUsage): void {
+  const { stats } = summary;
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  const perReading = stats.generated > 0 ? cpuMs / stats.generated : 0;
+  log.log(
+    'info',
+    'summary',
+    `${summary.outcomes.length} meter(s): ${stats.generated} readings measured, ${stats.committed} stored` +
+      ` + ${stats.alreadyOnLedger} already on the ledger, ${stats.dropped} dropped, ${stats.transactions} transactions;` +
+      ` cpu ${(cpuMs / 1000).toFixed(2)} s (${perReading.toFixed(2)} ms per reading), max RSS ${maxRssMb.toFixed(1)} MB`,
+    {
+      meters: summary.outcomes.length,
+      outcomes: summary.outcomes.join(','),
+      ...stats,
+      cpuMs: Math.round(cpuMs),
+      maxRssMb: Math.round(maxRssMb * 10) / 10,
+    },
+  );
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram((config) => runUntilSignalled(config));
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version') return ExitCode.Ok;
+    if (code?.startsWith('commander.')) return ExitCode.Config;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`meter-sim: ${err.message}\n`);
+      return ExitCode.Config;
+    }
+    process.stderr.write(`meter-sim: ${(err as Error).message ?? String(err)}\n`);
+    return ExitCode.Failed;
+  }
+}

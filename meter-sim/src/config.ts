@@ -1,0 +1,230 @@
+import { MAX_BATCH_SIZE } from '@smartmeter/chaincode/dist/api/limits';
+import { UTILITIES, type Utility } from '@smartmeter/crypto';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadBundle, type MeterBundle } from './bundle';
+import { HouseholdSource } from './sources/household';
+import { LclReplaySource, parseLcl, type LclHousehold } from './sources/lcl';
+import type { ReadingSource } from './sources/source';
+
+/** The command line (or environment) as given: every value still a string. */
+export interface RunOptions {
+  bundle?: string[];
+  bundleDir?: string;
+  meters?: string;
+  stateDir: string;
+  source: string;
+  utility: string;
+  lclFile?: string;
+  lclId?: string;
+  seed?: string;
+  utcOffset: string;
+  speed: string;
+  from?: string;
+  until?: string;
+  maxJitter: string;
+  batchSize: string;
+  refresh: string;
+  jsonLogs?: boolean;
+}
+
+export interface RunConfig {
+  meters: MeterBundle[];
+  stateDir: string;
+  sources: ReadingSource[];
+  speed: number;
+  /** Simulated start, epoch seconds; undefined: the subscription's start or where the outbox left off. */
+  fromSeconds?: number;
+  /** Stop once every period ending by this simulated time is on the ledger. */
+  untilSeconds?: number;
+  maxJitterSeconds: number;
+  batchSize: number;
+  refreshSeconds: number;
+  jsonLogs: boolean;
+}
+
+/** The configuration is wrong; `problems` lists everything found, not just the first. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `the configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((problem) => `  - ${problem}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/** Checks everything before the meter touches the network; throws ConfigError naming every problem. */
+export function buildRunConfig(options: RunOptions): RunConfig {
+  const problems: string[] = [];
+  const number = (name: string, text: string, min: number, max: number, integer: boolean): number => {
+    const value = Number(text);
+    if (
+      text.trim() === '' ||
+      !Number.isFinite(value) ||
+      value < min ||
+      value > max ||
+      (integer && !Number.isInteger(value))
+    ) {
+      problems.push(
+        `${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max} (got "${text}")`,
+      );
+      return min;
+    }
+    return value;
+  };
+  const time = (name: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    if (!ISO_SECONDS.test(text) || Number.isNaN(Date.parse(text))) {
+      problems.push(`${name} must be an ISO 8601 UTC time like 2026-01-15T00:00:00Z (got "${text}")`);
+      return undefined;
+    }
+    return Date.parse(text) / 1000;
+  };
+
+  const speed = number('--speed', options.speed, 0.001, 1_000_000, false);
+  const fromSeconds = time('--from', options.from);
+  const untilSeconds = time('--until', options.until);
+  if (fromSeconds !== undefined && untilSeconds !== undefined && untilSeconds <= fromSeconds)
+    problems.push('--until must be after --from');
+  const maxJitterSeconds = number('--max-jitter', options.maxJitter, 0, 3600, true);
+  const batchSize = number('--batch-size', options.batchSize, 1, MAX_BATCH_SIZE, true);
+  const refreshSeconds = number('--refresh', options.refresh, 0.1, 86_400, false);
+  const utcOffsetMinutes = number('--utc-offset', options.utcOffset, -840, 840, true);
+
+  const meters = loadMeters(options, problems);
+  const stateDir = resolve(options.stateDir);
+  checkStateDir(stateDir, problems);
+  const sources = buildSources(options, meters, utcOffsetMinutes, problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    meters,
+    stateDir,
+    sources,
+    speed,
+    fromSeconds,
+    untilSeconds,
+    maxJitterSeconds,
+    batchSize,
+    refreshSeconds,
+    jsonLogs: options.jsonLogs === true,
+  };
+}
+
+function loadMeters(options: RunOptions, problems: string[]): MeterBundle[] {
+  const paths = [...(options.bundle ?? [])];
+  if (options.bundleDir) {
+    try {
+      paths.push(
+        ...readdirSync(options.bundleDir)
+          .filter((name) => name.endsWith('.json'))
+          .sort()
+          .map((name) => join(options.bundleDir as string, name)),
+      );
+    } catch (err) {
+      problems.push(`--bundle-dir ${options.bundleDir}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+  }
+  let count = paths.length;
+  if (options.meters !== undefined) {
+    const wanted = Number(options.meters);
+    if (!Number.isInteger(wanted) || wanted < 1) {
+      problems.push(`--meters must be a positive integer (got "${options.meters}")`);
+    } else if (wanted > paths.length) {
+      problems.push(`--meters ${wanted} needs ${wanted} pair bundles, ${paths.length} given`);
+    } else count = wanted;
+  }
+  if (paths.length === 0) {
+    problems.push(
+      'no pair bundle: give --bundle <file> (from "meterctl meter pair-bundle") or --bundle-dir <dir>',
+    );
+  }
+  const meters = paths
+    .slice(0, count)
+    .map((path) => loadBundle(path, problems))
+    .filter((meter): meter is MeterBundle => meter !== undefined);
+  const seen = new Map<string, string>();
+  for (const meter of meters) {
+    const other = seen.get(meter.bundle.subscriptionId);
+    if (other)
+      problems.push(
+        `${meter.path} and ${other} are for the same subscription ${meter.bundle.subscriptionId}`,
+      );
+    seen.set(meter.bundle.subscriptionId, meter.path);
+  }
+  return meters;
+}
+
+/** The folder must exist and be writable, or be creatable (the meter creates it when it starts). */
+function checkStateDir(stateDir: string, problems: string[]): void {
+  let existing = stateDir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  try {
+    if (!statSync(existing).isDirectory()) throw new Error(`${existing} is not a directory`);
+    accessSync(existing, constants.W_OK);
+  } catch (err) {
+    problems.push(`--state-dir ${stateDir} is not a writable directory (${(err as Error).message})`);
+  }
+}
+
+function buildSources(
+  options: RunOptions,
+  meters: MeterBundle[],
+  utcOffsetMinutes: number,
+  problems: string[],
+): ReadingSource[] {
+  if (!(UTILITIES as readonly string[]).includes(options.utility)) {
+    problems.push(`--utility must be one of ${UTILITIES.join(', ')} (got "${options.utility}")`);
+    return [];
+  }
+  const utility = options.utility as Utility;
+  if (options.source === 'household') {
+    if (options.lclFile || options.lclId) problems.push('--lcl-file and --lcl-id go with --source lcl');
+    return meters.map(
+      (meter) =>
+        new HouseholdSource({
+          seed: options.seed === undefined ? meter.bundle.meterId : `${options.seed}:${meter.bundle.meterId}`,
+          utility,
+          utcOffsetMinutes,
+        }),
+    );
+  }
+  if (options.source !== 'lcl') {
+    problems.push(`--source must be household or lcl (got "${options.source}")`);
+    return [];
+  }
+  if (utility !== 'electricity')
+    problems.push('--source lcl replays electricity data: use --utility electricity');
+  if (!options.lclFile) {
+    problems.push('--source lcl needs --lcl-file <csv> (a London LCL smart-meter file)');
+    return [];
+  }
+  let households: LclHousehold[];
+  try {
+    households = [...parseLcl(readFileSync(options.lclFile, 'utf8')).values()];
+  } catch (err) {
+    problems.push(
+      `--lcl-file ${options.lclFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+    return [];
+  }
+  if (options.lclId) {
+    const chosen = households.find((household) => household.lclId === options.lclId);
+    if (!chosen) {
+      problems.push(
+        `--lcl-id ${options.lclId} is not in ${options.lclFile} (it has ${households.map((h) => h.lclId).join(', ')})`,
+      );
+      return [];
+    }
+    households = [chosen];
+  }
+  try {
+    return meters.map((_, i) => new LclReplaySource(households[i % households.length]));
+  } catch (err) {
+    problems.push(`--lcl-file ${options.lclFile}: ${(err as Error).message}`);
+    return [];
+  }
+}

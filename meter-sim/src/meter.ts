@@ -1,0 +1,456 @@
+import {
+  firstPeriodFrom,
+  intervalOfPeriod,
+  isoOfEpochSeconds,
+  periodAfter,
+  periodIndex,
+  type Period,
+  type PeriodSchedule,
+} from '@smartmeter/chaincode/dist/api/periods';
+import type { SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
+import type { PairBundle } from '@smartmeter/client/dist/pairBundle';
+import { describeFailure, isRetryable, refusalOf } from '@smartmeter/client/dist/errors';
+import { encryptReading, pairingProof, UNIT_OF } from '@smartmeter/crypto';
+import { SimClock } from './clock';
+import { submissionDelaySeconds } from './jitter';
+import type { Logger, LogLevel } from './log';
+import type { Outbox, OutboxReading } from './outbox';
+import type { ReadingSource } from './sources/source';
+
+/** What a meter needs from the ledger; on the network these are the Subscription and Measurement contracts. */
+export interface MeterLedger {
+  getSubscription(): Promise<SubscriptionRecord>;
+  confirmPairing(proof: string): Promise<SubscriptionRecord>;
+  submitReadings(readings: ReadingSubmission[]): Promise<BatchResult>;
+}
+
+export interface MeterSettings {
+  speed: number;
+  fromSeconds?: number;
+  untilSeconds?: number;
+  maxJitterSeconds: number;
+  batchSize: number;
+  refreshSeconds: number;
+}
+
+/** Why a meter stopped: its subscription ended, it reached --until, it was told to stop, or it cannot go on. */
+export type MeterOutcome = 'ended' | 'until' | 'stopped' | 'failed';
+
+export interface MeterStats {
+  generated: number;
+  committed: number;
+  alreadyOnLedger: number;
+  dropped: number;
+  transactions: number;
+}
+
+type DrainResult = 'done' | 'retry' | 'failed';
+
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * One smart meter: pairs if needed, then for every period of its subscription (as the ledger defines them,
+ * including interval changes) measures, encrypts with the session key, writes to the durable outbox and
+ * submits, catching up in batches after outages. Stops when the subscription ends.
+ */
+export class Meter {
+  readonly stats: MeterStats = {
+    generated: 0,
+    committed: 0,
+    alreadyOnLedger: 0,
+    dropped: 0,
+    transactions: 0,
+  };
+  private subscription!: SubscriptionRecord;
+  private clock!: SimClock;
+  private next!: Period;
+  private backoffMs = 0;
+  private waitingSince: number | undefined;
+
+  constructor(
+    private readonly bundle: PairBundle,
+    private readonly sessionKey: Buffer,
+    private readonly ledger: MeterLedger,
+    private readonly source: ReadingSource,
+    private readonly outbox: Outbox,
+    private readonly log: Logger,
+    private readonly settings: MeterSettings,
+  ) {}
+
+  async run(stop: AbortSignal): Promise<MeterOutcome> {
+    const ready = await this.pairedSubscription(stop);
+    if (ready !== 'ready') return ready;
+    this.resume();
+    let lastRefresh = Date.now();
+    while (!stop.aborted) {
+      if (Date.now() - lastRefresh >= this.settings.refreshSeconds * 1000) {
+        const refreshed = await this.refresh();
+        if (refreshed === 'failed') return 'failed';
+        lastRefresh = Date.now();
+      }
+      this.measureDuePeriods();
+      const drained = await this.drain(stop);
+      if (drained === 'failed') return 'failed';
+      if (drained === 'done' && this.finished())
+        return this.subscription.status === 'ENDED' ? this.ended() : 'until';
+      const untilRefresh = Math.max(0, lastRefresh + this.settings.refreshSeconds * 1000 - Date.now());
+      const wait = drained === 'retry' ? this.backoffMs : Math.min(this.msUntilNextDue(), untilRefresh);
+      await sleep(wait, stop);
+    }
+    this.say(
+      'info',
+      'meter.stopped',
+      `stopping; ${this.outbox.pending().length} readings wait in the outbox`,
+    );
+    return 'stopped';
+  }
+
+  private get schedule(): PeriodSchedule {
+    return this.subscription.approval as PeriodSchedule;
+  }
+
+  /** Waits for approval, confirms the pairing when needed, and checks the bundle fits the subscription. */
+  private async pairedSubscription(stop: AbortSignal): Promise<MeterOutcome | 'ready'> {
+    let announced = false;
+    while (!stop.aborted) {
+      let subscription: SubscriptionRecord;
+      try {
+        subscription = await this.ledger.getSubscription();
+      } catch (err) {
+        if (!isRetryable(err)) return this.fail(err);
+        this.say(
+          'warn',
+          'ledger.unreachable',
+          `cannot read the subscription yet: ${describeFailure(err).message}`,
+        );
+        await sleep(this.nextBackoff(), stop);
+        continue;
+      }
+      if (subscription.keyId !== this.bundle.sessionKey.keyId) {
+        return this.failWith(
+          `the bundle's session key ${this.bundle.sessionKey.keyId} is not the key of ${subscription.subscriptionId} (${subscription.keyId}); export a new pair bundle`,
+        );
+      }
+      if (subscription.status === 'REJECTED')
+        return this.failWith(`subscription ${subscription.subscriptionId} was rejected`);
+      if (subscription.status === 'REQUESTED') {
+        if (!announced)
+          this.say(
+            'info',
+            'meter.waiting',
+            `waiting for the distributor to approve ${subscription.subscriptionId}`,
+          );
+        announced = true;
+        await sleep(this.settings.refreshSeconds * 1000, stop);
+        continue;
+      }
+      if (subscription.status === 'APPROVED') {
+        try {
+          subscription = await this.ledger.confirmPairing(pairingProof(this.sessionKey, this.bundle.meterId));
+        } catch (err) {
+          if (!isRetryable(err)) return this.fail(err);
+          await sleep(this.nextBackoff(), stop);
+          continue;
+        }
+        this.say(
+          'info',
+          'meter.paired',
+          `paired with ${subscription.subscriptionId}: the ledger confirmed the meter holds the session key`,
+        );
+      }
+      this.subscription = subscription;
+      this.backoffMs = 0;
+      return 'ready';
+    }
+    return 'stopped';
+  }
+
+  /** Picks the next period: after the outbox's last one, else from --from or the subscription's start. */
+  private resume(): void {
+    const last = this.outbox.lastPeriodStart();
+    const start = Date.parse(this.schedule.startDate) / 1000;
+    this.next = last
+      ? periodAfter(this.schedule, Date.parse(last) / 1000)
+      : firstPeriodFrom(this.schedule, Math.max(start, this.settings.fromSeconds ?? start));
+    this.clock = new SimClock(this.settings.speed, this.next.startSeconds);
+    const pending = this.outbox.pending().length;
+    this.say(
+      'info',
+      'meter.started',
+      `meter ${this.bundle.meterId} on ${this.bundle.channel}, subscription ${this.subscription.subscriptionId} (${this.subscription.status}); ` +
+        `${this.source.description}; next period ${isoOfEpochSeconds(this.next.startSeconds)} every ${this.next.intervalSeconds} s` +
+        `${this.settings.speed === 1 ? '' : ` at ${this.settings.speed}× speed`}${pending > 0 ? `; ${pending} readings from before wait in the outbox` : ''}`,
+    );
+  }
+
+  /** Re-reads the subscription: an interval change or the end of the subscription take effect here. */
+  private async refresh(): Promise<'ok' | 'failed'> {
+    let latest: SubscriptionRecord;
+    try {
+      latest = await this.ledger.getSubscription();
+    } catch (err) {
+      return isRetryable(err) ? 'ok' : this.fail(err);
+    }
+    const before = JSON.stringify(this.subscription.approval?.intervalChanges ?? []);
+    this.subscription = latest;
+    if (JSON.stringify(latest.approval?.intervalChanges ?? []) !== before) {
+      const change = latest.approval?.intervalChanges?.at(-1);
+      this.say(
+        'info',
+        'interval.changed',
+        `the distributor changed the interval to ${change?.intervalSeconds} s from ${change?.effectiveFrom}`,
+      );
+    }
+    this.discardOffSchedule();
+    return 'ok';
+  }
+
+  /** Pending readings that no longer fit the subscription (a changed interval, an earlier end) are dropped. */
+  private discardOffSchedule(): void {
+    const end = this.endSeconds();
+    let changed = false;
+    for (const reading of this.outbox.pending()) {
+      const start = Date.parse(reading.submission.periodStart) / 1000;
+      const interval = intervalOfPeriod(this.schedule, start);
+      let reason: string | undefined;
+      if (
+        interval !== reading.intervalSeconds ||
+        periodIndex(this.schedule, start) + 1 !== reading.submission.sequence
+      )
+        reason = 'the reading interval changed';
+      else if (start + interval > end)
+        reason = `the subscription ended at ${this.subscription.end?.effectiveAt}`;
+      if (reason) {
+        this.outbox.markDropped(reading.submission.periodStart, reason);
+        this.stats.dropped += 1;
+        changed = true;
+        this.say(
+          'warn',
+          'reading.dropped',
+          `${reading.submission.periodStart} dropped before submission: ${reason}`,
+        );
+      }
+    }
+    const last = this.outbox.lastPeriodStart();
+    const expected = last ? periodAfter(this.schedule, Date.parse(last) / 1000) : this.next;
+    if (
+      changed ||
+      expected.startSeconds !== this.next.startSeconds ||
+      expected.intervalSeconds !== this.next.intervalSeconds
+    ) {
+      this.next = last ? expected : firstPeriodFrom(this.schedule, this.next.startSeconds);
+    }
+  }
+
+  /** Measures and stores every period that has ended (plus its jitter) by simulated now. */
+  private measureDuePeriods(): void {
+    const now = this.clock.nowSeconds();
+    const limit = this.lastPeriodEndLimit();
+    const fresh: OutboxReading[] = [];
+    while (fresh.length < 1000) {
+      const end = this.next.startSeconds + this.next.intervalSeconds;
+      if (end > limit || this.dueAt(this.next) > now) break;
+      fresh.push(this.measure(this.next));
+      this.next = periodAfter(this.schedule, this.next.startSeconds);
+    }
+    this.outbox.add(fresh);
+    this.stats.generated += fresh.length;
+  }
+
+  private measure(period: Period): OutboxReading {
+    const { quantity, quality } = this.source.measure(period.startSeconds, period.intervalSeconds);
+    const utility = this.source.utility;
+    const slot = {
+      channel: this.bundle.channel,
+      subscriptionId: this.bundle.subscriptionId,
+      sequence: periodIndex(this.schedule, period.startSeconds) + 1,
+      periodStart: isoOfEpochSeconds(period.startSeconds),
+    };
+    const unit = UNIT_OF[utility];
+    const encrypted = encryptReading({ energyWh: quantity, utility, unit, quality }, this.sessionKey, slot);
+    return {
+      submission: {
+        subscriptionId: slot.subscriptionId,
+        sequence: slot.sequence,
+        periodStart: slot.periodStart,
+        ...encrypted,
+      },
+      intervalSeconds: period.intervalSeconds,
+      quantity,
+      unit,
+      quality,
+    };
+  }
+
+  /** Submits the outbox in order, in batches; a refused batch is retried one by one to find the culprit. */
+  private async drain(stop: AbortSignal): Promise<DrainResult> {
+    let size = this.settings.batchSize;
+    while (!stop.aborted) {
+      const batch = this.outbox.pending().slice(0, size);
+      if (batch.length === 0) return 'done';
+      try {
+        const result = await this.ledger.submitReadings(batch.map((reading) => reading.submission));
+        this.committed(batch, result);
+      } catch (err) {
+        // Told to stop while this submission was in flight: the outbox keeps the batch for the next start.
+        if (stop.aborted) return 'done';
+        if (isRetryable(err)) return this.outage(err);
+        if (batch.length > 1) {
+          size = 1;
+          continue;
+        }
+        if ((await this.refused(batch[0], err)) === 'failed') return 'failed';
+      }
+    }
+    return 'done';
+  }
+
+  private committed(batch: OutboxReading[], result: BatchResult): void {
+    this.outbox.markCommitted(batch.map((reading) => reading.submission.periodStart));
+    this.stats.transactions += 1;
+    this.stats.committed += result.stored;
+    this.stats.alreadyOnLedger += result.alreadyStored;
+    if (this.waitingSince !== undefined) {
+      const seconds = Math.round((Date.now() - this.waitingSince) / 1000);
+      this.say('info', 'ledger.reachable', `the ledger is reachable again after ${seconds} s; catching up`);
+      this.waitingSince = undefined;
+    }
+    this.backoffMs = 0;
+    const note =
+      result.alreadyStored > 0
+        ? ` (batch of ${batch.length}, ${result.alreadyStored} already on the ledger)`
+        : '';
+    for (const reading of batch) {
+      const { periodStart, sequence } = reading.submission;
+      this.say(
+        'info',
+        'reading.committed',
+        `${periodStart} #${sequence} ${reading.quantity} ${reading.unit} ${reading.quality} on the ledger${note}`,
+        {
+          periodStart,
+          sequence,
+          quantity: reading.quantity,
+          unit: reading.unit,
+          quality: reading.quality,
+          batch: batch.length,
+        },
+      );
+    }
+  }
+
+  private outage(err: unknown): DrainResult {
+    if (this.waitingSince === undefined) {
+      this.waitingSince = Date.now();
+      this.say(
+        'warn',
+        'ledger.unreachable',
+        `cannot submit (${describeFailure(err).message}); readings wait in the outbox`,
+      );
+    }
+    this.nextBackoff();
+    return 'retry';
+  }
+
+  /** A single reading the ledger refused: drop it if it can never be accepted, stop if the meter cannot go on. */
+  private async refused(reading: OutboxReading, err: unknown): Promise<'ok' | 'failed'> {
+    await this.refresh();
+    if (!this.outbox.pending().includes(reading)) return 'ok';
+    const refusal = refusalOf(err);
+    const keyMismatch = refusal?.text.includes("but the subscription's key is");
+    if (refusal && (refusal.code === 'INVALID_ARGUMENT' || (refusal.code === 'CONFLICT' && !keyMismatch))) {
+      this.outbox.markDropped(reading.submission.periodStart, `${refusal.code}: ${refusal.text}`);
+      this.stats.dropped += 1;
+      this.say(
+        'error',
+        'reading.refused',
+        `${reading.submission.periodStart} refused by the ledger and dropped: ${refusal.code}: ${refusal.text}`,
+      );
+      return 'ok';
+    }
+    return this.fail(err);
+  }
+
+  /** Whether every period the meter should report is on the ledger (at --until or at the subscription's end). */
+  private finished(): boolean {
+    return (
+      this.outbox.pending().length === 0 &&
+      this.next.startSeconds + this.next.intervalSeconds > this.lastPeriodEndLimit()
+    );
+  }
+
+  private ended(): MeterOutcome {
+    this.say(
+      'info',
+      'subscription.ended',
+      `subscription ${this.subscription.subscriptionId} ended at ${this.subscription.end?.effectiveAt}; every reading before it is on the ledger, the meter stops`,
+    );
+    return 'ended';
+  }
+
+  private endSeconds(): number {
+    return this.subscription.end ? Date.parse(this.subscription.end.effectiveAt) / 1000 : Infinity;
+  }
+
+  private lastPeriodEndLimit(): number {
+    return Math.min(this.endSeconds(), this.settings.untilSeconds ?? Infinity);
+  }
+
+  private dueAt(period: Period): number {
+    const delay = submissionDelaySeconds(
+      this.bundle.meterId,
+      period.startSeconds,
+      period.intervalSeconds,
+      this.settings.maxJitterSeconds,
+    );
+    return period.startSeconds + period.intervalSeconds + delay;
+  }
+
+  private msUntilNextDue(): number {
+    if (this.next.startSeconds + this.next.intervalSeconds > this.lastPeriodEndLimit()) {
+      return this.settings.refreshSeconds * 1000;
+    }
+    return this.clock.realMsUntil(this.dueAt(this.next));
+  }
+
+  private nextBackoff(): number {
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? 1000 : this.backoffMs * 2);
+    return this.backoffMs;
+  }
+
+  private fail(err: unknown): 'failed' {
+    return this.failWith(describeFailure(err, this.bundle.peer.endpoint).message);
+  }
+
+  private failWith(message: string): 'failed' {
+    this.say('error', 'meter.failed', message);
+    return 'failed';
+  }
+
+  private say(
+    level: LogLevel,
+    event: string,
+    message: string,
+    fields: Record<string, string | number> = {},
+  ): void {
+    this.log.log(level, event, message, {
+      meterId: this.bundle.meterId,
+      subscriptionId: this.bundle.subscriptionId,
+      ...fields,
+    });
+  }
+}
+
+/** Resolves after ms, or at once when stop is signalled. */
+export function sleep(ms: number, stop: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (stop.aborted || ms <= 0) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', done);
+      resolve();
+    }
+    stop.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,36 @@
+import type { Network } from '@hyperledger/fabric-gateway';
+import type { SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import {
+  MeasurementClient,
+  type BatchResult,
+  type ReadingSubmission,
+} from '@smartmeter/client/dist/contracts/MeasurementClient';
+import { SubscriptionClient } from '@smartmeter/client/dist/contracts/SubscriptionClient';
+import type { MeterLedger } from './meter';
+
+/** The ledger as one meter sees it through the Fabric gateway: its subscription and its readings. */
+export class NetworkLedger implements MeterLedger {
+  private readonly subscriptions: SubscriptionClient;
+  private readonly measurements: MeasurementClient;
+
+  constructor(
+    network: Network,
+    private readonly subscriptionId: string,
+  ) {
+    this.subscriptions = new SubscriptionClient(network);
+    this.measurements = new MeasurementClient(network);
+  }
+
+  getSubscription(): Promise<SubscriptionRecord> {
+    return this.subscriptions.get(this.subscriptionId);
+  }
+
+  confirmPairing(proof: string): Promise<SubscriptionRecord> {
+    return this.subscriptions.confirmPairing(this.subscriptionId, proof);
+  }
+
+  /** One reading alone goes through SubmitReading; more through SubmitReadings (all or nothing). */
+  async submitReadings(readings: ReadingSubmission[]): Promise<BatchResult> {
+    return this.measurements.submitBatch(readings);
+  }
+}

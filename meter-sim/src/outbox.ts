@@ -1,0 +1,160 @@
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+  type PathLike,
+} from 'node:fs';
+import { dirname } from 'node:path';
+import type { ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
+
+/** A reading as the meter keeps it until the ledger has it: exactly what it submits, plus what it logs. */
+export interface OutboxReading {
+  submission: ReadingSubmission;
+  /** The period's length when it was measured: if the distributor changes the interval, it may no longer fit. */
+  intervalSeconds: number;
+  quantity: number;
+  unit: string;
+  quality: string;
+}
+
+type OutboxLine =
+  | { kind: 'reading'; reading: OutboxReading }
+  | { kind: 'committed'; periodStarts: string[] }
+  | { kind: 'dropped'; periodStart: string; reason: string };
+
+/** Rewrite the file once this many lines are settled history, so it does not grow without end on a Pi. */
+const COMPACT_AFTER_SETTLED = 5000;
+
+/**
+ * The meter's durable, append-only outbox (JSON lines). A reading is written and fsynced before it is
+ * submitted and marked committed only after the ledger committed it; after a crash or reboot the pending
+ * readings are submitted again, identically, which the ledger accepts as already stored. A line cut short by
+ * a crash is discarded on open.
+ */
+export class Outbox {
+  /** Readings written but not yet committed, by period start. */
+  private readonly waiting = new Map<string, OutboxReading>();
+  /** The latest committed reading: where the meter resumes after a restart. */
+  private lastCommitted: OutboxReading | undefined;
+  private settledLines = 0;
+  private fd = -1;
+
+  private constructor(private readonly path: string) {}
+
+  static open(path: string): Outbox {
+    const outbox = new Outbox(path);
+    const torn = outbox.load();
+    if (torn || outbox.settledLines > COMPACT_AFTER_SETTLED) outbox.rewrite();
+    outbox.fd = openSync(path, 'a', 0o600);
+    return outbox;
+  }
+
+  /** Pending readings, oldest period first. */
+  pending(): OutboxReading[] {
+    return [...this.waiting.values()].sort((a, b) =>
+      a.submission.periodStart.localeCompare(b.submission.periodStart),
+    );
+  }
+
+  /** The latest period the outbox holds a pending or committed reading for. */
+  lastPeriodStart(): string | undefined {
+    const latest = [this.lastCommitted, ...this.waiting.values()]
+      .map((reading) => reading?.submission.periodStart)
+      .filter((periodStart): periodStart is string => periodStart !== undefined)
+      .sort();
+    return latest.at(-1);
+  }
+
+  add(readings: OutboxReading[]): void {
+    if (readings.length === 0) return;
+    this.append(readings.map((reading) => ({ kind: 'reading', reading })));
+    for (const reading of readings) this.waiting.set(reading.submission.periodStart, reading);
+  }
+
+  markCommitted(periodStarts: string[]): void {
+    if (periodStarts.length === 0) return;
+    this.append([{ kind: 'committed', periodStarts }]);
+    periodStarts.forEach((periodStart) => this.settle(periodStart));
+    if (this.settledLines > COMPACT_AFTER_SETTLED) this.rewrite();
+  }
+
+  markDropped(periodStart: string, reason: string): void {
+    this.append([{ kind: 'dropped', periodStart, reason }]);
+    this.waiting.delete(periodStart);
+    this.settledLines += 1;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private settle(periodStart: string): void {
+    const reading = this.waiting.get(periodStart);
+    this.waiting.delete(periodStart);
+    this.settledLines += 1;
+    if (reading && periodStart > (this.lastCommitted?.submission.periodStart ?? '')) {
+      this.lastCommitted = reading;
+    }
+  }
+
+  private append(lines: OutboxLine[]): void {
+    writeSync(this.fd, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    fsyncSync(this.fd);
+  }
+
+  /** Replays the file; returns whether its last line was cut short by a crash. */
+  private load(): boolean {
+    if (!existsSync(this.path)) return false;
+    const lines = readFileSync(this.path, 'utf8').split('\n');
+    // Everything up to the last newline was written whole; anything after it is a torn write.
+    for (const line of lines.slice(0, -1)) {
+      if (line === '') continue;
+      const entry = JSON.parse(line) as OutboxLine;
+      if (entry.kind === 'reading') this.waiting.set(entry.reading.submission.periodStart, entry.reading);
+      else if (entry.kind === 'committed') entry.periodStarts.forEach((p) => this.settle(p));
+      else {
+        this.waiting.delete(entry.periodStart);
+        this.settledLines += 1;
+      }
+    }
+    return lines.at(-1) !== '';
+  }
+
+  /**
+   * Replaces the file with its essence (the last committed reading, then the pending ones) through a new file
+   * renamed over the old one, so a crash at any point leaves one complete version.
+   */
+  private rewrite(): void {
+    const lines: OutboxLine[] = [];
+    if (this.lastCommitted) {
+      lines.push({ kind: 'reading', reading: this.lastCommitted });
+      lines.push({ kind: 'committed', periodStarts: [this.lastCommitted.submission.periodStart] });
+    }
+    for (const reading of this.pending()) lines.push({ kind: 'reading', reading });
+    const temporary = `${this.path}.tmp`;
+    const fd = openSync(temporary, 'w', 0o600);
+    writeSync(fd, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    fsyncSync(fd);
+    closeSync(fd);
+    const wasOpen = this.fd >= 0;
+    if (wasOpen) closeSync(this.fd);
+    renameSync(temporary, this.path);
+    syncDirectory(dirname(this.path));
+    if (wasOpen) this.fd = openSync(this.path, 'a', 0o600);
+    this.settledLines = 0;
+  }
+}
+
+function syncDirectory(path: PathLike): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

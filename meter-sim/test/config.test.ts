@@ -1,0 +1,155 @@
+import { PAIR_BUNDLE_FORMAT, type PairBundle } from '@smartmeter/client/dist/pairBundle';
+import { keyIdOf } from '@smartmeter/crypto';
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildRunConfig, ConfigError, type RunOptions } from '../src/config';
+
+const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
+const sessionKey = Buffer.alloc(32, 7);
+const validBundle: PairBundle = {
+  format: PAIR_BUNDLE_FORMAT,
+  channel: 'northgrid',
+  mspId: 'Distributor1MSP',
+  subscriptionId: 'sub_0123456789abcdef01234567',
+  meterId: 'mtr-fixture-1',
+  peer: {
+    endpoint: '127.0.0.1:7051',
+    hostAlias: 'peer0.distributor1.example.com',
+    tlsRootCertPem: fixture('meter-cert.pem'),
+  },
+  identity: { certificatePem: fixture('meter-cert.pem'), privateKeyPem: fixture('meter-key.pem') },
+  sessionKey: { keyId: keyIdOf(sessionKey), keyHex: sessionKey.toString('hex') },
+  createdAt: '2026-11-01T00:00:00Z',
+};
+const foreignKeyPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
+const dir = mkdtempSync(join(tmpdir(), 'meter-config-'));
+
+function writeBundle(name: string, bundle: object, mode = 0o600): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(bundle));
+  chmodSync(path, mode);
+  return path;
+}
+
+const defaults: RunOptions = {
+  stateDir: join(dir, 'state'),
+  source: 'household',
+  utility: 'electricity',
+  utcOffset: '0',
+  speed: '1',
+  maxJitter: '60',
+  batchSize: '96',
+  refresh: '60',
+};
+
+function problemsOf(options: Partial<RunOptions>): string[] {
+  try {
+    buildRunConfig({ ...defaults, ...options });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('meter-sim configuration', () => {
+  it('when the bundle and options are right then the config holds the meter, its key and its source', () => {
+    const config = buildRunConfig({
+      ...defaults,
+      bundle: [writeBundle('ok.json', validBundle)],
+      speed: '1440',
+    });
+    expect(config.meters).toHaveLength(1);
+    expect(config.meters[0].sessionKey).toEqual(sessionKey);
+    expect(config.sources[0].description).toBe('synthetic electricity household (seed mtr-fixture-1)');
+    expect(config).toMatchObject({ speed: 1440, batchSize: 96, maxJitterSeconds: 60 });
+  });
+
+  it('when several settings are wrong then every problem is reported at once', () => {
+    const problems = problemsOf({
+      bundle: [writeBundle('ok2.json', validBundle)],
+      speed: '0',
+      batchSize: '200',
+      utility: 'steam',
+      from: 'yesterday',
+      maxJitter: '-1',
+    });
+    expect(problems).toEqual([
+      '--speed must be a number from 0.001 to 1000000 (got "0")',
+      '--from must be an ISO 8601 UTC time like 2026-01-15T00:00:00Z (got "yesterday")',
+      '--max-jitter must be an integer from 0 to 3600 (got "-1")',
+      '--batch-size must be an integer from 1 to 96 (got "200")',
+      '--utility must be one of electricity, gas, water (got "steam")',
+    ]);
+  });
+
+  it('when no bundle is given then the message says where one comes from', () => {
+    expect(problemsOf({})).toEqual([
+      'no pair bundle: give --bundle <file> (from "meterctl meter pair-bundle") or --bundle-dir <dir>',
+    ]);
+  });
+
+  it('when the bundle is readable by others, has a wrong key id, a foreign private key and another meter id then each is named', () => {
+    const otherKey = Buffer.alloc(32, 9);
+    const path = writeBundle(
+      'bad.json',
+      {
+        ...validBundle,
+        meterId: 'mtr-0042',
+        sessionKey: { keyId: keyIdOf(otherKey), keyHex: sessionKey.toString('hex') },
+        identity: {
+          certificatePem: validBundle.identity.certificatePem,
+          privateKeyPem: foreignKeyPem,
+        },
+      },
+      0o644,
+    );
+    expect(problemsOf({ bundle: [path] })).toEqual([
+      `${path}: holds the meter's private key but is readable by others (mode 644); chmod 600 ${path}`,
+      `${path}: sessionKey.keyId ${keyIdOf(otherKey)} is not the id of the key in the bundle (${keyIdOf(sessionKey)})`,
+      `${path}: identity.privateKeyPem does not belong to the certificate`,
+      `${path}: the certificate is for meter mtr-fixture-1, the bundle for meter mtr-0042`,
+    ]);
+  });
+
+  it('when the bundle is not a bundle then the missing fields are listed', () => {
+    const path = writeBundle('empty.json', { format: 'something-else', channel: 'northgrid' });
+    const problems = problemsOf({ bundle: [path] });
+    expect(problems[0]).toBe(`${path}: format must be "${PAIR_BUNDLE_FORMAT}" (got "something-else")`);
+    expect(problems).toContain(`${path}: subscriptionId is missing`);
+    expect(problems).toContain(`${path}: identity.privateKeyPem is missing`);
+    expect(problemsOf({ bundle: [join(dir, 'absent.json')] })).toEqual([
+      `${join(dir, 'absent.json')}: cannot read the pair bundle (ENOENT)`,
+    ]);
+  });
+
+  it('when LCL replay is misconfigured then the file, the household and the utility are checked', () => {
+    const bundle = [writeBundle('lcl.json', validBundle)];
+    const sample = join(__dirname, '..', 'data', 'lcl-sample.csv');
+    expect(problemsOf({ bundle, source: 'lcl' })).toEqual([
+      '--source lcl needs --lcl-file <csv> (a London LCL smart-meter file)',
+    ]);
+    expect(problemsOf({ bundle, source: 'lcl', lclFile: sample, lclId: 'MAC999', utility: 'gas' })).toEqual([
+      '--source lcl replays electricity data: use --utility electricity',
+      `--lcl-id MAC999 is not in ${sample} (it has MAC000002, MAC004387)`,
+    ]);
+    const config = buildRunConfig({
+      ...defaults,
+      bundle,
+      source: 'lcl',
+      lclFile: sample,
+      lclId: 'MAC004387',
+    });
+    expect(config.sources[0].description).toBe('LCL household MAC004387 (ToU, 7 days replayed)');
+  });
+
+  it('when more meters are asked for than bundles exist then it says how many it has', () => {
+    expect(problemsOf({ bundle: [writeBundle('one.json', validBundle)], meters: '3' })).toEqual([
+      '--meters 3 needs 3 pair bundles, 1 given',
+    ]);
+  });
+});
