@@ -9,6 +9,40 @@ const out = join(root, 'dist-pi');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
+/**
+ * fabric-protos' index loads every Fabric message type at start (gossip, discovery, ... ) although a meter uses
+ * a few; on a Pi that is memory for nothing. This index loads each namespace when first used.
+ */
+const lazyFabricProtos = {
+  name: 'lazy-fabric-protos',
+  setup(builder) {
+    builder.onLoad({ filter: /@hyperledger[\\/]fabric-protos[\\/]lib[\\/]index\.js$/ }, () => {
+      const namespaces = [
+        'common',
+        'gossip',
+        'peer',
+        'discovery',
+        'ledger',
+        'gateway',
+        'orderer',
+        'transientstore',
+        'msp',
+        'google',
+      ];
+      const getters = namespaces
+        .map(
+          (name) =>
+            `Object.defineProperty(exports, '${name}', { enumerable: true, get: () => require('./${name}') });`,
+        )
+        .join('\n');
+      return {
+        contents: `Object.defineProperty(exports, '__esModule', { value: true });\n${getters}\n`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const result = await build({
   entryPoints: [join(root, 'dist', 'bin.js')],
   outfile: join(out, 'meter-sim.js'),
@@ -21,6 +55,7 @@ const result = await build({
   logLevel: 'warning',
   // Only fabric-gateway's optional HSM signer loads pkcs11js (a native addon); meters sign with a key file.
   external: ['pkcs11js'],
+  plugins: [lazyFabricProtos],
 });
 
 const native = Object.keys(result.metafile.inputs).filter((input) => input.endsWith('.node'));

@@ -1,0 +1,191 @@
+/**
+ * Benchmark (not a test): meter-sim's cost on the running network, as built for the Raspberry Pi
+ * (meter-sim/dist-pi/meter-sim.js): CPU time per reading and the process's peak RSS, for one meter and for
+ * 100 meters in one process. Each meter has its own CA identity, subscription and session key, pairs itself and
+ * reports simulated days at full speed. Needs `./test-network.sh up`. `npm run bench:meter-sim`.
+ */
+import { newOrgKeyPair, newSessionKey, sealPersonalData, type OrgKeyPair } from '@smartmeter/crypto';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { writeSecretFile } from '../client/src/keystore';
+import { buildPairBundle } from '../client/src/pairBundle';
+import { buildSubscriptionRequest } from '../client/src/subscriptionRequest';
+import { Gateways, isoSeconds, submitJson } from '../test/support/chaincode';
+import { AUTHORITY, CHANNEL, D1, exampleTariff, INTERVAL } from '../test/support/household';
+import { profile, repoDir, testNetwork } from '../test/support/network';
+
+const execFileAsync = promisify(execFile);
+const runs = (process.env.BENCH_METERS ?? '1,100').split(',').map(Number);
+const DAYS: Record<number, number> = { 1: 7 };
+const bundleBinary = join(repoDir, 'meter-sim', 'dist-pi', 'meter-sim.js');
+/** Node flags for the meter process; the default is what the systemd unit uses on the Pi. */
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--lite-mode').split(' ').filter((flag) => flag !== '');
+
+interface Summary {
+  generated: number;
+  committed: number;
+  transactions: number;
+  cpuMs: number;
+  maxRssMb: number;
+  outcomes: string;
+}
+
+/** Runs fn over items with at most `limit` in flight. */
+async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += limit)
+    results.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
+  return results;
+}
+
+async function prepareMeters(gateways: Gateways, count: number, start: number, dir: string): Promise<void> {
+  const run = Date.now().toString(36);
+  const subscriber = `bench-hh-${run}`;
+  await testNetwork(
+    'enroll',
+    'distributor1',
+    subscriber,
+    '--attrs',
+    `role=subscriber:ecert,subscriberId=${subscriber}:ecert`,
+  );
+  const meters = Array.from({ length: count }, (_, i) => `bench-mtr-${run}-${String(i).padStart(3, '0')}`);
+  await inBatches(meters, 4, (meter) =>
+    testNetwork('enroll', 'distributor1', meter, '--attrs', `role=meter:ecert,meterId=${meter}:ecert`),
+  );
+  const orgKeys: Record<string, OrgKeyPair> = { [D1]: newOrgKeyPair(), [AUTHORITY]: newOrgKeyPair() };
+  const versions: Record<string, number> = {};
+  for (const [org, mspId] of [
+    ['distributor1', D1],
+    ['authority', AUTHORITY],
+  ]) {
+    const contract = gateways.contract(org, CHANNEL, 'OrgKey');
+    versions[mspId] = (
+      await submitJson<{ version: number }>(contract, 'PublishOrgKey', orgKeys[mspId].publicKeyPem)
+    ).version;
+  }
+  const tariffId = `bench-${run}`;
+  const operator = gateways.gateway('distributor1').getNetwork(CHANNEL);
+  await submitJson(
+    operator.getContract('smartmeter', 'Pricing'),
+    'PublishTariff',
+    JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: isoSeconds(start) }),
+  );
+  const household = gateways
+    .gateway('distributor1', subscriber)
+    .getNetwork(CHANNEL)
+    .getContract('smartmeter', 'Subscription');
+  const d1 = profile('distributor1');
+  await inBatches(meters, 25, async (meter) => {
+    const sessionKey = newSessionKey();
+    const request = buildSubscriptionRequest({
+      distributorMspId: D1,
+      meterId: meter,
+      requestedPlan: 'residential-tou',
+      sessionKey,
+      recipients: [D1, AUTHORITY].map((mspId) => ({
+        mspId,
+        version: versions[mspId],
+        publicKeyPem: orgKeys[mspId].publicKeyPem,
+      })),
+    });
+    const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
+      household,
+      'RequestSubscription',
+      request,
+    );
+    await submitJson(
+      operator.getContract('smartmeter', 'Subscription'),
+      'ApproveSubscription',
+      subscriptionId,
+      JSON.stringify({
+        intervalSeconds: INTERVAL,
+        tariffId,
+        regionCode: 'north/bench',
+        startDate: isoSeconds(start),
+      }),
+    );
+    const bundle = buildPairBundle({
+      profile: d1,
+      channel: CHANNEL,
+      subscriptionId,
+      meterId: meter,
+      meterIdentity: profile('distributor1').identities[meter],
+      sessionKey,
+      sealedPersonalData: sealPersonalData(Buffer.from('{"name":"bench"}'), sessionKey, subscriptionId),
+    });
+    writeSecretFile(join(dir, `${meter}.json`), JSON.stringify(bundle));
+  });
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `meter-sim benchmark: the Pi bundle on the running network (BFT ordering), full speed, node ${nodeFlags.join(' ')}`,
+  );
+  console.log('meters  days  readings  transactions  wall s  cpu s  cpu ms/reading  max RSS MB');
+  for (const meters of runs) {
+    const gateways = new Gateways();
+    const days = DAYS[meters] ?? 1;
+    const start = Math.floor(Date.now() / 1000 / 86_400) * 86_400 - (days + 1) * 86_400;
+    const dir = mkdtempSync(join(tmpdir(), `bench-meter-sim-${meters}-`));
+    const bundles = join(dir, 'bundles');
+    mkdirSync(bundles);
+    try {
+      await prepareMeters(gateways, meters, start, bundles);
+    } finally {
+      gateways.closeAll();
+    }
+    const began = Date.now();
+    const { stdout } = await execFileAsync(
+      'node',
+      [
+        ...nodeFlags,
+        bundleBinary,
+        'run',
+        '--bundle-dir',
+        bundles,
+        '--meters',
+        String(meters),
+        '--state-dir',
+        join(dir, 'state'),
+        '--speed',
+        '1000000',
+        '--until',
+        isoSeconds(start + days * 86_400),
+        '--json-logs',
+        '--refresh',
+        '5',
+      ],
+      { maxBuffer: 256 * 1024 * 1024 },
+    );
+    const wall = (Date.now() - began) / 1000;
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1) as string) as Summary;
+    if (summary.committed !== meters * days * 48) {
+      throw new Error(
+        `expected ${meters * days * 48} readings on the ledger, meter-sim reports ${summary.committed} (${summary.outcomes})`,
+      );
+    }
+    console.log(
+      [
+        String(meters).padStart(6),
+        String(days).padStart(5),
+        String(summary.generated).padStart(9),
+        String(summary.transactions).padStart(13),
+        wall.toFixed(1).padStart(7),
+        (summary.cpuMs / 1000).toFixed(2).padStart(6),
+        (summary.cpuMs / summary.generated).toFixed(2).padStart(15),
+        summary.maxRssMb.toFixed(1).padStart(11),
+      ].join(' '),
+    );
+  }
+  console.log(
+    'cpu: user + system time of the meter-sim process, start-up and pairing included, divided by readings.',
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
