@@ -315,3 +315,16 @@ describe('Measurement contract: reads', () => {
     expect(result.missing).toEqual([2, 5, 6].map(period));
   });
 });
+
+describe('Measurement contract: GetReadings on an empty range', () => {
+  it('when a subscription has no readings yet then the page is empty with no bookmark (the peer sends no metadata)', async () => {
+    const world = await World.create();
+    const household = await world.active();
+    const page = parse<Page<ReadingRecord>>(
+      await world.run(household.subscriber, (ctx) =>
+        measurement.GetReadings(ctx, household.subscriptionId, period(0), period(48), '100', ''),
+      ),
+    );
+    expect(page).toEqual({ records: [], bookmark: '' });
+  });
+});

@@ -78,5 +78,9 @@ function peerEndpoint(options: GlobalOptions): string | undefined {
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => process.exit(code));
+  main(process.argv).then((code) => {
+    // Exit only once stdout and stderr have flushed: a large --json result written to a pipe is asynchronous
+    // and process.exit would cut it short.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  });
 }

@@ -5,7 +5,7 @@
 
 CHAINCODE_DIR="$REPO_DIR/chaincode"
 # Blocks after which a peer purges personal data delivered through a private data collection.
-PERSONAL_DATA_BLOCK_TO_LIVE=${PERSONAL_DATA_BLOCK_TO_LIVE:-100}
+PERSONAL_DATA_BLOCK_TO_LIVE=${PERSONAL_DATA_BLOCK_TO_LIVE:-20}
 
 chaincode_version() {
   node -p "require('$CHAINCODE_DIR/package.json').version"

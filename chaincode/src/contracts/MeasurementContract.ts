@@ -13,7 +13,7 @@ import { callerOf, describe, isAuditor, isOperatorOf, requireMeter, type Caller 
 import { ContractError, forbidden, invalidArgument } from '../contractError';
 import { readingCursorKey, readingKey } from '../ledger/keys';
 import { canonicalJson, marshal } from '../ledger/marshal';
-import { collectValues, readOptional, write } from '../ledger/store';
+import { collectValues, nextBookmark, readOptional, write } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
 import {
   parseBookmark,
@@ -140,7 +140,7 @@ export class MeasurementContract extends Contract {
       start,
     );
     const records = await collectValues<ReadingRecord>(iterator);
-    return canonicalJson({ records, bookmark: metadata.bookmark ?? '' });
+    return canonicalJson({ records, bookmark: nextBookmark(metadata) });
   }
 
   /** Periods in [from, to) that the subscription should have a reading for but has none. */

@@ -69,7 +69,7 @@ export async function pageByPartialKey<T>(
     pageSize,
     bookmark,
   );
-  return { records: await collectValues<T>(iterator), bookmark: metadata.bookmark ?? '' };
+  return { records: await collectValues<T>(iterator), bookmark: nextBookmark(metadata) };
 }
 
 /** One page of index entries resolved to the records they point at (the last key attribute is the id). */
@@ -94,5 +94,13 @@ export async function pageThroughIndex<T>(
     const record = await readOptional<T>(ctx, recordKeyOf(id));
     if (record !== undefined) records.push(record);
   }
-  return { records, bookmark: metadata.bookmark ?? '' };
+  return { records, bookmark: nextBookmark(metadata) };
+}
+
+/**
+ * The bookmark of the next page, empty when there is none. A peer sends no metadata at all for an empty page,
+ * so the shim's metadata may be undefined.
+ */
+export function nextBookmark(metadata: { bookmark?: string } | undefined): string {
+  return metadata?.bookmark ?? '';
 }

@@ -91,7 +91,11 @@ export class MemoryLedger {
       const next = entries[from + pageSize];
       return {
         iterator: iteratorOver(slice),
-        metadata: { fetchedRecordsCount: slice.length, bookmark: next ? next.key : '' },
+        // Like a peer: an empty page comes without metadata.
+        metadata:
+          slice.length === 0
+            ? undefined
+            : { fetchedRecordsCount: slice.length, bookmark: next ? next.key : '' },
       };
     };
     const composite = (objectType: string, attributes: string[]) =>

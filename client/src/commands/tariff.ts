@@ -5,12 +5,20 @@ import { PricingClient } from '../contracts/PricingClient';
 import { UsageError } from '../errors';
 import { readStructuredFile } from '../jsonFile';
 import { printRows } from '../output';
-import { onChannel, print, type GlobalOptions } from './context';
+import { isoOption, onChannel, print, type GlobalOptions } from './context';
 
 /** Reads and validates a tariff file (JSON or YAML); every schema problem is reported by field before anything is sent. */
-export function readTariffFile(path: string): string {
+/** The tariff in the file, with the fields given on the command line replacing the file's. */
+export function readTariffFile(
+  path: string,
+  overrides: { tariffId?: string; effectiveFrom?: string } = {},
+): string {
   const parsed = readStructuredFile(path, 'tariff file', (message) => new UsageError(message));
-  const { tariff, errors } = validateTariffDefinition(parsed);
+  const merged =
+    parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? { ...parsed, ...overrides }
+      : parsed;
+  const { tariff, errors } = validateTariffDefinition(merged);
   if (!tariff) throw new UsageError(`tariff file ${path} is invalid: ${errors.join('; ')}`);
   return JSON.stringify(tariff);
 }
@@ -26,13 +34,18 @@ export function registerTariffCommands(program: Command, globals: () => GlobalOp
   tariff
     .command('publish <file>')
     .description('publish a new tariff version from a JSON or YAML file (see examples/tariffs)')
+    .option('--id <tariffId>', "use this tariff id instead of the file's")
+    .option('--effective-from <time>', "use this start instead of the file's effectiveFrom")
     .addHelpText(
       'after',
-      '\nExample:\n  meterctl -p .network/profiles/distributor1.json tariff publish examples/tariffs/time-of-use.json',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json tariff publish examples/tariffs/time-of-use.json --effective-from 2026-11-01T00:00:00Z',
     )
-    .action(async (file: string) => {
+    .action(async (file: string, o: { id?: string; effectiveFrom?: string }) => {
       const options = globals();
-      const body = readTariffFile(file);
+      const body = readTariffFile(file, {
+        ...(o.id ? { tariffId: o.id } : {}),
+        ...(o.effectiveFrom ? { effectiveFrom: isoOption('--effective-from', o.effectiveFrom) } : {}),
+      });
       const record = await onChannel(options, (network) => new PricingClient(network).publishTariff(body));
       print(options, record, () => `published ${describeTariff(record)}`);
     });

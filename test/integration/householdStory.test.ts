@@ -1,0 +1,537 @@
+import type {
+  AccessRequestRecord,
+  ReadingRecord,
+  SubscriptionRecord,
+} from '@smartmeter/chaincode/dist/api/records';
+import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
+import { common } from '@hyperledger/fabric-protos';
+import { decryptReading, keyIdOf } from '@smartmeter/crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MeasurementClient, type ReadingSubmission } from '../../client/src/contracts/MeasurementClient';
+import { openGateway } from '../../client/src/gateway';
+import { Keystore } from '../../client/src/keystore';
+import { HouseholdSource } from '../../meter-sim/src/sources/household';
+import { Gateways, isoSeconds as iso, rejection } from '../support/chaincode';
+import { meterctl, meterctlJson } from '../support/meterctl';
+import { MeterSimProcess } from '../support/meterSim';
+import { networkHome, profile, repoDir } from '../support/network';
+
+/**
+ * Issue 7: the README walkthrough as one story on the real network, with the real CLI and meter process. A
+ * household subscribes on northgrid, its meter reports a month, it is billed, the authority reports and asks for
+ * personal data, then the household moves to Distributor2 on southgrid. Every promise is checked at the end.
+ */
+const DAY = 86_400;
+const HALF_HOUR = 1800;
+// Short: the run id goes into a region code, whose segments have at most 16 characters.
+const run = `${Date.now().toString(36).slice(-6)}${Math.floor(Math.random() * 1e4)}`;
+const work = mkdtempSync(join(tmpdir(), 'household-story-'));
+const profiles = join(networkHome, 'profiles');
+// The month ends a day ago: every period of it has ended, and it starts within the ledger's 45-day backlog.
+const monthStart = Math.floor(Date.now() / 1000 / DAY) * DAY - 31 * DAY;
+const monthEnd = monthStart + 30 * DAY;
+const region = `north/st${run}`;
+const hh = `hh-${run}`;
+const hh2 = `hh2-${run}`;
+const meter1 = `mtr-${run}`;
+const meter2 = `mtr2-${run}`;
+const personal = { name: 'Story Household', address: '7 Meter Row' };
+
+const d1 = ['-p', join(profiles, 'distributor1.json'), '-k', join(work, 'distributor1')];
+const d2 = ['-p', join(profiles, 'distributor2.json'), '-k', join(work, 'distributor2')];
+const authorityOn = (channel: string) => [
+  '-p',
+  join(profiles, 'authority.json'),
+  '-c',
+  channel,
+  '-k',
+  join(work, 'authority'),
+];
+const household = ['-p', join(profiles, 'distributor1.json'), '-k', join(work, 'household'), '-i', hh];
+const householdSouth = ['-p', join(profiles, 'distributor2.json'), '-k', join(work, 'household'), '-i', hh2];
+const meterSim = (...args: string[]) => new MeterSimProcess(args);
+const gateways = new Gateways();
+afterAll(() => gateways.closeAll());
+
+/** `readings list --json`: the payload is there when the caller's key decrypts the reading. */
+interface DecryptedReading {
+  periodStart: string;
+  sequence: number;
+  payload?: { energyWh: number };
+  error?: string;
+}
+
+const readingsOf = (party: string[], subscriptionId: string, from: number, to: number) =>
+  meterctlJson<DecryptedReading[]>([
+    ...party,
+    'readings',
+    'list',
+    subscriptionId,
+    '--from',
+    iso(from),
+    '--to',
+    iso(to),
+  ]);
+
+let northId = '';
+let southId = '';
+let southStart = 0;
+let billId = '';
+let requestId = '';
+let oldKeyHex = '';
+let northEndAt = '';
+
+async function registerAndEnroll(
+  distributor: string[],
+  home: string[],
+  name: string,
+  role: string,
+): Promise<void> {
+  const idOption = role === 'meter' ? ['--meter-id', name] : ['--subscriber-id', name];
+  const { secret } = await meterctlJson<{ secret: string }>([
+    ...distributor,
+    'identity',
+    'register',
+    name,
+    '--role',
+    role,
+    ...idOption,
+  ]);
+  await meterctlJson([...home.slice(0, 4), 'identity', 'enroll', name, '--secret', secret]);
+}
+
+function generated(meterId: string, from: number, to: number): Map<string, number> {
+  const source = new HouseholdSource({ seed: meterId, utility: 'electricity', utcOffsetMinutes: 0 });
+  const values = new Map<string, number>();
+  for (let t = from; t < to; t += HALF_HOUR) values.set(iso(t), source.measure(t, HALF_HOUR).quantity);
+  return values;
+}
+
+describe('the household story on the real network', () => {
+  it('1-2. the organizations publish their keys, Distributor1 a time-of-use tariff, the authority price signals', async () => {
+    await meterctlJson([...d1, 'keys', 'publish']);
+    await meterctlJson([...d2, 'keys', 'publish']);
+    await meterctlJson([...authorityOn('northgrid'), 'keys', 'publish']);
+    await meterctlJson([...authorityOn('southgrid'), 'keys', 'publish']);
+    const tariffFile = join(repoDir, 'examples', 'tariffs', 'time-of-use.json');
+    for (const [distributor, id] of [
+      [d1, `tou-${run}`],
+      [d2, `tou2-${run}`],
+    ] as const) {
+      const tariff = await meterctlJson<{ version: number }>([
+        ...distributor,
+        'tariff',
+        'publish',
+        tariffFile,
+        '--id',
+        id,
+        '--effective-from',
+        iso(monthStart),
+      ]);
+      expect(tariff.version).toBe(1);
+    }
+    const signals = join(work, 'signals.json');
+    writeFileSync(signals, JSON.stringify([{ periodStart: iso(monthStart), priceMicroPerKwh: 250000 }]));
+    await meterctlJson([
+      ...authorityOn('northgrid'),
+      'price-signal',
+      'publish',
+      '--region',
+      region,
+      '--file',
+      signals,
+    ]);
+  });
+
+  it('3. the household subscribes on northgrid, the distributor approves every 30 minutes, the meter is paired from its bundle', async () => {
+    await registerAndEnroll(d1, household, hh, 'subscriber');
+    await registerAndEnroll(d1, household, meter1, 'meter');
+    await meterctlJson([...household, 'keys', 'new', 'home']);
+    const requested = await meterctlJson<SubscriptionRecord>([
+      ...household,
+      'subscription',
+      'request',
+      '--meter',
+      meter1,
+      '--key',
+      'home',
+    ]);
+    northId = requested.subscriptionId;
+    const approved = await meterctlJson<SubscriptionRecord>([
+      ...d1,
+      'subscription',
+      'approve',
+      northId,
+      '--tariff',
+      `tou-${run}`,
+      '--region',
+      region,
+      '--interval',
+      '1800',
+      '--start',
+      iso(monthStart),
+    ]);
+    expect(approved.status).toBe('APPROVED');
+    writeFileSync(join(work, 'personal.json'), JSON.stringify(personal));
+    await meterctlJson([
+      ...household,
+      'meter',
+      'pair-bundle',
+      northId,
+      '--meter-identity',
+      meter1,
+      '--key',
+      'home',
+      '--personal-data',
+      join(work, 'personal.json'),
+      '--out',
+      join(work, 'meter1.json'),
+    ]);
+    expect(readFileSync(join(work, 'meter1.json'), 'utf8')).not.toContain('Meter Row');
+  });
+
+  it('4. meter-sim reports a simulated month at speed: 1,440 readings, each decrypting to what it measured', async () => {
+    const meter = meterSim(
+      '--bundle',
+      join(work, 'meter1.json'),
+      '--state-dir',
+      join(work, 'meter1'),
+      '--speed',
+      '1000000',
+      '--until',
+      iso(monthEnd),
+    );
+    expect(await meter.exited).toEqual({ code: 0, signal: null });
+    expect(meter.events.some((e) => e.event === 'meter.paired')).toBe(true);
+    expect(meter.committed()).toHaveLength(1440);
+    const readings = await readingsOf([...household], northId, monthStart, monthEnd);
+    const expected = generated(meter1, monthStart, monthEnd);
+    expect(readings).toHaveLength(1440);
+    expect(readings.map((r) => [r.periodStart, r.payload?.energyWh])).toEqual([...expected.entries()]);
+  });
+
+  it('5. the distributor bills the month; the household verifies, disputes, the distributor resolves; the payment is recorded', async () => {
+    const bill = await meterctlJson<BillRecord>([
+      ...d1,
+      'bill',
+      'issue',
+      northId,
+      '--from',
+      iso(monthStart),
+      '--to',
+      iso(monthEnd),
+    ]);
+    billId = bill.billId;
+    const total = [...generated(meter1, monthStart, monthEnd).values()].reduce((a, b) => a + b, 0);
+    expect(bill.energyWh).toBe(total);
+    expect(bill.expectedReadings).toBe(1440);
+    const verified = await meterctl([...household, 'bill', 'verify', billId]);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/^OK: bill /);
+    expect(
+      (
+        await meterctlJson<BillRecord>([
+          ...household,
+          'bill',
+          'dispute',
+          billId,
+          '--reason',
+          'line "peak" looks high',
+        ])
+      ).status,
+    ).toBe('DISPUTED');
+    expect(
+      (
+        await meterctlJson<BillRecord>([
+          ...d1,
+          'bill',
+          'resolve',
+          billId,
+          '--outcome',
+          'REJECTED',
+          '--note',
+          'readings verified',
+        ])
+      ).status,
+    ).toBe('RESOLVED');
+    const paid = await meterctlJson<BillRecord>([
+      ...d1,
+      'bill',
+      'pay',
+      billId,
+      '--amount',
+      String(bill.totalMinor),
+      '--reference',
+      `story-${run}`,
+    ]);
+    expect(paid).toMatchObject({ status: 'PAID', payment: { amountMinor: bill.totalMinor } });
+  });
+
+  it('6. the authority syncs its reporting database, gets the region load, and receives personal data only on consent', async () => {
+    const authority = authorityOn('northgrid');
+    await meterctlJson([...authority, 'report', 'sync']);
+    const load = await meterctlJson<{ periodStart: string; energyWh: number; readingCount: number }[]>([
+      ...authority,
+      'report',
+      'load',
+      '--region',
+      region,
+      '--from',
+      iso(monthStart),
+      '--to',
+      iso(monthEnd),
+      '--interval',
+      String(DAY),
+    ]);
+    const expected = generated(meter1, monthStart, monthEnd);
+    const daily = Array.from({ length: 30 }, (_, day) =>
+      [...expected.entries()]
+        .filter(([p]) => Math.floor((Date.parse(p) / 1000 - monthStart) / DAY) === day)
+        .reduce((sum, [, v]) => sum + v, 0),
+    );
+    expect(load.map((row) => row.energyWh)).toEqual(daily);
+    expect(load.every((row) => row.readingCount === 48)).toBe(true);
+
+    const request = await meterctlJson<AccessRequestRecord>([
+      ...authority,
+      'personal-data',
+      'request',
+      northId,
+      '--reason',
+      'tariff audit 2026/117',
+    ]);
+    requestId = request.requestId;
+    const sealed = join(work, 'meter1', northId, 'personal-data.sealed');
+    const granted = await meterctlJson<AccessRequestRecord>([
+      ...household,
+      'personal-data',
+      'grant',
+      requestId,
+      '--sealed-file',
+      sealed,
+      '--key',
+      'home',
+    ]);
+    expect(granted.status).toBe('GRANTED');
+    const fetched = await meterctlJson<{ data: string }>([...authority, 'personal-data', 'fetch', requestId]);
+    expect(JSON.parse(fetched.data)).toEqual(personal);
+    await meterctlJson([...authority, 'report', 'sync']);
+    const log = await meterctlJson<{ requestId: string; reason: string; status: string }[]>([
+      ...authority,
+      'report',
+      'access-requests',
+    ]);
+    expect(log.find((row) => row.requestId === requestId)).toMatchObject({
+      reason: 'tariff audit 2026/117',
+      status: 'GRANTED',
+    });
+
+    // Blocks pass (every System.Ping is one); the authority's peer purges the delivery after its block-to-live.
+    const ping = gateways.contract('authority', 'northgrid', 'System');
+    let fetchAfter = { code: 0, stdout: '', stderr: '' };
+    for (let block = 0; block < 40 && fetchAfter.code === 0; block += 1) {
+      await ping.submitTransaction('Ping', `purge-${block}`);
+      if (block >= 18) fetchAfter = await meterctl([...authority, 'personal-data', 'fetch', requestId]);
+    }
+    expect(fetchAfter.code).toBe(1);
+    expect(fetchAfter.stderr).toMatch(
+      /NOT_FOUND: the personal data of .* is no longer held \(purged after its block-to-live\)/,
+    );
+  });
+
+  it('7. the household ends the subscription, rotates its key and moves to Distributor2 on southgrid with a new meter', async () => {
+    const keystore = new Keystore(join(work, 'household'));
+    oldKeyHex = keystore.sessionKey('home').key;
+    const ended = await meterctlJson<SubscriptionRecord>([
+      ...household,
+      'subscription',
+      'end',
+      northId,
+      '--reason',
+      'moving to Distributor2',
+    ]);
+    expect(ended.status).toBe('ENDED');
+    northEndAt = ended.end?.effectiveAt ?? '';
+    const rotated = await meterctlJson<{ keyId: string }>([...household, 'keys', 'rotate', 'home']);
+    expect(rotated.keyId).not.toBe(keyIdOf(Buffer.from(oldKeyHex, 'hex')));
+
+    await registerAndEnroll(d2, householdSouth, hh2, 'subscriber');
+    await registerAndEnroll(d2, householdSouth, meter2, 'meter');
+    southId = (
+      await meterctlJson<SubscriptionRecord>([
+        ...householdSouth,
+        'subscription',
+        'request',
+        '--meter',
+        meter2,
+        '--key',
+        'home',
+      ])
+    ).subscriptionId;
+    southStart = Math.floor(Date.now() / 1000 / DAY) * DAY - 2 * DAY;
+    await meterctlJson([
+      ...d2,
+      'subscription',
+      'approve',
+      southId,
+      '--tariff',
+      `tou2-${run}`,
+      '--region',
+      'south/story',
+      '--interval',
+      '1800',
+      '--start',
+      iso(southStart),
+    ]);
+    await meterctlJson([
+      ...householdSouth,
+      'meter',
+      'pair-bundle',
+      southId,
+      '--meter-identity',
+      meter2,
+      '--key',
+      'home',
+      '--out',
+      join(work, 'meter2.json'),
+    ]);
+    const meter = meterSim(
+      '--bundle',
+      join(work, 'meter2.json'),
+      '--state-dir',
+      join(work, 'meter2'),
+      '--speed',
+      '1000000',
+      '--until',
+      iso(southStart + DAY),
+    );
+    expect(await meter.exited).toEqual({ code: 0, signal: null });
+    const readings = await readingsOf([...householdSouth], southId, southStart, southStart + DAY);
+    expect(readings.map((r) => [r.periodStart, r.payload?.energyWh])).toEqual([
+      ...generated(meter2, southStart, southStart + DAY).entries(),
+    ]);
+  });
+
+  it('8. what the system promises holds: who reads what, refusals, replay, moved ciphertexts, and no secret in any block', async () => {
+    const month = ['--from', iso(monthStart), '--to', iso(monthEnd)];
+    // Distributor1 still decrypts its old readings, and sees nothing of the new subscription.
+    const d1Old = await readingsOf([...d1], northId, monthStart, monthEnd);
+    expect(d1Old.filter((r) => r.payload !== undefined)).toHaveLength(1440);
+    const d1New = await meterctl([...d1, 'subscription', 'show', southId]);
+    expect(d1New.code).toBe(1);
+    expect(d1New.stderr).toMatch(/NOT_FOUND/);
+    expect((await meterctl([...d1, '-c', 'southgrid', 'subscription', 'show', southId])).code).not.toBe(0);
+    // Distributor2 cannot read northgrid.
+    const d2North = await meterctl([...d2, '-c', 'northgrid', 'readings', 'list', northId, ...month]);
+    expect(d2North.code).not.toBe(0);
+    // The authority reads both.
+    const auNorth = await readingsOf([...authorityOn('northgrid')], northId, monthStart, monthEnd);
+    expect(auNorth.filter((r) => r.payload !== undefined)).toHaveLength(1440);
+    const auSouth = await readingsOf([...authorityOn('southgrid')], southId, southStart, southStart + DAY);
+    expect(auSouth.filter((r) => r.payload !== undefined)).toHaveLength(48);
+
+    const keystore = new Keystore(join(work, 'household'));
+    const asMeter = (mspId: string, name: string, org: string, channel: string) => {
+      const connection = gateways.track(
+        openGateway(profile(org), { files: keystore.identity(mspId, name) ?? undefined }),
+      );
+      return new MeasurementClient(connection.gateway.getNetwork(channel));
+    };
+    const oldMeter = asMeter('Distributor1MSP', meter1, 'distributor1', 'northgrid');
+    const newMeter = asMeter('Distributor2MSP', meter2, 'distributor2', 'southgrid');
+    const northReadings: ReadingRecord[] = await new MeasurementClient(
+      gateways.gateway('distributor1').getNetwork('northgrid'),
+    ).all(northId, iso(monthStart), iso(monthStart + DAY));
+    const strip = (r: ReadingRecord): ReadingSubmission => ({
+      subscriptionId: r.subscriptionId,
+      sequence: r.sequence,
+      periodStart: r.periodStart,
+      ciphertext: r.ciphertext,
+      nonce: r.nonce,
+      keyId: r.keyId,
+    });
+    // The old meter is refused on the ended subscription for the period in which it ended (and any later).
+    const periodOfEnd = Math.floor(Date.parse(northEndAt) / 1000 / HALF_HOUR) * HALF_HOUR;
+    expect(
+      await rejection(
+        oldMeter.submit({ ...strip(northReadings[0]), periodStart: iso(periodOfEnd), sequence: 100_000 }),
+      ),
+    ).toMatch(new RegExp(`FORBIDDEN: subscription ${northId} ended at ${northEndAt}`));
+
+    const southReadings = await new MeasurementClient(
+      gateways.gateway('distributor2').getNetwork('southgrid'),
+    ).all(southId, iso(southStart), iso(southStart + DAY));
+    const last = southReadings[southReadings.length - 1];
+    const nextSlot = iso(Date.parse(last.periodStart) / 1000 + HALF_HOUR);
+    // A replayed old reading is refused: an old sequence in a later slot, and an old northgrid reading under the retired key.
+    expect(await rejection(newMeter.submit({ ...strip(southReadings[0]), periodStart: nextSlot }))).toMatch(
+      /CONFLICT: readings must advance/,
+    );
+    expect(
+      await rejection(
+        newMeter.submit({
+          ...strip(northReadings[1]),
+          subscriptionId: southId,
+          periodStart: nextSlot,
+          sequence: last.sequence + 1,
+        }),
+      ),
+    ).toMatch(/CONFLICT: the reading is encrypted under key/);
+    // A ciphertext moved to another slot is stored (the ledger cannot read it) but no longer decrypts.
+    const moved = await newMeter.submit({
+      ...strip(southReadings[0]),
+      periodStart: nextSlot,
+      sequence: last.sequence + 1,
+    });
+    const newKey = Buffer.from(keystore.sessionKey('home').key, 'hex');
+    expect(() =>
+      decryptReading(moved, newKey, {
+        channel: 'southgrid',
+        subscriptionId: southId,
+        sequence: moved.sequence,
+        periodStart: moved.periodStart,
+      }),
+    ).toThrow(/moved to another slot/);
+
+    // Every block of both channels: no personal data, no session key, no plaintext reading, no private key.
+    const secrets = [
+      oldKeyHex,
+      Buffer.from(oldKeyHex, 'hex').toString('base64'),
+      newKey.toString('hex'),
+      newKey.toString('base64'),
+      personal.address,
+      personal.name,
+      '"utility":"electricity"',
+      '"quality":"measured"',
+    ].map((text) => Buffer.from(text));
+    const rawKeys = [Buffer.from(oldKeyHex, 'hex'), newKey];
+    // What must be found, to show that the scan sees what was written.
+    const present: Record<string, string[]> = {
+      northgrid: [northId, northReadings[5].ciphertext, requestId],
+      southgrid: [southId, southReadings[5].ciphertext],
+    };
+    for (const channel of ['northgrid', 'southgrid']) {
+      const network = gateways.gateway('authority').getNetwork(channel);
+      const found = new Set<string>();
+      const info = await network.getContract('qscc').evaluateTransaction('GetChainInfo', channel);
+      const blocksTotal = common.BlockchainInfo.deserializeBinary(info).getHeight();
+      const events = await network.getBlockEvents({ startBlock: 0n });
+      let scanned = 0;
+      try {
+        for await (const block of events) {
+          const bytes = Buffer.from(block.serializeBinary());
+          for (const secret of [...secrets, ...rawKeys]) expect(bytes.includes(secret)).toBe(false);
+          present[channel].filter((text) => bytes.includes(text)).forEach((text) => found.add(text));
+          scanned += 1;
+          if (scanned === blocksTotal) break;
+        }
+      } finally {
+        events.close();
+      }
+      expect(scanned).toBe(blocksTotal);
+      expect([...found].sort()).toEqual([...present[channel]].sort());
+    }
+  });
+});
