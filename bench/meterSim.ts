@@ -4,7 +4,7 @@
  * 100 meters in one process. Each meter has its own CA identity, subscription and session key, pairs itself and
  * reports simulated days at full speed. Needs `./test-network.sh up`. `npm run bench:meter-sim`.
  */
-import { newOrgKeyPair, newSessionKey, sealPersonalData, type OrgKeyPair } from '@smartmeter/crypto';
+import { newSessionKey, sealPersonalData } from '@smartmeter/crypto';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +12,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeSecretFile } from '../client/src/keystore';
 import { buildPairBundle } from '../client/src/pairBundle';
-import { buildSubscriptionRequest } from '../client/src/subscriptionRequest';
 import { Gateways, isoSeconds, submitJson } from '../test/support/chaincode';
-import { AUTHORITY, CHANNEL, D1, exampleTariff, INTERVAL } from '../test/support/household';
+import {
+  CHANNEL,
+  exampleTariff,
+  INTERVAL,
+  northgridRequest,
+  publishOrgKeys,
+} from '../test/support/household';
 import { profile, repoDir, testNetwork } from '../test/support/network';
 
 const execFileAsync = promisify(execFile);
@@ -55,17 +60,7 @@ async function prepareMeters(gateways: Gateways, count: number, start: number, d
   await inBatches(meters, 4, (meter) =>
     testNetwork('enroll', 'distributor1', meter, '--attrs', `role=meter:ecert,meterId=${meter}:ecert`),
   );
-  const orgKeys: Record<string, OrgKeyPair> = { [D1]: newOrgKeyPair(), [AUTHORITY]: newOrgKeyPair() };
-  const versions: Record<string, number> = {};
-  for (const [org, mspId] of [
-    ['distributor1', D1],
-    ['authority', AUTHORITY],
-  ]) {
-    const contract = gateways.contract(org, CHANNEL, 'OrgKey');
-    versions[mspId] = (
-      await submitJson<{ version: number }>(contract, 'PublishOrgKey', orgKeys[mspId].publicKeyPem)
-    ).version;
-  }
+  const orgKeys = await publishOrgKeys(gateways);
   const tariffId = `bench-${run}`;
   const operator = gateways.gateway('distributor1').getNetwork(CHANNEL);
   await submitJson(
@@ -80,17 +75,7 @@ async function prepareMeters(gateways: Gateways, count: number, start: number, d
   const d1 = profile('distributor1');
   await inBatches(meters, 25, async (meter) => {
     const sessionKey = newSessionKey();
-    const request = buildSubscriptionRequest({
-      distributorMspId: D1,
-      meterId: meter,
-      requestedPlan: 'residential-tou',
-      sessionKey,
-      recipients: [D1, AUTHORITY].map((mspId) => ({
-        mspId,
-        version: versions[mspId],
-        publicKeyPem: orgKeys[mspId].publicKeyPem,
-      })),
-    });
+    const request = northgridRequest(meter, sessionKey, orgKeys);
     const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
       household,
       'RequestSubscription',

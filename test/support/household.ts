@@ -35,6 +35,44 @@ export interface OnboardedHousehold {
   orgKeys: Record<string, OrgKeyPair>;
 }
 
+/** Fresh encryption keys of Distributor1 and the authority, published on northgrid, with their versions. */
+export interface PublishedOrgKeys {
+  orgKeys: Record<string, OrgKeyPair>;
+  versions: Record<string, number>;
+}
+
+export async function publishOrgKeys(gateways: Gateways): Promise<PublishedOrgKeys> {
+  const orgKeys: Record<string, OrgKeyPair> = { [D1]: newOrgKeyPair(), [AUTHORITY]: newOrgKeyPair() };
+  const versions: Record<string, number> = {};
+  for (const [org, mspId] of [
+    ['distributor1', D1],
+    ['authority', AUTHORITY],
+  ]) {
+    const published = await submitJson<{ version: number }>(
+      gateways.contract(org, CHANNEL, 'OrgKey'),
+      'PublishOrgKey',
+      orgKeys[mspId].publicKeyPem,
+    );
+    versions[mspId] = published.version;
+  }
+  return { orgKeys, versions };
+}
+
+/** A household's RequestSubscription body on northgrid: its session key wrapped for Distributor1 and the authority. */
+export function northgridRequest(meterId: string, sessionKey: Buffer, keys: PublishedOrgKeys): string {
+  return buildSubscriptionRequest({
+    distributorMspId: D1,
+    meterId,
+    requestedPlan: 'residential-tou',
+    sessionKey,
+    recipients: [D1, AUTHORITY].map((mspId) => ({
+      mspId,
+      version: keys.versions[mspId],
+      publicKeyPem: keys.orgKeys[mspId].publicKeyPem,
+    })),
+  });
+}
+
 export async function onboardHousehold(
   gateways: Gateways,
   prefix: string,
@@ -56,36 +94,15 @@ export async function onboardHousehold(
   );
   await testNetwork('enroll', 'distributor1', meter, '--attrs', `role=meter:ecert,meterId=${meter}:ecert`);
 
-  const orgKeys: Record<string, OrgKeyPair> = { [D1]: newOrgKeyPair(), [AUTHORITY]: newOrgKeyPair() };
-  const versions: Record<string, number> = {};
-  for (const [org, mspId] of [
-    ['distributor1', D1],
-    ['authority', AUTHORITY],
-  ]) {
-    const published = await submitJson<{ version: number }>(
-      contract(org, 'OrgKey'),
-      'PublishOrgKey',
-      orgKeys[mspId].publicKeyPem,
-    );
-    versions[mspId] = published.version;
-  }
+  const published = await publishOrgKeys(gateways);
+  const { orgKeys } = published;
   await submitJson(
     contract('distributor1', 'Pricing'),
     'PublishTariff',
     JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: isoSeconds(startSeconds) }),
   );
   const sessionKey = newSessionKey();
-  const request = buildSubscriptionRequest({
-    distributorMspId: D1,
-    meterId: meter,
-    requestedPlan: 'residential-tou',
-    sessionKey,
-    recipients: [D1, AUTHORITY].map((mspId) => ({
-      mspId,
-      version: versions[mspId],
-      publicKeyPem: orgKeys[mspId].publicKeyPem,
-    })),
-  });
+  const request = northgridRequest(meter, sessionKey, published);
   const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
     contract('distributor1', 'Subscription', subscriber),
     'RequestSubscription',
