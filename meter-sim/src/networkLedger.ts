@@ -29,7 +29,7 @@ export class NetworkLedger implements MeterLedger {
     return this.subscriptions.confirmPairing(this.subscriptionId, proof);
   }
 
-  /** One reading alone goes through SubmitReading; more through SubmitReadings (all or nothing). */
+  /** SubmitReadings, also for a single reading: all or nothing, and idempotent for readings already stored. */
   async submitReadings(readings: ReadingSubmission[]): Promise<BatchResult> {
     return this.measurements.submitBatch(readings);
   }
