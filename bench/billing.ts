@@ -23,19 +23,9 @@ const exampleTariff = JSON.parse(
 async function setUp(world: World, index: number): Promise<Household> {
   const household = await world.requested({ subscriberId: `hh-${index}`, meterId: `M-${index}` });
   const at = { time: new Date('2026-01-01T00:00:00Z') };
-  await world.run(
-    id.d1Operator,
-    (ctx) =>
-      contracts.subscription.ApproveSubscription(
-        ctx,
-        household.subscriptionId,
-        JSON.stringify({
-          intervalSeconds: INTERVAL,
-          tariffId: 'tou',
-          regionCode: 'north/d1',
-          startDate: iso(START),
-        }),
-      ),
+  await world.approve(
+    household,
+    { intervalSeconds: INTERVAL, tariffId: 'tou', regionCode: 'north/d1', startDate: iso(START) },
     at,
   );
   // Readings go straight into the stub's state: the benchmark measures billing, not submission.

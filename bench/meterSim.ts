@@ -15,12 +15,14 @@ import { buildPairBundle } from '../client/src/pairBundle';
 import { Gateways, isoSeconds, submitJson } from '../test/support/chaincode';
 import {
   CHANNEL,
+  enrollMeter,
+  enrollSubscriber,
   exampleTariff,
   INTERVAL,
   northgridRequest,
   publishOrgKeys,
 } from '../test/support/household';
-import { profile, repoDir, testNetwork } from '../test/support/network';
+import { profile, repoDir } from '../test/support/network';
 
 const execFileAsync = promisify(execFile);
 const runs = (process.env.BENCH_METERS ?? '1,100').split(',').map(Number);
@@ -49,17 +51,9 @@ async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promi
 async function prepareMeters(gateways: Gateways, count: number, start: number, dir: string): Promise<void> {
   const run = Date.now().toString(36);
   const subscriber = `bench-hh-${run}`;
-  await testNetwork(
-    'enroll',
-    'distributor1',
-    subscriber,
-    '--attrs',
-    `role=subscriber:ecert,subscriberId=${subscriber}:ecert`,
-  );
+  await enrollSubscriber(subscriber);
   const meters = Array.from({ length: count }, (_, i) => `bench-mtr-${run}-${String(i).padStart(3, '0')}`);
-  await inBatches(meters, 4, (meter) =>
-    testNetwork('enroll', 'distributor1', meter, '--attrs', `role=meter:ecert,meterId=${meter}:ecert`),
-  );
+  await inBatches(meters, 4, enrollMeter);
   const orgKeys = await publishOrgKeys(gateways);
   const tariffId = `bench-${run}`;
   const operator = gateways.gateway('distributor1').getNetwork(CHANNEL);

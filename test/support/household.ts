@@ -35,6 +35,21 @@ export interface OnboardedHousehold {
   orgKeys: Record<string, OrgKeyPair>;
 }
 
+/** A Distributor1 CA identity for a household (role=subscriber) or a meter (role=meter), in the profile. */
+export async function enrollSubscriber(name: string): Promise<void> {
+  await testNetwork(
+    'enroll',
+    'distributor1',
+    name,
+    '--attrs',
+    `role=subscriber:ecert,subscriberId=${name}:ecert`,
+  );
+}
+
+export async function enrollMeter(name: string): Promise<void> {
+  await testNetwork('enroll', 'distributor1', name, '--attrs', `role=meter:ecert,meterId=${name}:ecert`);
+}
+
 /** Fresh encryption keys of Distributor1 and the authority, published on northgrid, with their versions. */
 export interface PublishedOrgKeys {
   orgKeys: Record<string, OrgKeyPair>;
@@ -85,14 +100,8 @@ export async function onboardHousehold(
   const tariffId = `${prefix}-${run}`;
   const contract = (org: string, name: string, identity?: string) =>
     gateways.contract(org, CHANNEL, name, identity);
-  await testNetwork(
-    'enroll',
-    'distributor1',
-    subscriber,
-    '--attrs',
-    `role=subscriber:ecert,subscriberId=${subscriber}:ecert`,
-  );
-  await testNetwork('enroll', 'distributor1', meter, '--attrs', `role=meter:ecert,meterId=${meter}:ecert`);
+  await enrollSubscriber(subscriber);
+  await enrollMeter(meter);
 
   const published = await publishOrgKeys(gateways);
   const { orgKeys } = published;

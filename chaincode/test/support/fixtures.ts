@@ -119,10 +119,26 @@ export class World {
 
   async approved(options: { subscriberId?: string; meterId?: string } = {}): Promise<Household> {
     const household = await this.requested(options);
-    await this.run(id.d1Operator, (ctx) =>
-      contracts.subscription.ApproveSubscription(ctx, household.subscriptionId, JSON.stringify(approval)),
-    );
+    await this.approve(household);
     return household;
+  }
+
+  /** Distributor1's operator approves, with the fixtures' terms unless others are given. */
+  async approve(
+    household: Household,
+    terms: Partial<typeof approval> = {},
+    options?: TxOptions,
+  ): Promise<void> {
+    await this.run(
+      id.d1Operator,
+      (ctx) =>
+        contracts.subscription.ApproveSubscription(
+          ctx,
+          household.subscriptionId,
+          JSON.stringify({ ...approval, ...terms }),
+        ),
+      options,
+    );
   }
 
   async active(options: { subscriberId?: string; meterId?: string } = {}): Promise<Household> {

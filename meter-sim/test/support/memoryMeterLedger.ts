@@ -4,7 +4,7 @@ import type { SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records'
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
 import { PAIR_BUNDLE_FORMAT, type PairBundle } from '@smartmeter/client/dist/pairBundle';
 import { keyIdOf } from '@smartmeter/crypto';
-import { contracts, id, World, type Household } from '../../../chaincode/test/support/fixtures';
+import { contracts, World, type Household } from '../../../chaincode/test/support/fixtures';
 import type { MeterLedger } from '../../src/meter';
 
 /** Errors as the gateway delivers them: a chaincode refusal in the details, or an unreachable peer. */
@@ -98,21 +98,8 @@ export async function approvedHousehold(
 ): Promise<{ world: World; household: Household }> {
   const world = await World.create();
   const household = await world.requested();
-  await world.run(
-    id.d1Operator,
-    (ctx) =>
-      contracts.subscription.ApproveSubscription(
-        ctx,
-        household.subscriptionId,
-        JSON.stringify({
-          intervalSeconds,
-          tariffId: 'tou-2026',
-          regionCode: 'north/d3',
-          startDate: new Date(startSeconds * 1000).toISOString().replace('.000Z', 'Z'),
-        }),
-      ),
-    { time: new Date() },
-  );
+  const startDate = new Date(startSeconds * 1000).toISOString().replace('.000Z', 'Z');
+  await world.approve(household, { intervalSeconds, startDate }, { time: new Date() });
   return { world, household };
 }
 
