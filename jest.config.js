@@ -23,7 +23,10 @@ module.exports = {
         '<rootDir>/meter-sim/test/**/*.test.ts',
         '<rootDir>/network/test/**/*.test.ts',
       ],
-      setupFiles: ['<rootDir>/chaincode/test/support/quietLogs.ts'],
+      setupFiles: [
+        '<rootDir>/chaincode/test/support/quietLogs.ts',
+        '<rootDir>/chaincode/test/support/topology.ts',
+      ],
       transform: { '^.+\\.ts$': tsJest },
       moduleNameMapper,
       testEnvironment: 'node',

@@ -38,7 +38,8 @@ Commands:
   stop <node>    Stop one node (for fault tests); start <node> starts it again with its existing state.
   enroll <org> <name> [--type client|admin] [--attrs 'role=subscriber:ecert,subscriberId=hh-1:ecert']
                  Register and enroll a user at the org's Fabric CA, add it to the org's connection profile,
-                 and print its certificate and key paths as JSON.
+                 and print its certificate and key paths as JSON. Households and meters (role=subscriber or
+                 meter) belong to a households org: ./test-network.sh enroll households1 hh-1 --attrs ...
   help [command] This text.
 
 Environment:
@@ -146,9 +147,9 @@ network_up() {
   deploy_chaincode
   start_report_db
   for channel in "${CHANNELS[@]}"; do wait_channel_membership "$channel"; done
-  for org in $(application_orgs); do write_profile "$org"; done
+  for org in $(profiled_orgs); do write_profile "$org"; done
   log "network is up in $((SECONDS - started))s ($ORDERING ordering, $STATE_DB state database)"
-  log "connection profiles: $NETWORK_HOME/profiles/{$(application_orgs | paste -sd, -)}.json"
+  log "connection profiles: $NETWORK_HOME/profiles/{$(profiled_orgs | paste -sd, -)}.json"
 }
 
 # --- down ----------------------------------------------------------------------------------------------

@@ -5,7 +5,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Gateways, isoSeconds, submitJson } from '../test/support/chaincode';
-import { AUTHORITY, CHANNEL, D1, INTERVAL, onboardHousehold, readingFor } from '../test/support/household';
+import {
+  AUTHORITY,
+  CHANNEL,
+  D1,
+  HOUSEHOLDS,
+  INTERVAL,
+  onboardHousehold,
+  readingFor,
+} from '../test/support/household';
 
 const READINGS = 1440;
 const BATCH = 96;
@@ -20,7 +28,7 @@ async function main(): Promise<void> {
     const { subscriptionId, sessionKey } = household;
 
     const submitting = performance.now();
-    const measurement = contract('distributor1', 'Measurement', household.meter);
+    const measurement = contract(HOUSEHOLDS, 'Measurement', household.meter);
     for (let first = 0; first < READINGS; first += BATCH) {
       const batch = Array.from({ length: Math.min(BATCH, READINGS - first) }, (_, i) =>
         readingFor(household, start, first + i, 100 + ((first + i) % 400)),

@@ -21,6 +21,7 @@ import {
   INTERVAL,
   northgridRequest,
   publishOrgKeys,
+  HOUSEHOLDS,
 } from '../test/support/household';
 import { profile, repoDir } from '../test/support/network';
 
@@ -63,10 +64,10 @@ async function prepareMeters(gateways: Gateways, count: number, start: number, d
     JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: isoSeconds(start) }),
   );
   const household = gateways
-    .gateway('distributor1', subscriber)
+    .gateway(HOUSEHOLDS, subscriber)
     .getNetwork(CHANNEL)
     .getContract('smartmeter', 'Subscription');
-  const d1 = profile('distributor1');
+  const households = profile(HOUSEHOLDS);
   await inBatches(meters, 25, async (meter) => {
     const sessionKey = newSessionKey();
     const request = northgridRequest(meter, sessionKey, orgKeys);
@@ -87,11 +88,11 @@ async function prepareMeters(gateways: Gateways, count: number, start: number, d
       }),
     );
     const bundle = buildPairBundle({
-      profile: d1,
+      profile: households,
       channel: CHANNEL,
       subscriptionId,
       meterId: meter,
-      meterIdentity: profile('distributor1').identities[meter],
+      meterIdentity: households.identities[meter],
       sessionKey,
       sealedPersonalData: sealPersonalData(Buffer.from('{"name":"bench"}'), sessionKey, subscriptionId),
     });

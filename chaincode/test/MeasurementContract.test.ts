@@ -138,7 +138,12 @@ describe('Measurement contract: SubmitReading', () => {
     [
       'an oversized ciphertext',
       { ciphertext: Buffer.alloc(2000).toString('base64') },
-      /ciphertext must decode to 17-1024 bytes/,
+      /ciphertext must decode to 144 bytes/,
+    ],
+    [
+      'a ciphertext one byte shorter than every reading (sizes must not leak values)',
+      { ciphertext: Buffer.alloc(143).toString('base64') },
+      /ciphertext must decode to 144 bytes/,
     ],
     ['a short nonce', { nonce: Buffer.alloc(8).toString('base64') }, /nonce must decode to 12 bytes/],
     ['a bad keyId', { keyId: 'abc' }, /keyId must be 32 lowercase hex/],

@@ -50,7 +50,12 @@ describe('OrgKey contract', () => {
   });
 
   it.each([
-    ['text that is not PEM', 'hello', /not a PEM public key/],
+    ['text that is not PEM', 'hello', /one PEM block "-----BEGIN PUBLIC KEY-----"/],
+    [
+      'a P-256 private key (its public key could be derived, the ledger would hold the private key)',
+      newOrgKeyPair().privateKeyPem,
+      /one PEM block "-----BEGIN PUBLIC KEY-----"/,
+    ],
     [
       'an RSA key',
       generateKeyPairSync('rsa', { modulusLength: 1024 })

@@ -1,6 +1,6 @@
 import { newOrgKeyPair, newSessionKey, pairingProof } from '@smartmeter/crypto';
 import type { Page, SubscriptionRecord } from '../src/api/records';
-import { approval, AUTHORITY, contracts, D1, D2, id, parse, World } from './support/fixtures';
+import { approval, AUTHORITY, contracts, D1, H1, H2, id, parse, World } from './support/fixtures';
 
 const sub = contracts.subscription;
 
@@ -34,10 +34,13 @@ describe('Subscription contract: request', () => {
         'requestedPlan',
         'status',
         'subscriberId',
+        'subscriberKeyFingerprint',
         'subscriptionId',
         'updatedAt',
       ].sort(),
     );
+    // Bound to the key of the certificate that asked (test certificate key-a).
+    expect(record.subscriberKeyFingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(record.keyGrants.map((grant) => [grant.mspId, grant.orgKeyVersion])).toEqual([
       [D1, 1],
       [AUTHORITY, 1],
@@ -51,20 +54,26 @@ describe('Subscription contract: request', () => {
   it.each([
     ['an operator', id.d1Operator],
     ['a meter', id.meter()],
-    ['a subscriber without subscriberId', { mspId: D1, attributes: { role: 'subscriber' } }],
+    ['a subscriber without subscriberId', { mspId: H1, attributes: { role: 'subscriber' } }],
+    [
+      "a role=subscriber certificate from the distributor's own MSP",
+      { mspId: D1, attributes: { role: 'subscriber', subscriberId: 'hh-001' } },
+    ],
   ])('when %s requests then it is FORBIDDEN', async (_label, who) => {
     const world = await World.create();
     await expect(
       world.run(who, (ctx) => sub.RequestSubscription(ctx, world.requestJson(newSessionKey()))),
-    ).rejects.toThrow(/^FORBIDDEN: RequestSubscription needs a subscriber identity/);
+    ).rejects.toThrow(/^FORBIDDEN: RequestSubscription needs a household identity/);
   });
 
   it('when a subscriber of Distributor2 asks Distributor1 then it is FORBIDDEN', async () => {
     const world = await World.create();
     const request = world.requestJson(newSessionKey());
     await expect(
-      world.run(id.subscriber('hh-1', D2), (ctx) => sub.RequestSubscription(ctx, request)),
-    ).rejects.toThrow(/^FORBIDDEN: a subscriber of Distributor2MSP can only subscribe to Distributor2MSP/);
+      world.run(id.subscriber('hh-1', H2), (ctx) => sub.RequestSubscription(ctx, request)),
+    ).rejects.toThrow(
+      /^FORBIDDEN: a household of Distributor2HouseholdsMSP can only subscribe to Distributor2MSP/,
+    );
   });
 
   it.each([
@@ -237,7 +246,7 @@ describe('Subscription contract: approval, pairing and end', () => {
 
   it.each([
     ['another meter', id.meter('MTR-999')],
-    ['the same meter id from another distributor', id.meter('MTR-001', D2)],
+    ['the same meter id from another distributor', id.meter('MTR-001', H2)],
     ['the subscriber', id.subscriber()],
   ])('when %s confirms pairing then it is FORBIDDEN', async (_label, who) => {
     const world = await World.create();

@@ -1,5 +1,4 @@
 import type { Network } from '@hyperledger/fabric-gateway';
-import { decryptReading } from '@smartmeter/crypto';
 import type { Page, ReadingRecord, SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
 import type {
   BillComputation,
@@ -7,7 +6,7 @@ import type {
   PriceSignalRecord,
   TariffRecord,
 } from '@smartmeter/chaincode/dist/api/tariffs';
-import { computeBill } from '@smartmeter/chaincode/dist/billing';
+import { computeBill, openReadings } from '@smartmeter/chaincode/dist/billing';
 
 /**
  * A household checks its bill by itself: fetch the bill and everything it was computed from, decrypt the
@@ -76,10 +75,16 @@ export async function fetchBillEvidence(network: Network, billId: string): Promi
   return { channel: network.getName(), bill, subscription, readings, tariffVersions, signals };
 }
 
-/** Recomputes the bill from the evidence; throws if a reading does not decrypt with the key in its slot. */
+/** Recomputes the bill from the evidence, setting aside readings that do not decrypt as the chaincode does. */
 export function recomputeBill(evidence: BillEvidence, sessionKey: Uint8Array): BillComputation {
   const { bill, subscription } = evidence;
   const approval = subscription.approval as NonNullable<SubscriptionRecord['approval']>;
+  const { billed, invalid } = openReadings(
+    evidence.readings,
+    sessionKey,
+    evidence.channel,
+    subscription.keyId,
+  );
   return computeBill({
     periodFrom: bill.periodFrom,
     periodTo: bill.periodTo,
@@ -87,16 +92,8 @@ export function recomputeBill(evidence: BillEvidence, sessionKey: Uint8Array): B
     intervalChanges: approval.intervalChanges,
     subscriptionStart: approval.startDate,
     subscriptionEnd: subscription.end?.effectiveAt,
-    readings: evidence.readings.map((reading) => ({
-      periodStart: reading.periodStart,
-      ciphertext: reading.ciphertext,
-      energyWh: decryptReading(reading, sessionKey, {
-        channel: evidence.channel,
-        subscriptionId: reading.subscriptionId,
-        sequence: reading.sequence,
-        periodStart: reading.periodStart,
-      }).energyWh,
-    })),
+    readings: billed,
+    invalidReadings: invalid,
     tariffVersions: evidence.tariffVersions,
     signals: Object.fromEntries(evidence.signals.map((s) => [s.periodStart, s.priceMicroPerKwh])),
   });

@@ -1,5 +1,6 @@
 import { parseErrorMessage, type ErrorCode } from '@smartmeter/chaincode/dist/api/errors';
 import { CommitError, GatewayError } from '@hyperledger/fabric-gateway';
+import { InvalidGrantError } from './grants';
 import { ProfileError } from './profile';
 
 /** Exit codes of meterctl: 0 ok, 1 refused by the network, 2 usage or configuration, 3 network unreachable. */
@@ -50,6 +51,7 @@ export function describeFailure(err: unknown, endpoint?: string): CliFailure {
   if (err instanceof ServiceUnreachable) return { exitCode: ExitCode.Unreachable, message: err.message };
   if (err instanceof CaError)
     return { exitCode: err.unreachable ? ExitCode.Unreachable : ExitCode.Refused, message: err.message };
+  if (err instanceof InvalidGrantError) return { exitCode: ExitCode.Refused, message: err.message };
   if (err instanceof CommitError) {
     return {
       exitCode: ExitCode.Refused,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Role } from '@smartmeter/chaincode/dist/api/records';
 import type { Keystore, IdentityFilePair } from './keystore';
-import type { ConnectionProfile, IdentityFiles } from './profile';
+import type { CaEndpoint, ConnectionProfile, IdentityFiles } from './profile';
 import { CaError, UsageError } from './errors';
 
 /** What the chaincode decides access from: the role and the pseudonymous ids in the certificate. */
@@ -53,14 +53,43 @@ export function certificateAttributes(attributes: IdentityAttributes): FabricCAS
   return list;
 }
 
-function caClient(profile: ConnectionProfile): FabricCAServices {
-  const tlsRoot = readFileSync(profile.ca.tlsCertPath, 'utf8');
-  return new FabricCAServices(profile.ca.url, { trustedRoots: [tlsRoot], verify: true }, profile.ca.caName);
+function caClient(ca: CaEndpoint): FabricCAServices {
+  const tlsRoot = readFileSync(ca.tlsCertPath, 'utf8');
+  return new FabricCAServices(ca.url, { trustedRoots: [tlsRoot], verify: true }, ca.caName);
 }
 
-/** Registers an identity at the organization's CA with the registrar's credentials; returns the secret. */
+/**
+ * Where an identity of a role is registered, from a distributor's or the authority's profile: households and
+ * meters at the distributor's households CA (their own MSP, which is not a channel reader), operators and
+ * auditors at the organization's own CA.
+ */
+export interface RegistrationTarget {
+  mspId: string;
+  ca: CaEndpoint;
+  /** The profile identity with registrar rights at that CA. */
+  registrar: string;
+}
+
+export function registrationTarget(profile: ConnectionProfile, role: Role): RegistrationTarget {
+  if (role === 'subscriber' || role === 'meter') {
+    if (!profile.households) {
+      throw new UsageError(
+        `${profile.org} registers no households or meters: use the profile of the distributor they belong to`,
+      );
+    }
+    return { mspId: profile.households.mspId, ca: profile.households.ca, registrar: 'households-registrar' };
+  }
+  if (profile.distributorMspId) {
+    throw new UsageError(
+      `${profile.org} is a households profile: operators and auditors are registered by their organization`,
+    );
+  }
+  return { mspId: profile.mspId, ca: profile.ca, registrar: 'registrar' };
+}
+
+/** Registers an identity at the CA for its role with the registrar's credentials; returns the secret. */
 export async function registerIdentity(
-  profile: ConnectionProfile,
+  target: RegistrationTarget,
   registrar: IdentityFiles,
   request: RegistrationRequest,
 ): Promise<string> {
@@ -70,13 +99,13 @@ export async function registerIdentity(
   const registrarUser = User.createUser(
     'registrar',
     '',
-    profile.mspId,
+    target.mspId,
     readFileSync(registrar.certPath, 'utf8'),
     readFileSync(registrar.keyPath, 'utf8'),
   );
   const secret = request.secret ?? randomBytes(12).toString('hex');
-  await caCall(profile, () =>
-    caClient(profile).register(
+  await caCall(target.ca, () =>
+    caClient(target.ca).register(
       {
         enrollmentID: request.name,
         enrollmentSecret: secret,
@@ -102,24 +131,24 @@ export async function enrollIdentity(
     throw new UsageError(
       `the keystore ${keystore.dir} already holds an identity ${name} of ${profile.mspId}`,
     );
-  const enrollment = await caCall(profile, () =>
-    caClient(profile).enroll({ enrollmentID: name, enrollmentSecret: secret }),
+  const enrollment = await caCall(profile.ca, () =>
+    caClient(profile.ca).enroll({ enrollmentID: name, enrollmentSecret: secret }),
   );
   return keystore.saveIdentity(profile.mspId, name, enrollment.certificate, enrollment.key.toBytes());
 }
 
-async function caCall<T>(profile: ConnectionProfile, call: () => Promise<T>): Promise<T> {
+async function caCall<T>(ca: CaEndpoint, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
     const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
     if (/ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/.test(message)) {
       throw new CaError(
-        `cannot reach the CA at ${profile.ca.url}; is the network up? ./test-network.sh status`,
+        `cannot reach the CA at ${ca.url}; is the network up? ./test-network.sh status`,
         true,
       );
     }
     const caMessage = /message:\s*'([^']*(?:'[^']*')*?[^']*)'/.exec(message)?.[1];
-    throw new CaError(`the CA ${profile.ca.caName} refused: ${caMessage ?? message}`, false);
+    throw new CaError(`the CA ${ca.caName} refused: ${caMessage ?? message}`, false);
   }
 }

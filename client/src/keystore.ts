@@ -7,6 +7,7 @@ import {
   readFileSync,
   renameSync,
   statSync,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
@@ -86,6 +87,51 @@ export class Keystore {
       );
     }
     return readFileSync(path, 'utf8');
+  }
+
+  // --- personal-data request keys -------------------------------------------------------------------------
+  /**
+   * The private key of one personal-data request: the household seals its data for the public half, so this
+   * file is the only way to open any copy of it. It is destroyed when the data is purged (crypto-shredding).
+   */
+  requestKeyPath(channel: string, requestId: string): string {
+    return join(this.dir, 'request-keys', channel, `${requireKeyName(requestId)}.pem`);
+  }
+
+  newPendingRequestKey(channel: string): { pair: OrgKeyPair; pendingPath: string } {
+    const pair = newOrgKeyPair();
+    const pendingPath = join(this.dir, 'request-keys', channel, `pending-${Date.now()}-${process.pid}.pem`);
+    writeSecretFile(pendingPath, pair.privateKeyPem);
+    return { pair, pendingPath };
+  }
+
+  commitRequestKey(pendingPath: string, channel: string, requestId: string): string {
+    const path = this.requestKeyPath(channel, requestId);
+    renameSync(pendingPath, path);
+    return path;
+  }
+
+  /** Forgets a pending key whose request never reached the ledger. */
+  discardPendingKey(pendingPath: string): void {
+    shredFile(pendingPath);
+  }
+
+  requestPrivateKey(channel: string, requestId: string): string {
+    const path = this.requestKeyPath(channel, requestId);
+    if (!existsSync(path)) {
+      throw new UsageError(
+        `no key for request ${requestId} in ${this.dir}: it was filed from another keystore, or its data was purged and the key destroyed`,
+      );
+    }
+    return readFileSync(path, 'utf8');
+  }
+
+  /** Destroys a request's private key; true when there was one. */
+  shredRequestKey(channel: string, requestId: string): boolean {
+    const path = this.requestKeyPath(channel, requestId);
+    if (!existsSync(path)) return false;
+    shredFile(path);
+    return true;
   }
 
   // --- session keys --------------------------------------------------------------------------------------
@@ -168,6 +214,16 @@ export class Keystore {
     const files = { certPath: join(dir, 'cert.pem'), keyPath: join(dir, 'key.pem') };
     return existsSync(files.certPath) && existsSync(files.keyPath) ? files : undefined;
   }
+}
+
+/**
+ * Overwrites a secret file with zeros, flushes, and removes it. On copy-on-write or flash storage the old blocks
+ * may survive the overwrite; the removal of the only copy of the key is what counts.
+ */
+function shredFile(path: string): void {
+  const size = statSync(path).size;
+  writeFileSync(path, Buffer.alloc(size), { flush: true });
+  unlinkSync(path);
 }
 
 /** Permission bits of a file, for checks and tests. */

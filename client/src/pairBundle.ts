@@ -1,13 +1,14 @@
-import { keyIdOf } from '@smartmeter/crypto';
-import { X509Certificate } from 'node:crypto';
+import { certificateAttributes, keyIdOf } from '@smartmeter/crypto';
 import { readFileSync } from 'node:fs';
 import type { ConnectionProfile, IdentityFiles } from './profile';
 
 export const PAIR_BUNDLE_FORMAT = 'smartmeter-pair-bundle/v1';
 
 /**
- * Everything a meter needs, in one file (0600) for the Raspberry Pi: where its peer is, its CA-issued identity,
- * the subscription and its session key, and the household's personal data sealed with that key.
+ * Everything a meter needs, in one file (0600) for the Raspberry Pi: where its peer is, the subscription and its
+ * session key, the household's personal data sealed with that key, and either where its CA is (the meter makes
+ * its own key and enrolls: `meter-sim enroll`, so no one else ever holds the meter's private key) or, for
+ * tests and labs, a CA-issued identity inline.
  */
 export interface PairBundle {
   format: typeof PAIR_BUNDLE_FORMAT;
@@ -16,7 +17,10 @@ export interface PairBundle {
   subscriptionId: string;
   meterId: string;
   peer: { endpoint: string; hostAlias: string; tlsRootCertPem: string };
-  identity: { certificatePem: string; privateKeyPem: string };
+  /** The households CA the meter enrolls at. */
+  ca?: { url: string; caName: string; tlsRootCertPem: string };
+  /** An identity issued elsewhere (tests); absent when the meter enrolls itself. */
+  identity?: { certificatePem: string; privateKeyPem: string };
   sessionKey: { keyId: string; keyHex: string };
   /** nonce | ciphertext | tag, base64 (see @smartmeter/crypto sealPersonalData); absent if none was given. */
   sealedPersonalData?: string;
@@ -28,7 +32,8 @@ export interface PairBundleInput {
   channel: string;
   subscriptionId: string;
   meterId: string;
-  meterIdentity: IdentityFiles;
+  /** Leave out so that the meter enrolls itself and the bundle carries no private key. */
+  meterIdentity?: IdentityFiles;
   sessionKey: Buffer;
   sealedPersonalData?: Buffer;
   now?: Date;
@@ -46,7 +51,12 @@ export function buildPairBundle(input: PairBundleInput): PairBundle {
       hostAlias: input.profile.peer.hostAlias,
       tlsRootCertPem: readFileSync(input.profile.peer.tlsRootCertPath, 'utf8'),
     },
-    identity: {
+    ca: {
+      url: input.profile.ca.url,
+      caName: input.profile.ca.caName,
+      tlsRootCertPem: readFileSync(input.profile.ca.tlsCertPath, 'utf8'),
+    },
+    identity: input.meterIdentity && {
       certificatePem: readFileSync(input.meterIdentity.certPath, 'utf8'),
       privateKeyPem: readFileSync(input.meterIdentity.keyPath, 'utf8'),
     },
@@ -56,20 +66,7 @@ export function buildPairBundle(input: PairBundleInput): PairBundle {
   };
 }
 
-/** The certificate's attribute of the given name, as Fabric CA writes it (JSON in extension 1.2.3.4.5.6.7.8.1). */
+/** The certificate's attribute of the given name, as Fabric CA writes it. */
 export function certificateAttribute(certificatePem: string, name: string): string | undefined {
-  const cert = new X509Certificate(certificatePem);
-  const raw = cert.raw.toString('latin1');
-  const start = raw.indexOf('{"attrs":');
-  if (start < 0) return undefined;
-  let depth = 0;
-  for (let i = start; i < raw.length; i += 1) {
-    if (raw[i] === '{') depth += 1;
-    if (raw[i] === '}') depth -= 1;
-    if (depth === 0) {
-      const parsed = JSON.parse(raw.slice(start, i + 1)) as { attrs: Record<string, string> };
-      return parsed.attrs[name];
-    }
-  }
-  return undefined;
+  return certificateAttributes(certificatePem)[name];
 }

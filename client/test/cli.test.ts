@@ -38,6 +38,7 @@ writeFileSync(
   JSON.stringify({
     org: 'distributor1',
     mspId: 'Distributor1MSP',
+    authorityMspId: 'AuthorityMSP',
     channels: ['northgrid'],
     peer: { endpoint: '127.0.0.1:1', hostAlias: 'peer0', tlsRootCertPath: '/nonexistent' },
     ca: { url: 'https://127.0.0.1:1', caName: 'ca', tlsCertPath: '/nonexistent' },

@@ -6,6 +6,7 @@ import { identityFiles, loadProfile, ProfileError, type ConnectionProfile } from
 const valid: ConnectionProfile = {
   org: 'distributor1',
   mspId: 'Distributor1MSP',
+  authorityMspId: 'AuthorityMSP',
   channels: ['northgrid'],
   peer: { endpoint: '127.0.0.1:7051', hostAlias: 'peer0.distributor1', tlsRootCertPath: '/n/ca.pem' },
   ca: { url: 'https://127.0.0.1:8054', caName: 'ca-distributor1', tlsCertPath: '/n/ca.pem' },
@@ -41,6 +42,21 @@ describe('connection profiles', () => {
     const broken = { ...valid, mspId: '', peer: { endpoint: '127.0.0.1:7051' } };
     expect(() => loadProfile(writeProfile(JSON.stringify(broken)))).toThrow(
       /missing or has invalid: mspId, peer\.hostAlias, peer\.tlsRootCertPath$/,
+    );
+  });
+
+  it('when a households profile is used without -i then the error says to name an identity', () => {
+    const households: ConnectionProfile = {
+      ...valid,
+      org: 'households1',
+      mspId: 'Distributor1HouseholdsMSP',
+      distributorMspId: 'Distributor1MSP',
+      defaultIdentity: '',
+      identities: {},
+    };
+    expect(loadProfile(writeProfile(JSON.stringify(households)))).toEqual(households);
+    expect(() => identityFiles(households)).toThrow(
+      /households1 profile has no default identity: pass -i <name>/,
     );
   });
 

@@ -209,18 +209,67 @@ describe('report sync', () => {
 describe('reports', () => {
   it('when loads are bucketed then sums land in epoch-aligned buckets and empty buckets are 0', () => {
     const docs = [
-      { periodStart: '2026-11-01T00:00:00Z', energyWh: 100, readingCount: 1 },
-      { periodStart: '2026-11-01T00:30:00Z', energyWh: 50, readingCount: 1 },
-      { periodStart: '2026-11-01T02:00:00Z', energyWh: 7, readingCount: 1 },
+      { periodStart: '2026-11-01T00:00:00Z', energyWh: 100, readingCount: 1, households: ['h1'] },
+      { periodStart: '2026-11-01T00:30:00Z', energyWh: 50, readingCount: 1, households: ['h2'] },
+      { periodStart: '2026-11-01T02:00:00Z', energyWh: 7, readingCount: 1, households: ['h1'] },
     ];
-    expect(bucketLoad(docs, '2026-11-01T00:00:00Z', '2026-11-01T03:00:00Z', 3600)).toEqual([
-      { periodStart: '2026-11-01T00:00:00Z', energyWh: 150, readingCount: 2 },
-      { periodStart: '2026-11-01T01:00:00Z', energyWh: 0, readingCount: 0 },
-      { periodStart: '2026-11-01T02:00:00Z', energyWh: 7, readingCount: 1 },
+    expect(bucketLoad(docs, '2026-11-01T00:00:00Z', '2026-11-01T03:00:00Z', 3600, 1)).toEqual([
+      {
+        periodStart: '2026-11-01T00:00:00Z',
+        energyWh: 150,
+        readingCount: 2,
+        households: 2,
+        suppressed: false,
+      },
+      { periodStart: '2026-11-01T01:00:00Z', energyWh: 0, readingCount: 0, households: 0, suppressed: false },
+      { periodStart: '2026-11-01T02:00:00Z', energyWh: 7, readingCount: 1, households: 1, suppressed: false },
     ]);
     expect(() => bucketLoad([], '2026-01-01T00:00:00Z', '2026-12-01T00:00:00Z', 60)).toThrow(
       /larger --interval/,
     );
+  });
+
+  it('when a bucket covers fewer households than k then its sum is suppressed, and shown once it covers k', () => {
+    const reading = (household: string, periodStart: string) => ({
+      periodStart,
+      energyWh: 100,
+      readingCount: 1,
+      households: [household],
+    });
+    const docs = [
+      // one household all day long: its own consumption
+      reading('h1', '2026-11-01T00:00:00Z'),
+      reading('h1', '2026-11-01T00:30:00Z'),
+      // five households in the next hour
+      ...['h1', 'h2', 'h3', 'h4', 'h5'].map((h) => reading(h, '2026-11-01T01:00:00Z')),
+    ];
+    const rows = bucketLoad(docs, '2026-11-01T00:00:00Z', '2026-11-01T02:00:00Z', 3600);
+    expect(rows).toEqual([
+      {
+        periodStart: '2026-11-01T00:00:00Z',
+        energyWh: null,
+        readingCount: 2,
+        households: 1,
+        suppressed: true,
+      },
+      {
+        periodStart: '2026-11-01T01:00:00Z',
+        energyWh: 500,
+        readingCount: 5,
+        households: 5,
+        suppressed: false,
+      },
+    ]);
+    // One daily bucket merges them: six readings of five households.
+    expect(bucketLoad(docs, '2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z', 86_400)).toEqual([
+      {
+        periodStart: '2026-11-01T00:00:00Z',
+        energyWh: 700,
+        readingCount: 7,
+        households: 5,
+        suppressed: false,
+      },
+    ]);
   });
 
   const doc = (over: object) => ({

@@ -3,3 +3,5 @@ export * from './sessionKey';
 export * from './keyWrap';
 export * from './reading';
 export * from './personalData';
+export * from './sealed';
+export * from './certificates';

@@ -63,11 +63,24 @@ export function orgKeyPairFromPrivateScalar(scalar: Uint8Array): OrgKeyPair {
   };
 }
 
-/** The uncompressed point of a P-256 public key given as PEM; rejects other key types and curves. */
+/** Exactly one SubjectPublicKeyInfo block: "-----BEGIN PUBLIC KEY-----", base64 lines, the END line. */
+const SPKI_PEM =
+  /^-----BEGIN PUBLIC KEY-----\r?\n(?:[A-Za-z0-9+/=]{1,76}\r?\n)+-----END PUBLIC KEY-----\r?\n?$/;
+
+/**
+ * The uncompressed point of a P-256 public key given as an SPKI PEM; rejects other key types and curves, and
+ * anything that is not a public key PEM. Node's createPublicKey also accepts a private key (and derives its
+ * public key), so a private key handed in by mistake would otherwise be published.
+ */
 export function publicPointOf(publicKeyPem: string): Buffer {
+  if (typeof publicKeyPem !== 'string' || !SPKI_PEM.test(publicKeyPem)) {
+    throw new CryptoInputError(
+      'an encryption public key must be one PEM block "-----BEGIN PUBLIC KEY-----" (SubjectPublicKeyInfo), and nothing else',
+    );
+  }
   let jwk: { crv?: string; x?: string; y?: string };
   try {
-    const key = createPublicKey(publicKeyPem);
+    const key = createPublicKey({ key: publicKeyPem, format: 'pem', type: 'spki' });
     if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== CURVE) {
       throw new CryptoInputError('an organization encryption key must be a P-256 (prime256v1) EC key');
     }
@@ -88,13 +101,30 @@ export function publicKeyFingerprint(publicKeyPem: string): string {
   return Buffer.from(sha256(publicPointOf(publicKeyPem))).toString('hex');
 }
 
+/** HKDF-SHA-256 over an ECDH secret, salted with both points: the AES-256-GCM key of one ECIES message. */
+export function eciesKey(
+  sharedSecret: Uint8Array,
+  ephemeralPoint: Uint8Array,
+  recipientPoint: Uint8Array,
+  info: string,
+): Buffer {
+  const salt = Buffer.concat([ephemeralPoint, recipientPoint]);
+  return Buffer.from(hkdf(sha256, sharedSecret, salt, info, 32));
+}
+
+/** The P-256 private scalar of a PKCS#8 PEM. */
+export function privateScalarOf(privateKeyPem: string): Buffer {
+  const jwk = createPrivateKey(privateKeyPem).export({ format: 'jwk' });
+  if (jwk.crv !== 'P-256' || !jwk.d) throw new CryptoInputError('the private key must be a P-256 EC key');
+  return Buffer.from(jwk.d, 'base64url');
+}
+
 function wrappingKey(
   sharedSecret: Uint8Array,
   ephemeralPoint: Uint8Array,
   recipientPoint: Uint8Array,
 ): Buffer {
-  const salt = Buffer.concat([ephemeralPoint, recipientPoint]);
-  return Buffer.from(hkdf(sha256, sharedSecret, salt, KEY_WRAP_INFO, 32));
+  return eciesKey(sharedSecret, ephemeralPoint, recipientPoint, KEY_WRAP_INFO);
 }
 
 export interface WrapRandomness {
@@ -152,12 +182,8 @@ export function validateWrappedKey(value: unknown): WrappedKey {
 
 export function unwrapSessionKey(wrapped: WrappedKey, recipientPrivateKeyPem: string): Buffer {
   const valid = validateWrappedKey(wrapped);
-  const privateKey = createPrivateKey(recipientPrivateKeyPem);
-  const jwk = privateKey.export({ format: 'jwk' });
-  if (jwk.crv !== 'P-256' || !jwk.d)
-    throw new CryptoInputError('the organization private key must be a P-256 EC key');
   const recipient = createECDH(CURVE);
-  recipient.setPrivateKey(Buffer.from(jwk.d, 'base64url'));
+  recipient.setPrivateKey(privateScalarOf(recipientPrivateKeyPem));
   const ephemeralPoint = Buffer.from(valid.ephemeralPublicKey, 'base64');
   const key = wrappingKey(recipient.computeSecret(ephemeralPoint), ephemeralPoint, recipient.getPublicKey());
   const sealed = Buffer.from(valid.ciphertext, 'base64');

@@ -37,3 +37,10 @@ export function openPersonalData(sealed: Uint8Array, sessionKey: Uint8Array, sub
     throw new DecryptionError('personal data does not open: wrong key, tampered, or another subscription');
   }
 }
+
+/**
+ * Personal data handed to a requesting organization is padded to this size before it is sealed for the
+ * request's key, so every grant on the ledger's transient path has the same length whatever the name or
+ * address.
+ */
+export const PERSONAL_DATA_PADDED_BYTES = 8192;

@@ -54,10 +54,21 @@ export function readingAad(slot: ReadingSlot): Buffer {
   return Buffer.from(`${slot.channel}|${slot.subscriptionId}|${slot.sequence}|${slot.periodStart}`, 'utf8');
 }
 
-/** Payload bytes with a fixed key order, so that equal readings encrypt equal plaintexts. */
+/**
+ * Every reading's plaintext is this long: its JSON padded with spaces (JSON allows trailing whitespace). So is
+ * every ciphertext (plus the 16-byte tag), whatever the value: the length of a ciphertext on the ledger must not
+ * tell how many digits a household's consumption has.
+ */
+export const READING_PLAINTEXT_BYTES = 128;
+export const READING_CIPHERTEXT_BYTES = READING_PLAINTEXT_BYTES + 16;
+
+/** Payload bytes with a fixed key order and a fixed length, so equal readings encrypt equal plaintexts. */
 function payloadBytes(payload: ReadingPayload): Buffer {
   const { energyWh, quality, unit, utility } = validatePayload(payload);
-  return Buffer.from(JSON.stringify({ energyWh, quality, unit, utility }), 'utf8');
+  const json = Buffer.from(JSON.stringify({ energyWh, quality, unit, utility }), 'utf8');
+  if (json.length > READING_PLAINTEXT_BYTES)
+    throw new CryptoInputError(`a reading's plaintext exceeds ${READING_PLAINTEXT_BYTES} bytes`);
+  return Buffer.concat([json, Buffer.alloc(READING_PLAINTEXT_BYTES - json.length, 0x20)]);
 }
 
 export function encryptReading(
@@ -98,5 +109,11 @@ export function decryptReading(
   } catch {
     throw new DecryptionError('reading does not decrypt: wrong key, tampered, or moved to another slot');
   }
-  return validatePayload(JSON.parse(plaintext.toString('utf8')) as ReadingPayload);
+  let parsed: ReadingPayload;
+  try {
+    parsed = JSON.parse(plaintext.toString('utf8')) as ReadingPayload;
+  } catch {
+    throw new CryptoInputError('the reading decrypts, but not to a reading');
+  }
+  return validatePayload(parsed);
 }

@@ -10,6 +10,7 @@ import {
   pairingProof,
   pairingProofMatches,
   publicPointOf,
+  READING_CIPHERTEXT_BYTES,
   unwrapSessionKey,
   validateWrappedKey,
   wrapSessionKey,
@@ -25,6 +26,28 @@ const slot: ReadingSlot = {
   sequence: 7,
   periodStart: '2026-02-01T00:30:00Z',
 };
+
+describe('reading ciphertexts do not reveal the value by their size', () => {
+  it('when very different values are encrypted then every ciphertext has the same length', () => {
+    const key = newSessionKey();
+    const lengths = new Set(
+      [0, 7, 42, 999, 12_345, 9_999_999, Number.MAX_SAFE_INTEGER].flatMap((energyWh) =>
+        (['measured', 'estimated'] as const).map(
+          (quality) =>
+            Buffer.from(encryptReading({ ...payload, energyWh, quality }, key, slot).ciphertext, 'base64')
+              .length,
+        ),
+      ),
+    );
+    expect([...lengths]).toEqual([READING_CIPHERTEXT_BYTES]);
+  });
+
+  it('when a padded reading is decrypted then the payload comes back without the padding', () => {
+    const key = newSessionKey();
+    const encrypted = encryptReading({ ...payload, energyWh: 3 }, key, slot);
+    expect(decryptReading(encrypted, key, slot)).toEqual({ ...payload, energyWh: 3 });
+  });
+});
 
 describe('reading encryption is bound to its slot', () => {
   const key = newSessionKey();
@@ -99,7 +122,15 @@ describe('session key wrapping', () => {
     });
     expect(() => publicPointOf(rsa.toString())).toThrow(/P-256/);
     expect(() => publicPointOf(p384.toString())).toThrow(/P-256/);
-    expect(() => publicPointOf('not a key')).toThrow(/not a PEM public key/);
+    expect(() => publicPointOf('not a key')).toThrow(/one PEM block "-----BEGIN PUBLIC KEY-----"/);
+  });
+
+  it('when a private key or a key with other text is offered as a public key then it is refused', () => {
+    const pair = newOrgKeyPair();
+    expect(() => publicPointOf(pair.privateKeyPem)).toThrow(/one PEM block "-----BEGIN PUBLIC KEY-----"/);
+    expect(() => publicPointOf(`${pair.publicKeyPem}${pair.publicKeyPem}`)).toThrow(/one PEM block/);
+    expect(() => publicPointOf(`comment\n${pair.publicKeyPem}`)).toThrow(/one PEM block/);
+    expect(publicPointOf(pair.publicKeyPem)).toHaveLength(65);
   });
 
   it('when a wrapped key has the wrong shape then validation says which field', () => {

@@ -16,6 +16,10 @@ import {
   type ReadingPayload,
   type ReadingSlot,
   type WrappedKey,
+  openSealed,
+  READING_PLAINTEXT_BYTES,
+  SEALED_INFO,
+  sealForRecipient,
 } from '../src';
 
 interface Vectors {
@@ -31,6 +35,15 @@ interface Vectors {
     encrypted: { ciphertext: string; nonce: string; keyId: string };
   };
   pairing: { meterId: string; proof: string; commitment: string };
+  sealedForRecipient: {
+    info: string;
+    context: string;
+    paddedBytes: number;
+    data: string;
+    ephemeralPrivateScalarHex: string;
+    nonceHex: string;
+    sealed: string;
+  };
 }
 
 const vectors = JSON.parse(readFileSync(join(__dirname, '..', 'test-vectors.json'), 'utf8')) as Vectors;
@@ -86,6 +99,38 @@ describe('published test vectors', () => {
     expect(readingAad(slot).toString('utf8')).toBe(aad);
     expect(encryptReading(payload, sessionKey, slot, hex(nonceHex))).toEqual(encrypted);
     expect(decryptReading(encrypted, sessionKey, slot)).toEqual(payload);
+  });
+
+  it('when the vector reading is opened with only node:crypto then its plaintext is the padded canonical JSON', () => {
+    const { slot, payload, encrypted } = vectors.reading;
+    const sealed = Buffer.from(encrypted.ciphertext, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', sessionKey, Buffer.from(encrypted.nonce, 'base64'));
+    decipher.setAAD(readingAad(slot));
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+    const plaintext = Buffer.concat([
+      decipher.update(sealed.subarray(0, sealed.length - 16)),
+      decipher.final(),
+    ]);
+    const json = JSON.stringify({
+      energyWh: payload.energyWh,
+      quality: payload.quality,
+      unit: payload.unit,
+      utility: payload.utility,
+    });
+    expect(plaintext.length).toBe(READING_PLAINTEXT_BYTES);
+    expect(plaintext.toString('utf8')).toBe(json.padEnd(READING_PLAINTEXT_BYTES, ' '));
+  });
+
+  it('when data is sealed for the vector recipient with the vector randomness then it is byte-identical and opens', () => {
+    const v = vectors.sealedForRecipient;
+    const recipient = orgKeyPairFromPrivateScalar(hex(vectors.orgKey.privateScalarHex));
+    const sealed = sealForRecipient(Buffer.from(v.data), recipient.publicKeyPem, v.context, v.paddedBytes, {
+      ephemeralPrivateKey: hex(v.ephemeralPrivateScalarHex),
+      nonce: hex(v.nonceHex),
+    });
+    expect(sealed.toString('base64')).toBe(v.sealed);
+    expect(v.info).toBe(SEALED_INFO);
+    expect(openSealed(sealed, recipient.privateKeyPem, v.context).toString()).toBe(v.data);
   });
 
   it('when the pairing proof is computed then it is the HMAC the vectors name and the commitment its SHA-256', () => {

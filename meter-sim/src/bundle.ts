@@ -5,13 +5,27 @@ import {
 } from '@smartmeter/client/dist/pairBundle';
 import { keyIdOf } from '@smartmeter/crypto';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
-/** A pair bundle that passed every check, with its session key decoded. */
+/** The meter's Fabric identity: from the bundle (tests) or from its own enrollment (meter-sim enroll). */
+export interface MeterIdentity {
+  certificatePem: string;
+  privateKeyPem: string;
+}
+
+/** A pair bundle that passed every check, with its session key decoded and the meter's identity found. */
 export interface MeterBundle {
   path: string;
   bundle: PairBundle;
   sessionKey: Buffer;
+  identity: MeterIdentity;
+}
+
+/** Where `meter-sim enroll` keeps a meter's own certificate and private key (folder 0700, files 0600). */
+export function identityFiles(identityDir: string, meterId: string): { certPath: string; keyPath: string } {
+  const dir = join(identityDir, meterId);
+  return { certPath: join(dir, 'cert.pem'), keyPath: join(dir, 'key.pem') };
 }
 
 const REQUIRED_TEXT: ReadonlyArray<[string, (b: PairBundle) => unknown]> = [
@@ -22,17 +36,16 @@ const REQUIRED_TEXT: ReadonlyArray<[string, (b: PairBundle) => unknown]> = [
   ['peer.endpoint', (b) => b.peer?.endpoint],
   ['peer.hostAlias', (b) => b.peer?.hostAlias],
   ['peer.tlsRootCertPem', (b) => b.peer?.tlsRootCertPem],
-  ['identity.certificatePem', (b) => b.identity?.certificatePem],
-  ['identity.privateKeyPem', (b) => b.identity?.privateKeyPem],
   ['sessionKey.keyId', (b) => b.sessionKey?.keyId],
   ['sessionKey.keyHex', (b) => b.sessionKey?.keyHex],
 ];
 
 /**
- * Reads and checks a pair bundle written by `meterctl meter pair-bundle`. Every problem found is added to
+ * Reads and checks a pair bundle written by `meterctl meter pair-bundle`, and the meter's identity: the one in
+ * the bundle, or else the one `meter-sim enroll` made in `identityDir`. Every problem found is added to
  * `problems` (prefixed with the file name); the bundle is returned only when there were none.
  */
-export function loadBundle(path: string, problems: string[]): MeterBundle | undefined {
+export function loadBundle(path: string, problems: string[], identityDir: string): MeterBundle | undefined {
   const found: string[] = [];
   const say = (problem: string) => found.push(`${path}: ${problem}`);
   let text: string;
@@ -64,13 +77,35 @@ export function loadBundle(path: string, problems: string[]): MeterBundle | unde
     return undefined;
   }
   const sessionKey = checkSessionKey(bundle, say);
-  checkIdentity(bundle, say);
+  const identity = bundle.identity ?? enrolledIdentity(bundle, identityDir, say);
+  if (identity) checkIdentity(bundle, identity, say);
   checkPem(bundle.peer.tlsRootCertPem, "the peer's TLS root certificate (peer.tlsRootCertPem)", say);
   if (bundle.sealedPersonalData !== undefined && !/^[A-Za-z0-9+/]+={0,2}$/.test(bundle.sealedPersonalData)) {
     say('sealedPersonalData must be base64');
   }
   problems.push(...found);
-  return found.length === 0 && sessionKey ? { path, bundle, sessionKey } : undefined;
+  return found.length === 0 && sessionKey && identity ? { path, bundle, sessionKey, identity } : undefined;
+}
+
+function enrolledIdentity(
+  bundle: PairBundle,
+  identityDir: string,
+  say: (problem: string) => void,
+): MeterIdentity | undefined {
+  const files = identityFiles(identityDir, bundle.meterId);
+  if (!existsSync(files.certPath) || !existsSync(files.keyPath)) {
+    say(
+      `the bundle holds no meter identity and meter ${bundle.meterId} has not enrolled yet (no ${files.certPath}): run meter-sim enroll first`,
+    );
+    return undefined;
+  }
+  const mode = statSync(files.keyPath).mode & 0o777;
+  if ((mode & 0o077) !== 0)
+    say(`${files.keyPath} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+  return {
+    certificatePem: readFileSync(files.certPath, 'utf8'),
+    privateKeyPem: readFileSync(files.keyPath, 'utf8'),
+  };
 }
 
 function checkSessionKey(bundle: PairBundle, say: (problem: string) => void): Buffer | undefined {
@@ -88,11 +123,11 @@ function checkSessionKey(bundle: PairBundle, say: (problem: string) => void): Bu
   return key;
 }
 
-function checkIdentity(bundle: PairBundle, say: (problem: string) => void): void {
-  const certificate = checkPem(bundle.identity.certificatePem, 'identity.certificatePem', say);
+function checkIdentity(bundle: PairBundle, identity: MeterIdentity, say: (problem: string) => void): void {
+  const certificate = checkPem(identity.certificatePem, 'identity.certificatePem', say);
   let privateKey;
   try {
-    privateKey = createPrivateKey(bundle.identity.privateKeyPem);
+    privateKey = createPrivateKey(identity.privateKeyPem);
   } catch {
     say('identity.privateKeyPem is not a PEM private key');
   }
@@ -100,9 +135,9 @@ function checkIdentity(bundle: PairBundle, say: (problem: string) => void): void
   if (privateKey && !certificate.checkPrivateKey(privateKey)) {
     say('identity.privateKeyPem does not belong to the certificate');
   }
-  const role = certificateAttribute(bundle.identity.certificatePem, 'role');
+  const role = certificateAttribute(identity.certificatePem, 'role');
   if (role !== 'meter') say(`the certificate's role attribute is ${role ?? '(none)'}, not meter`);
-  const meterId = certificateAttribute(bundle.identity.certificatePem, 'meterId');
+  const meterId = certificateAttribute(identity.certificatePem, 'meterId');
   if (meterId !== bundle.meterId) {
     say(`the certificate is for meter ${meterId ?? '(none)'}, the bundle for meter ${bundle.meterId}`);
   }

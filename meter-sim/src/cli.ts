@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { buildRunConfig, ConfigError, type RunConfig, type RunOptions } from './config';
+import { buildRunConfig, ConfigError, resolveIdentityDir, type RunConfig, type RunOptions } from './config';
+import { enrollMeter, EnrollError } from './enroll';
 import { runFleet, type FleetSummary } from './fleet';
 import { createLogger, type Logger } from './log';
 
@@ -33,6 +34,13 @@ function withRunOptions(command: Command): Command {
         'where outboxes live (one folder per subscription)',
         'METER_SIM_STATE_DIR',
         './meter-state',
+      ),
+    )
+    .addOption(
+      option(
+        '--identity-dir <dir>',
+        "where meter-sim enroll keeps the meters' own identities (default: <state-dir>/identity)",
+        'METER_SIM_IDENTITY_DIR',
       ),
     )
     .addOption(
@@ -158,6 +166,60 @@ export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Com
       );
     }
   });
+  program
+    .command('enroll')
+    .description(
+      "make the meter's own key and enroll it at its CA with the one-time secret; the key never leaves the meter",
+    )
+    .addOption(
+      new Option('-b, --bundle <file>', 'pair bundle from "meterctl meter pair-bundle"')
+        .env('METER_SIM_BUNDLE')
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--state-dir <dir>', 'the state folder the meter runs with')
+        .env('METER_SIM_STATE_DIR')
+        .default('./meter-state'),
+    )
+    .addOption(
+      new Option('--identity-dir <dir>', 'where to keep the identity (default: <state-dir>/identity)').env(
+        'METER_SIM_IDENTITY_DIR',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--enrollment-id <id>',
+        'the name the meter was registered under (default: its meter id)',
+      ).env('METER_SIM_ENROLLMENT_ID'),
+    )
+    .addOption(
+      new Option('--secret <secret>', 'the one-time enrollment secret (prefer the environment variable)')
+        .env('METER_SIM_ENROLLMENT_SECRET')
+        .makeOptionMandatory(),
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  METER_SIM_ENROLLMENT_SECRET=5f0c... meter-sim enroll --bundle /etc/meter-sim/pair-bundle.json --state-dir /var/lib/meter-sim',
+    )
+    .action(
+      async (options: {
+        bundle: string;
+        stateDir: string;
+        identityDir?: string;
+        enrollmentId?: string;
+        secret: string;
+      }) => {
+        const result = await enrollMeter({
+          bundlePath: options.bundle,
+          identityDir: resolveIdentityDir(options),
+          enrollmentId: options.enrollmentId,
+          secret: options.secret,
+        });
+        process.stdout.write(
+          `enrolled meter ${result.meterId} at ${result.caName}: certificate ${result.certPath}, private key ${result.keyPath} (0600)\n`,
+        );
+      },
+    );
   return program;
 }
 
@@ -220,6 +282,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`meter-sim: ${err.message}\n`);
       return ExitCode.Config;
+    }
+    if (err instanceof EnrollError) {
+      process.stderr.write(`meter-sim: ${err.message}\n`);
+      return ExitCode.Failed;
     }
     process.stderr.write(`meter-sim: ${(err as Error).message ?? String(err)}\n`);
     return ExitCode.Failed;

@@ -13,6 +13,8 @@ export interface RunOptions {
   bundleDir?: string;
   meters?: string;
   stateDir: string;
+  /** Where meter-sim enroll put the meters' own identities (default: <state-dir>/identity). */
+  identityDir?: string;
   source: string;
   utility: string;
   lclFile?: string;
@@ -94,8 +96,8 @@ export function buildRunConfig(options: RunOptions): RunConfig {
   const refreshSeconds = number('--refresh', options.refresh, 0.1, 86_400, false);
   const utcOffsetMinutes = number('--utc-offset', options.utcOffset, -840, 840, true);
 
-  const meters = loadMeters(options, problems);
   const stateDir = resolve(options.stateDir);
+  const meters = loadMeters(options, problems, resolveIdentityDir(options));
   checkStateDir(stateDir, problems);
   const sources = buildSources(options, meters, utcOffsetMinutes, problems);
 
@@ -114,7 +116,11 @@ export function buildRunConfig(options: RunOptions): RunConfig {
   };
 }
 
-function loadMeters(options: RunOptions, problems: string[]): MeterBundle[] {
+export function resolveIdentityDir(options: { stateDir: string; identityDir?: string }): string {
+  return resolve(options.identityDir ?? join(options.stateDir, 'identity'));
+}
+
+function loadMeters(options: RunOptions, problems: string[], identityDir: string): MeterBundle[] {
   const paths = [...(options.bundle ?? [])];
   if (options.bundleDir) {
     try {
@@ -144,7 +150,7 @@ function loadMeters(options: RunOptions, problems: string[]): MeterBundle[] {
   }
   const meters = paths
     .slice(0, count)
-    .map((path) => loadBundle(path, problems))
+    .map((path) => loadBundle(path, problems, identityDir))
     .filter((meter): meter is MeterBundle => meter !== undefined);
   const seen = new Map<string, string>();
   for (const meter of meters) {

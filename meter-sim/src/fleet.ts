@@ -29,8 +29,8 @@ export async function runFleet(config: RunConfig, log: Logger, stop: AbortSignal
       const gateway = connect(
         signingOptions(client, {
           mspId: meter.bundle.mspId,
-          certificatePem: meter.bundle.identity.certificatePem,
-          privateKeyPem: meter.bundle.identity.privateKeyPem,
+          certificatePem: meter.identity.certificatePem,
+          privateKeyPem: meter.identity.privateKeyPem,
         }),
       );
       gateways.push(gateway);

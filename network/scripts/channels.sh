@@ -78,8 +78,8 @@ create_channels() {
     create_genesis_block "$channel"
     for orderer in $(active_orderers); do join_orderer "$orderer" "$channel"; done
     for orderer in $(active_orderers); do wait_orderer_active "$orderer" "$channel"; done
-    for org in ${CHANNEL_ORGS[$channel]}; do join_peer "$org" "$channel"; done
-    log "channel $channel: $(active_orderers | wc -l) orderers, peers of ${CHANNEL_ORGS[$channel]// /, }"
+    for org in $(channel_peer_orgs "$channel"); do join_peer "$org" "$channel"; done
+    log "channel $channel: $(active_orderers | wc -l) orderers, members ${CHANNEL_ORGS[$channel]// /, }"
   done
 }
 
@@ -88,8 +88,8 @@ create_channels() {
 # metric for the channel counts all other member peers.
 wait_channel_membership() {
   local channel=$1 org peer expected known waited
-  expected=$(($(for org in ${CHANNEL_ORGS[$channel]}; do nodes_of peer "$org"; done | wc -l) - 1))
-  for org in ${CHANNEL_ORGS[$channel]}; do
+  expected=$(($(for org in $(channel_peer_orgs "$channel"); do nodes_of peer "$org"; done | wc -l) - 1))
+  for org in $(channel_peer_orgs "$channel"); do
     for peer in $(nodes_of peer "$org"); do
       waited=0
       while :; do

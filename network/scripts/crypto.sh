@@ -135,14 +135,15 @@ enroll_org() {
   local org=$1 node
   create_org_msp "$org"
   enroll_registrar "$org"
-  enroll_user "$org" admin admin
   case "${ORG_ROLE[$org]}" in
     orderer)
+      enroll_user "$org" admin admin
       # The org admin drives osnadmin, whose admin endpoint requires a client TLS certificate.
       enroll_tls "$org" admin "$(user_dir "$org" admin)" "admin.$org"
       for node in $(nodes_of orderer "$org"); do enroll_node "$node" orderer; done
       ;;
     distributor | authority)
+      enroll_user "$org" admin admin
       for node in $(nodes_of peer "$org"); do enroll_node "$node" peer; done
       for node in $(nodes_of ccaas "$org"); do
         register_identity "$org" "$node" client
@@ -154,6 +155,12 @@ enroll_org() {
         enroll_user "$org" auditor client 'role=auditor:ecert'
       fi
       ;;
+    households)
+      # Households and meters are registered later, one by one, by their distributor (whose profile holds
+      # this CA's registrar); the org has no admin and no nodes of its own.
+      [ -n "${ORG_MSP[${ORG_PARENT[$org]:-}]:-}" ] ||
+        die "households organization $org must name its distributor in $NETWORK_CONF"
+      ;;
     *) die "organization $org has unknown role '${ORG_ROLE[$org]}'" ;;
   esac
   log "enrolled the identities of $org"
@@ -163,41 +170,70 @@ enroll_org() {
 profile_path() { printf '%s/profiles/%s.json' "$NETWORK_HOME" "$1"; }
 
 identity_json() {
-  local org=$1 name=$2 msp
-  msp="$(user_dir "$org" "$name")/msp"
+  local name=$1 msp=$2
   printf '"%s":{"certPath":"%s","keyPath":"%s"}' "$name" "$msp/signcerts/cert.pem" "$(msp_key "$msp")"
 }
 
-# One JSON profile per application org: what a client needs to reach its peer and CA, and its identities.
-write_profile() {
-  local org=$1 peer ca default channels='' channel identities='' name
-  peer=$(org_node peer "$org")
-  ca=$(ca_of "$org")
-  for channel in $(channels_of_org "$org"); do channels+="${channels:+,}\"$channel\""; done
-  local msp
+# The identities enrolled into an org's users/ folder, as profile JSON entries; households orgs list their
+# test users but not the registrar, which belongs to the distributor's profile.
+user_identities_json() {
+  local org=$1 msp name identities=''
   for msp in "$(org_dir "$org")"/users/*/msp; do
     [ -d "$msp" ] || continue
     name=$(basename "$(dirname "$msp")")
-    identities+="${identities:+,}$(identity_json "$org" "$name")"
+    [ "${ORG_ROLE[$org]}" = households ] && [ "$name" = registrar ] && continue
+    identities+="${identities:+,}$(identity_json "$name" "$msp")"
   done
-  default=operator
-  [ "${ORG_ROLE[$org]}" = authority ] && default=auditor
+  printf '%s' "$identities"
+}
+
+authority_msp() {
+  local org
+  for org in "${ORGS[@]}"; do [ "${ORG_ROLE[$org]}" = authority ] && printf '%s' "${ORG_MSP[$org]}"; done
+  return 0
+}
+
+ca_json() {
+  local org=$1 ca
+  ca=$(ca_of "$org")
+  printf '{"url":"https://%s","caName":"ca-%s","tlsCertPath":"%s"}' "$(endpoint "$ca")" "$org" "$(org_ca_cert "$org")"
+}
+
+# One JSON profile per application org: what a client needs to reach its peer and CA, and its identities. A
+# households org's clients use their distributor's peer; a distributor's profile names its households' CA and
+# carries that CA's registrar, since the distributor registers its households and meters.
+write_profile() {
+  local org=$1 peer_org=$1 peer default channels='' channel identities households extra=''
+  [ "${ORG_ROLE[$org]}" = households ] && peer_org=${ORG_PARENT[$org]}
+  peer=$(org_node peer "$peer_org")
+  for channel in $(channels_of_org "$org"); do channels+="${channels:+,}\"$channel\""; done
+  identities=$(user_identities_json "$org")
+  case "${ORG_ROLE[$org]}" in
+    authority) default=auditor ;;
+    households)
+      default=''
+      extra=$(printf '\n  "distributorMspId": "%s",' "${ORG_MSP[$peer_org]}")
+      ;;
+    *) default=operator ;;
+  esac
+  households=$(households_of "$org")
+  if [ -n "$households" ]; then
+    extra=$(printf '\n  "households": {"mspId": "%s", "ca": %s},' "${ORG_MSP[$households]}" "$(ca_json "$households")")
+    identities+="${identities:+,}$(identity_json households-registrar "$(user_dir "$households" registrar)/msp")"
+  fi
   mkdir -p "$NETWORK_HOME/profiles"
   cat >"$(profile_path "$org")" <<JSON
 {
   "org": "$org",
   "mspId": "${ORG_MSP[$org]}",
+  "authorityMspId": "$(authority_msp)",$extra
   "channels": [$channels],
   "peer": {
     "endpoint": "$(endpoint "$peer")",
     "hostAlias": "$peer",
-    "tlsRootCertPath": "$(org_ca_cert "$org")"
+    "tlsRootCertPath": "$(org_ca_cert "$peer_org")"
   },
-  "ca": {
-    "url": "https://$(endpoint "$ca")",
-    "caName": "ca-$org",
-    "tlsCertPath": "$(org_ca_cert "$org")"
-  },
+  "ca": $(ca_json "$org"),
   "defaultIdentity": "$default",$(report_db_json "$org")
   "identities": {$identities}
 }
@@ -223,6 +259,12 @@ enroll_user_identity() {
   local org=$1 name=$2 type=$3 attrs=${4:-} msp output
   [ -n "${ORG_MSP[$org]:-}" ] || die "unknown organization '$org' (one of: ${ORGS[*]})"
   [ "${ORG_ROLE[$org]}" != orderer ] || die "users are enrolled at application organizations, not $org"
+  case "$attrs" in
+    *role=subscriber* | *role=meter*)
+      [ "${ORG_ROLE[$org]}" = households ] ||
+        die "households and meters belong to a households organization (one of: $(profiled_households)), not $org"
+      ;;
+  esac
   [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || die "identity name must be 1-64 letters, digits, '.', '_' or '-'"
   case "$type" in client | admin) ;; *) die "identity type must be client or admin" ;; esac
   msp="$(user_dir "$org" "$name")/msp"
@@ -235,4 +277,10 @@ enroll_user_identity() {
   write_profile "$org"
   printf '{"org":"%s","identity":"%s","certPath":"%s","keyPath":"%s","profile":"%s"}\n' "$org" "$name" \
     "$msp/signcerts/cert.pem" "$(msp_key "$msp")" "$(profile_path "$org")"
+}
+
+profiled_households() {
+  local org list=''
+  for org in "${ORGS[@]}"; do [ "${ORG_ROLE[$org]}" = households ] && list+="${list:+, }$org"; done
+  printf '%s' "$list"
 }

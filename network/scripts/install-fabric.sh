@@ -12,6 +12,8 @@ network_dir=$(dirname "$script_dir")
 source "$network_dir/versions.env"
 
 FABRIC_BINARIES=(peer orderer osnadmin configtxgen configtxlator)
+# Our peer auth filter plug-in (network/tools/fabric/timewindow), loaded by the peer from the cache's lib/.
+PEER_PLUGINS=(timewindow)
 CA_BINARIES=(fabric-ca-server fabric-ca-client)
 
 log() { printf '[install-fabric] %s\n' "$*" >&2; }
@@ -19,7 +21,7 @@ die() { log "ERROR: $*"; exit 1; }
 
 cache_dir() {
   local parent=${FABRIC_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/smartmeter-fabric}
-  printf '%s/fabric-%s_ca-%s' "$parent" "$FABRIC_LABEL" "${FABRIC_CA_VERSION#v}"
+  printf '%s/fabric-%s_ca-%s_r%s' "$parent" "$FABRIC_LABEL" "${FABRIC_CA_VERSION#v}" "$BUILD_REVISION"
 }
 
 # Succeeds when version $1 >= version $2 (dotted numbers).
@@ -38,9 +40,12 @@ check_go() {
 }
 
 cache_complete() {
-  local dir=$1 bin
+  local dir=$1 bin plugin
   for bin in "${FABRIC_BINARIES[@]}" "${CA_BINARIES[@]}"; do
     [ -x "$dir/bin/$bin" ] || return 1
+  done
+  for plugin in "${PEER_PLUGINS[@]}"; do
+    [ -f "$dir/lib/$plugin.so" ] || return 1
   done
   [ -f "$dir/config/core.yaml" ] && [ -f "$dir/config/orderer.yaml" ]
 }
@@ -48,12 +53,21 @@ cache_complete() {
 # go install inside network/tools/<module>: go.mod and go.sum there pin every dependency, and building inside
 # a module avoids the proxy's version-list lookups that `go install pkg@version` makes.
 build_fabric() {
-  local dir=$1
+  local dir=$1 plugin
+  local -a ldflags=(-ldflags "-X github.com/hyperledger/fabric/common/metadata.Version=$FABRIC_LABEL -X github.com/hyperledger/fabric/common/metadata.CommitSHA=${FABRIC_COMMIT:0:12}")
   log "building Fabric $FABRIC_LABEL (peer, orderer, osnadmin, configtxgen, configtxlator); the first build takes a few minutes"
   (cd "$network_dir/tools/fabric" &&
-    GOBIN="$dir/bin" CGO_ENABLED=0 GOFLAGS=-mod=readonly go install \
-      -ldflags "-X github.com/hyperledger/fabric/common/metadata.Version=$FABRIC_LABEL -X github.com/hyperledger/fabric/common/metadata.CommitSHA=${FABRIC_COMMIT:0:12}" \
+    GOBIN="$dir/bin" CGO_ENABLED=0 GOFLAGS=-mod=readonly go install "${ldflags[@]}" \
       "${FABRIC_BINARIES[@]/#/github.com/hyperledger/fabric/cmd/}")
+  # The peer loads auth filter plug-ins with Go's plugin package, which needs cgo in the peer and in the
+  # plug-in, and both built from the same module versions with the same flags: hence one module, one build.
+  log "building the peer with plug-in support and its auth filter plug-ins (${PEER_PLUGINS[*]})"
+  mkdir -p "$dir/lib"
+  (cd "$network_dir/tools/fabric" &&
+    GOBIN="$dir/bin" CGO_ENABLED=1 GOFLAGS=-mod=readonly go install "${ldflags[@]}" github.com/hyperledger/fabric/cmd/peer &&
+    for plugin in "${PEER_PLUGINS[@]}"; do
+      CGO_ENABLED=1 GOFLAGS=-mod=readonly go build "${ldflags[@]}" -buildmode=plugin -o "$dir/lib/$plugin.so" "./$plugin" || exit 1
+    done)
 }
 
 build_fabric_ca() {

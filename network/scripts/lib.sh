@@ -18,7 +18,7 @@ die() {
 }
 
 # --- topology ------------------------------------------------------------------------------------------
-declare -gA ORG_MSP=() ORG_ROLE=() NODE_KIND=() NODE_ORG=() NODE_HOST=() NODE_PORT=() NODE_OPS=() NODE_EXTRA=()
+declare -gA ORG_MSP=() ORG_ROLE=() ORG_PARENT=() NODE_KIND=() NODE_ORG=() NODE_HOST=() NODE_PORT=() NODE_OPS=() NODE_EXTRA=()
 declare -gA CHANNEL_ORGS=()
 declare -ga ORGS=() NODES=() CHANNELS=()
 
@@ -32,6 +32,7 @@ load_topology() {
         ORGS+=("$a")
         ORG_MSP[$a]=$b
         ORG_ROLE[$a]=$c
+        ORG_PARENT[$a]=$d
         ;;
       channel)
         CHANNELS+=("$a")
@@ -74,6 +75,31 @@ org_node() {
 application_orgs() {
   local org
   for org in "${ORGS[@]}"; do [ -n "$(nodes_of peer "$org")" ] && printf '%s\n' "$org"; done
+}
+
+# The member orgs of a channel that run peers (households orgs have none).
+channel_peer_orgs() {
+  local org
+  for org in ${CHANNEL_ORGS[$1]}; do [ -n "$(nodes_of peer "$org")" ] && printf '%s\n' "$org"; done
+  return 0
+}
+
+# The households org whose identities a distributor registers (empty when it has none).
+households_of() {
+  local org
+  for org in "${ORGS[@]}"; do
+    [ "${ORG_ROLE[$org]}" = households ] && [ "${ORG_PARENT[$org]}" = "$1" ] && printf '%s\n' "$org"
+  done
+  return 0
+}
+
+# Orgs that get a connection profile: those with peers, and households orgs (whose clients use their
+# distributor's peer).
+profiled_orgs() {
+  local org
+  for org in "${ORGS[@]}"; do
+    if [ -n "$(nodes_of peer "$org")" ] || [ "${ORG_ROLE[$org]}" = households ]; then printf '%s\n' "$org"; fi
+  done
 }
 
 channels_of_org() {

@@ -47,7 +47,7 @@ node_program() {
     ca) printf 'fabric-ca-server' ;;
     orderer) printf 'orderer' ;;
     peer) printf 'peer node start' ;;
-    ccaas) printf 'fabric-shim/cli.js server' ;;
+    ccaas) printf -- '--chaincode-address %s' "$(endpoint "$1")" ;;
     reportdb) printf 'pouchdb-server' ;;
   esac
 }
@@ -132,18 +132,52 @@ node_env() {
         CORE_LEDGER_SNAPSHOTS_ROOTDIR="$data/snapshots"
         CORE_OPERATIONS_LISTENADDRESS="${NODE_HOST[$node]}:${NODE_OPS[$node]}"
         CORE_METRICS_PROVIDER=prometheus
+        # Proposals whose timestamp is further than this from the peer's clock are refused (our TimeWindowCheck
+        # auth filter; Fabric itself uses the setting only for deliver and discovery requests).
+        CORE_PEER_AUTHENTICATION_TIMEWINDOW="${PROPOSAL_TIME_WINDOW_SECONDS:-900}s"
+        # Private data waiting in the transient store (e.g. personal data a household granted, on the peers
+        # that endorsed but do not keep it) is dropped after this many blocks instead of Fabric's 1000.
+        CORE_PEER_GOSSIP_PVTDATA_TRANSIENTSTOREMAXBLOCKRETENTION="${TRANSIENT_STORE_RETENTION_BLOCKS:-10}"
         CORE_CHAINCODE_EXTERNALBUILDERS="[{name: ccaas, path: $NETWORK_DIR/builders/ccaas, propagateEnvironment: [CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG]}]"
         CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG="$(ccaas_builder_config "$org")"
       )
       state_db_env "$node"
       ;;
     ccaas)
-      env_vars=(CORE_CHAINCODE_LOGGING_LEVEL=info)
+      env_vars=(
+        CORE_CHAINCODE_LOGGING_LEVEL=info
+        SMARTMETER_TOPOLOGY="$(chaincode_topology_json)"
+        # The chaincode's own guard against proposals whose time is far from the endorser's clock (the peer's
+        # auth filter does not see proposals that the gateway endorses on its own peer).
+        SMARTMETER_PROPOSAL_TIME_WINDOW_SECONDS="${PROPOSAL_TIME_WINDOW_SECONDS:-900}"
+      )
       ;;
     reportdb)
       env_vars=(NODE_ENV=production)
       ;;
   esac
+}
+
+# What the chaincode must know of the topology, from network.conf: which MSP is the authority, and which
+# households MSP belongs to which distributor. Every chaincode server gets the same JSON, so endorsers agree.
+chaincode_topology_json() {
+  local org distributors='' authority=''
+  for org in "${ORGS[@]}"; do
+    case "${ORG_ROLE[$org]}" in
+      authority) authority=${ORG_MSP[$org]} ;;
+      distributor)
+        distributors+="${distributors:+,}{\"mspId\":\"${ORG_MSP[$org]}\",\"householdsMspId\":\"$(households_msp_of "$org")\"}"
+        ;;
+    esac
+  done
+  printf '{"authorityMspId":"%s","distributors":[%s]}' "$authority" "$distributors"
+}
+
+households_msp_of() {
+  local households
+  households=$(households_of "$1")
+  [ -n "$households" ] || die "distributor $1 has no households organization in $NETWORK_CONF"
+  printf '%s' "${ORG_MSP[$households]}"
 }
 
 # Where the org's peer reaches its chaincode server, and the CA its TLS certificate chains to. The ccaas
@@ -209,12 +243,11 @@ node_command() {
       local package_id
       package_id=$(cat "$NETWORK_HOME/chaincode/package-id.$org" 2>/dev/null) ||
         die "no chaincode package installed for $org yet: run ./test-network.sh deployCC"
-      command=(node "$REPO_DIR/node_modules/fabric-shim/cli.js" server
+      command=(node "$REPO_DIR/chaincode/dist/server.js"
         --chaincode-address "$(endpoint "$node")"
         --chaincode-id "$package_id"
         --chaincode-tls-cert-file "$crypto/tls/cert.pem"
-        --chaincode-tls-key-file "$crypto/tls/key.pem"
-        --module-path "$REPO_DIR/chaincode")
+        --chaincode-tls-key-file "$crypto/tls/key.pem")
       ;;
     reportdb)
       # Data in the node's folder (LevelDB); config.json and log.txt land there too (it is the working dir).
@@ -237,10 +270,26 @@ prepare_fabric_config() {
   dir=$(fabric_config_dir)
   [ "$(ordering_mode)" = raft ] && consensus_type=etcdraft
   mkdir -p "$dir"
-  sed 's|^\( *endpoint:\) unix:///var/run/docker.sock|\1 ""|' "$FABRIC_HOME/config/core.yaml" >"$dir/core.yaml"
+  sed 's|^\( *endpoint:\) unix:///var/run/docker.sock|\1 ""|' "$FABRIC_HOME/config/core.yaml" |
+    add_time_window_filter >"$dir/core.yaml"
   grep -q '^ *endpoint: ""' "$dir/core.yaml" || die "could not clear vm.endpoint in core.yaml"
+  grep -q "library: $FABRIC_HOME/lib/timewindow.so\$" "$dir/core.yaml" ||
+    die "could not add the time-window auth filter to core.yaml"
   sed "s|^Consensus:\$|Consensus:\\n    Type: $consensus_type|" "$FABRIC_HOME/config/orderer.yaml" >"$dir/orderer.yaml"
   grep -q "^    Type: $consensus_type\$" "$dir/orderer.yaml" || die "could not set Consensus.Type in orderer.yaml"
+}
+
+# Appends our proposal time-window filter (network/tools/fabric/timewindow) to peer.handlers.authFilters,
+# after Fabric's own DefaultAuth and ExpirationCheck. A list in core.yaml cannot be extended from the
+# environment, so the file is edited; the window itself is peer.authentication.timewindow.
+add_time_window_filter() {
+  awk -v library="$FABRIC_HOME/lib/timewindow.so" '
+    { print }
+    /^ *name: ExpirationCheck/ && !done {
+      indent = $0; sub(/[^ ].*$/, "", indent); dash = substr(indent, 3)
+      print dash "-"; print indent "name: TimeWindowCheck"; print indent "library: " library
+      done = 1
+    }'
 }
 
 # --- readiness -----------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: every check and test of the project, in order, ending with one line "N passed, N failed".
 #   1. npm dependencies (installed when missing), TypeScript build, lint
-#   2. unit tests
+#   2. unit tests (jest, and go test of the peer auth filter plug-in)
 #   3. ./test-network.sh up (unless a network is already running, which is then reused and left running)
 #   4. integration tests against the network
 #   5. teardown test (./test-network.sh down and its checks) when this run started the network
@@ -56,6 +56,22 @@ jest_project() {
   skipped=$((skipped + s))
 }
 
+# The Go tests of our peer plug-ins (network/tools/fabric), counted one by one.
+go_tests() {
+  local report="$RESULTS/go.json" counts
+  say "go test: peer auth filter plug-in"
+  (cd network/tools/fabric && GOFLAGS=-mod=readonly go test -json ./timewindow/) >"$report"
+  counts=$(node -e '
+    const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse);
+    const tests = lines.filter((l) => l.Test && (l.Action === "pass" || l.Action === "fail"));
+    const failedBuild = lines.some((l) => !l.Test && l.Action === "fail");
+    console.log(tests.filter((l) => l.Action === "pass").length, tests.filter((l) => l.Action === "fail").length + (failedBuild ? 1 : 0));' "$report")
+  read -r p f <<<"$counts"
+  printf 'go tests: %s passed, %s failed\n' "$p" "$f"
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
 # The Raspberry Pi bundle: built, then run from an empty folder so that only the one file is available.
 pi_bundle() {
   local dir status
@@ -98,6 +114,7 @@ main() {
   check "typecheck tests (tsc)" npx tsc -p tsconfig.json
   check "lint (eslint, prettier, shellcheck)" npm run --silent lint
   jest_project unit
+  go_tests
 
   if network_running; then
     say "a network is already running: reusing it and leaving it up (the teardown test needs a network this run starts)"

@@ -14,6 +14,7 @@ import {
   onboardHousehold,
   readingFor,
   type OnboardedHousehold,
+  HOUSEHOLDS,
 } from '../support/household';
 import { networkHome, repoDir } from '../support/network';
 
@@ -43,7 +44,7 @@ describe('billing on northgrid', () => {
     ({ subscriptionId, subscriber, sessionKey } = household);
     const readings = Array.from({ length: periods }, (_, n) => readingFor(household, start, n, 150 + 7 * n));
     await submitJson(
-      contract('distributor1', 'Measurement', household.meter),
+      contract(HOUSEHOLDS, 'Measurement', household.meter),
       'SubmitReadings',
       JSON.stringify(readings),
     );
@@ -88,7 +89,7 @@ describe('billing on northgrid', () => {
   });
 
   it('the household verifies the bill with its own key: OK; a tampered local copy shows the differing line', async () => {
-    const network = gateway('distributor1', subscriber).getNetwork(CHANNEL);
+    const network = gateway(HOUSEHOLDS, subscriber).getNetwork(CHANNEL);
     const evidence = await fetchBillEvidence(network, billId);
     expect(verifyEvidence(evidence, sessionKey)).toMatchObject({ ok: true, differences: [] });
 
@@ -105,7 +106,7 @@ describe('billing on northgrid', () => {
     const cli = await execFileAsync('node', [
       join(repoDir, 'client', 'dist', 'cli.js'),
       '--profile',
-      join(networkHome, 'profiles', 'distributor1.json'),
+      join(networkHome, 'profiles', `${HOUSEHOLDS}.json`),
       '--identity',
       subscriber,
       'bill',
@@ -122,7 +123,7 @@ describe('billing on northgrid', () => {
 
   it('the household disputes, the operator resolves, the payment is recorded', async () => {
     await submitJson(
-      contract('distributor1', 'Billing', subscriber),
+      contract(HOUSEHOLDS, 'Billing', subscriber),
       'DisputeBill',
       billId,
       'peak line looks high',
@@ -151,7 +152,7 @@ describe('billing on northgrid', () => {
     lastBlock = status.blockNumber;
     const paid = JSON.parse(
       new TextDecoder().decode(
-        await contract('distributor1', 'Billing', subscriber).evaluateTransaction('GetBill', billId),
+        await contract(HOUSEHOLDS, 'Billing', subscriber).evaluateTransaction('GetBill', billId),
       ),
     ) as BillRecord;
     expect(paid).toMatchObject({

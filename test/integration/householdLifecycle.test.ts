@@ -4,12 +4,15 @@ import {
   keyIdOf,
   newOrgKeyPair,
   newSessionKey,
+  openSealed,
   pairingProof,
+  PERSONAL_DATA_PADDED_BYTES,
+  sealForRecipient,
   unwrapSessionKey,
   type OrgKeyPair,
   type ReadingSlot,
 } from '@smartmeter/crypto';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type {
   AccessRequestRecord,
   OrgKeyRecord,
@@ -32,6 +35,8 @@ const CHANNEL = 'northgrid';
 const CC = 'smartmeter';
 const D1 = 'Distributor1MSP';
 const AUTHORITY = 'AuthorityMSP';
+/** Households and meters: Distributor1's households MSP, through Distributor1's peer. */
+const HOUSEHOLDS = 'households1';
 const INTERVAL = 1800;
 const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const PERSONAL = JSON.stringify({ name: `Household ${run}`, address: '7 Meter Row, Northtown' });
@@ -75,21 +80,21 @@ describe('household lifecycle on northgrid', () => {
   beforeAll(async () => {
     await testNetwork(
       'enroll',
-      'distributor1',
+      HOUSEHOLDS,
       subscriberName,
       '--attrs',
       `role=subscriber:ecert,subscriberId=${subscriberName}:ecert`,
     );
     await testNetwork(
       'enroll',
-      'distributor1',
+      HOUSEHOLDS,
       meterName,
       '--attrs',
       `role=meter:ecert,meterId=${meterName}:ecert`,
     );
     await testNetwork(
       'enroll',
-      'distributor1',
+      HOUSEHOLDS,
       otherMeterName,
       '--attrs',
       `role=meter:ecert,meterId=${otherMeterName}:ecert`,
@@ -126,7 +131,7 @@ describe('household lifecycle on northgrid', () => {
       })),
     });
     const record = await submitJson<SubscriptionRecord>(
-      contract('distributor1', 'Subscription', subscriberName),
+      contract(HOUSEHOLDS, 'Subscription', subscriberName),
       'RequestSubscription',
       request,
     );
@@ -154,14 +159,14 @@ describe('household lifecycle on northgrid', () => {
     );
     expect(approved.status).toBe('APPROVED');
 
-    const wrongMeter = contract('distributor1', 'Subscription', otherMeterName);
+    const wrongMeter = contract(HOUSEHOLDS, 'Subscription', otherMeterName);
     expect(
       await rejection(
         wrongMeter.submitTransaction('ConfirmPairing', subscriptionId, pairingProof(sessionKey, meterName)),
       ),
     ).toMatch(/FORBIDDEN: meter mtr2-/);
     const paired = await submitJson<SubscriptionRecord>(
-      contract('distributor1', 'Subscription', meterName),
+      contract(HOUSEHOLDS, 'Subscription', meterName),
       'ConfirmPairing',
       subscriptionId,
       pairingProof(sessionKey, meterName),
@@ -170,7 +175,7 @@ describe('household lifecycle on northgrid', () => {
   });
 
   it('the meter reports a batch and a single reading; resubmitting is idempotent; another meter is refused', async () => {
-    const meter = contract('distributor1', 'Measurement', meterName);
+    const meter = contract(HOUSEHOLDS, 'Measurement', meterName);
     const batch = await submitJson<{ stored: number }>(
       meter,
       'SubmitReadings',
@@ -194,7 +199,7 @@ describe('household lifecycle on northgrid', () => {
     const again = await submitJson<ReadingRecord>(meter, 'SubmitReading', JSON.stringify(single));
     expect(again).toEqual(first);
 
-    const otherMeter = contract('distributor1', 'Measurement', otherMeterName);
+    const otherMeter = contract(HOUSEHOLDS, 'Measurement', otherMeterName);
     expect(
       await rejection(otherMeter.submitTransaction('SubmitReading', JSON.stringify(readingBody(5, 1)))),
     ).toMatch(/FORBIDDEN: meter mtr2-.* is not the meter of subscription/);
@@ -238,24 +243,24 @@ describe('household lifecycle on northgrid', () => {
     expect(missing.missing).toEqual([5, 6, 7].map(periodStart));
   });
 
-  it('the authority asks for personal data, the household grants it, and only the authority peer delivers it', async () => {
+  it('the authority asks for personal data, the household grants it, and only the authority opens it', async () => {
+    const requestKey = newOrgKeyPair();
     const request = await submitJson<AccessRequestRecord>(
       contract('authority', 'PersonalData'),
       'RequestPersonalData',
       subscriptionId,
       'grid-fraud investigation 2026-117',
+      requestKey.publicKeyPem,
     );
-    const nonce = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', sessionKey, nonce);
-    const sealed = Buffer.concat([
-      nonce,
-      cipher.update(PERSONAL, 'utf8'),
-      cipher.final(),
-      cipher.getAuthTag(),
-    ]);
+    const sealed = sealForRecipient(
+      Buffer.from(PERSONAL),
+      request.requestPublicKeyPem,
+      request.requestId,
+      PERSONAL_DATA_PADDED_BYTES,
+    );
 
     // Transient data makes the gateway cautious: name the organizations that may see it.
-    const grantContract = contract('distributor1', 'PersonalData', subscriberName);
+    const grantContract = contract(HOUSEHOLDS, 'PersonalData', subscriberName);
     const granted = decodeJson<AccessRequestRecord>(
       await grantContract.submit('GrantPersonalData', {
         arguments: [request.requestId],
@@ -270,14 +275,10 @@ describe('household lifecycle on northgrid', () => {
       'FetchPersonalData',
       request.requestId,
     );
-    const bytes = Buffer.from(delivery.encryptedPersonalData, 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', sessionKey, bytes.subarray(0, 12));
-    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    expect(
-      Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString(
-        'utf8',
-      ),
-    ).toBe(PERSONAL);
+    const bytes = Buffer.from(delivery.sealedPersonalData, 'base64');
+    expect(openSealed(bytes, requestKey.privateKeyPem, request.requestId).toString('utf8')).toBe(PERSONAL);
+    // The distributor, which endorsed the grant and holds the session key, cannot open it.
+    expect(() => openSealed(bytes, orgKeys[D1].privateKeyPem, request.requestId)).toThrow(/does not open/);
 
     expect(
       await rejection(
@@ -288,14 +289,14 @@ describe('household lifecycle on northgrid', () => {
 
   it('the household ends the subscription; the meter is then refused for later periods', async () => {
     const ended = await submitJson<SubscriptionRecord>(
-      contract('distributor1', 'Subscription', subscriberName),
+      contract(HOUSEHOLDS, 'Subscription', subscriberName),
       'EndSubscription',
       subscriptionId,
       'moving to the south',
       '',
     );
     expect(ended.status).toBe('ENDED');
-    const network = gateway('distributor1', meterName).getNetwork(CHANNEL);
+    const network = gateway(HOUSEHOLDS, meterName).getNetwork(CHANNEL);
     const late = network.getContract(CC, 'Measurement');
     const endSeconds = Date.parse(ended.end?.effectiveAt ?? '') / 1000;
     const n = Math.ceil((endSeconds - start) / INTERVAL);

@@ -6,16 +6,19 @@ import type {
 import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
 import { common } from '@hyperledger/fabric-protos';
 import { decryptReading, keyIdOf } from '@smartmeter/crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { identityFiles } from '../../meter-sim/src/bundle';
 import { MeasurementClient, type ReadingSubmission } from '../../client/src/contracts/MeasurementClient';
 import { openGateway } from '../../client/src/gateway';
 import { Keystore } from '../../client/src/keystore';
 import { HouseholdSource } from '../../meter-sim/src/sources/household';
 import { Gateways, isoSeconds as iso, rejection } from '../support/chaincode';
 import { meterctl, meterctlJson } from '../support/meterctl';
-import { MeterSimProcess } from '../support/meterSim';
+import { meterSimPath, MeterSimProcess } from '../support/meterSim';
 import { networkHome, profile, repoDir } from '../support/network';
 
 /**
@@ -49,8 +52,9 @@ const authorityOn = (channel: string) => [
   '-k',
   join(work, 'authority'),
 ];
-const household = ['-p', join(profiles, 'distributor1.json'), '-k', join(work, 'household'), '-i', hh];
-const householdSouth = ['-p', join(profiles, 'distributor2.json'), '-k', join(work, 'household'), '-i', hh2];
+// Households act through their distributor's households profile, each with its own identity.
+const household = ['-p', join(profiles, 'households1.json'), '-k', join(work, 'household'), '-i', hh];
+const householdSouth = ['-p', join(profiles, 'households2.json'), '-k', join(work, 'household'), '-i', hh2];
 const meterSim = (...args: string[]) => new MeterSimProcess(args);
 const gateways = new Gateways();
 afterAll(() => gateways.closeAll());
@@ -83,12 +87,8 @@ let requestId = '';
 let oldKeyHex = '';
 let northEndAt = '';
 
-async function registerAndEnroll(
-  distributor: string[],
-  home: string[],
-  name: string,
-  role: string,
-): Promise<void> {
+/** The distributor registers a household or meter at its households CA; returns the one-time secret. */
+async function register(distributor: string[], name: string, role: string): Promise<string> {
   const idOption = role === 'meter' ? ['--meter-id', name] : ['--subscriber-id', name];
   const { secret } = await meterctlJson<{ secret: string }>([
     ...distributor,
@@ -99,8 +99,29 @@ async function registerAndEnroll(
     role,
     ...idOption,
   ]);
+  return secret;
+}
+
+/** The household enrolls itself: its key is made in its own keystore. */
+async function registerAndEnroll(distributor: string[], home: string[], name: string): Promise<void> {
+  const secret = await register(distributor, name, 'subscriber');
   await meterctlJson([...home.slice(0, 4), 'identity', 'enroll', name, '--secret', secret]);
 }
+
+/** The meter enrolls itself with its one-time secret: its key never leaves its state folder. */
+async function enrollMeter(bundle: string, stateDir: string, secret: string): Promise<void> {
+  const enrolled = await execFileAsync(
+    'node',
+    [meterSimPath, 'enroll', '--bundle', bundle, '--state-dir', stateDir],
+    {
+      env: { ...process.env, METER_SIM_ENROLLMENT_SECRET: secret },
+    },
+  );
+  expect(enrolled.stdout).toMatch(/^enrolled meter .* private key .*key\.pem \(0600\)\n$/);
+}
+const execFileAsync = promisify(execFile);
+let meter1Secret = '';
+let meter2Secret = '';
 
 function generated(meterId: string, from: number, to: number): Map<string, number> {
   const source = new HouseholdSource({ seed: meterId, utility: 'electricity', utcOffsetMinutes: 0 });
@@ -146,8 +167,8 @@ describe('the household story on the real network', () => {
   });
 
   it('3. the household subscribes on northgrid, the distributor approves every 30 minutes, the meter is paired from its bundle', async () => {
-    await registerAndEnroll(d1, household, hh, 'subscriber');
-    await registerAndEnroll(d1, household, meter1, 'meter');
+    await registerAndEnroll(d1, household, hh);
+    meter1Secret = await register(d1, meter1, 'meter');
     await meterctlJson([...household, 'keys', 'new', 'home']);
     const requested = await meterctlJson<SubscriptionRecord>([
       ...household,
@@ -180,8 +201,6 @@ describe('the household story on the real network', () => {
       'meter',
       'pair-bundle',
       northId,
-      '--meter-identity',
-      meter1,
       '--key',
       'home',
       '--personal-data',
@@ -189,7 +208,12 @@ describe('the household story on the real network', () => {
       '--out',
       join(work, 'meter1.json'),
     ]);
-    expect(readFileSync(join(work, 'meter1.json'), 'utf8')).not.toContain('Meter Row');
+    const bundleText = readFileSync(join(work, 'meter1.json'), 'utf8');
+    expect(bundleText).not.toContain('Meter Row');
+    // The bundle carries no private key: the meter makes its own and enrolls with its one-time secret.
+    expect(bundleText).not.toMatch(/PRIVATE KEY/);
+    await enrollMeter(join(work, 'meter1.json'), join(work, 'meter1'), meter1Secret);
+    expect(statSync(join(work, 'meter1', 'identity', meter1, 'key.pem')).mode & 0o777).toBe(0o600);
   });
 
   it('4. meter-sim reports a simulated month at speed: 1,440 readings, each decrypting to what it measured', async () => {
@@ -272,7 +296,7 @@ describe('the household story on the real network', () => {
   it('6. the authority syncs its reporting database, gets the region load, and receives personal data only on consent', async () => {
     const authority = authorityOn('northgrid');
     await meterctlJson([...authority, 'report', 'sync']);
-    const load = await meterctlJson<{ periodStart: string; energyWh: number; readingCount: number }[]>([
+    const loadArgs = [
       ...authority,
       'report',
       'load',
@@ -284,6 +308,17 @@ describe('the household story on the real network', () => {
       iso(monthEnd),
       '--interval',
       String(DAY),
+    ];
+    // One household in the region: its "regional load" would be its own consumption, so it is suppressed.
+    const shown =
+      await meterctlJson<{ energyWh: number | null; households: number; suppressed: boolean }[]>(loadArgs);
+    expect(shown).toHaveLength(30);
+    expect(shown.every((row) => row.suppressed && row.energyWh === null && row.households === 1)).toBe(true);
+    // The sums themselves, with k lowered for the test.
+    const load = await meterctlJson<{ periodStart: string; energyWh: number; readingCount: number }[]>([
+      ...loadArgs,
+      '--min-households',
+      '1',
     ]);
     const expected = generated(meter1, monthStart, monthEnd);
     const daily = Array.from({ length: 30 }, (_, day) =>
@@ -339,6 +374,9 @@ describe('the household story on the real network', () => {
     expect(fetchAfter.stderr).toMatch(
       /NOT_FOUND: the personal data of .* is no longer held \(purged after its block-to-live\)/,
     );
+    // And the authority's client destroyed the request's key: no copy anywhere can be opened any more.
+    expect(fetchAfter.stderr).toMatch(/destroyed the key of par_\w+: its data was purged/);
+    expect(existsSync(join(work, 'authority', 'request-keys', 'northgrid', `${requestId}.pem`))).toBe(false);
   });
 
   it('7. the household ends the subscription, rotates its key and moves to Distributor2 on southgrid with a new meter', async () => {
@@ -357,8 +395,8 @@ describe('the household story on the real network', () => {
     const rotated = await meterctlJson<{ keyId: string }>([...household, 'keys', 'rotate', 'home']);
     expect(rotated.keyId).not.toBe(keyIdOf(Buffer.from(oldKeyHex, 'hex')));
 
-    await registerAndEnroll(d2, householdSouth, hh2, 'subscriber');
-    await registerAndEnroll(d2, householdSouth, meter2, 'meter');
+    await registerAndEnroll(d2, householdSouth, hh2);
+    meter2Secret = await register(d2, meter2, 'meter');
     southId = (
       await meterctlJson<SubscriptionRecord>([
         ...householdSouth,
@@ -390,13 +428,12 @@ describe('the household story on the real network', () => {
       'meter',
       'pair-bundle',
       southId,
-      '--meter-identity',
-      meter2,
       '--key',
       'home',
       '--out',
       join(work, 'meter2.json'),
     ]);
+    await enrollMeter(join(work, 'meter2.json'), join(work, 'meter2'), meter2Secret);
     const meter = meterSim(
       '--bundle',
       join(work, 'meter2.json'),
@@ -433,14 +470,15 @@ describe('the household story on the real network', () => {
     expect(auSouth.filter((r) => r.payload !== undefined)).toHaveLength(48);
 
     const keystore = new Keystore(join(work, 'household'));
-    const asMeter = (mspId: string, name: string, org: string, channel: string) => {
+    // The meters' own identities, as meter-sim enroll left them in their state folders.
+    const asMeter = (stateDir: string, name: string, org: string, channel: string) => {
       const connection = gateways.track(
-        openGateway(profile(org), { files: keystore.identity(mspId, name) ?? undefined }),
+        openGateway(profile(org), { files: identityFiles(join(work, stateDir, 'identity'), name) }),
       );
       return new MeasurementClient(connection.gateway.getNetwork(channel));
     };
-    const oldMeter = asMeter('Distributor1MSP', meter1, 'distributor1', 'northgrid');
-    const newMeter = asMeter('Distributor2MSP', meter2, 'distributor2', 'southgrid');
+    const oldMeter = asMeter('meter1', meter1, 'households1', 'northgrid');
+    const newMeter = asMeter('meter2', meter2, 'households2', 'southgrid');
     const northReadings: ReadingRecord[] = await new MeasurementClient(
       gateways.gateway('distributor1').getNetwork('northgrid'),
     ).all(northId, iso(monthStart), iso(monthStart + DAY));
@@ -494,6 +532,39 @@ describe('the household story on the real network', () => {
         periodStart: moved.periodStart,
       }),
     ).toThrow(/moved to another slot/);
+    // It does not block billing: the bill over that day lists it as INVALID_READING and bills the rest, and
+    // `readings missing` shows it to the household too.
+    const southBill = await meterctlJson<BillRecord>([
+      ...d2,
+      'bill',
+      'issue',
+      southId,
+      '--from',
+      iso(southStart),
+      '--to',
+      iso(Date.parse(nextSlot) / 1000 + HALF_HOUR),
+    ]);
+    expect(southBill.readingCount).toBe(48);
+    expect(southBill.invalidReadings).toEqual([
+      { periodStart: nextSlot, code: 'INVALID_READING', reason: 'does not decrypt in its slot' },
+    ]);
+    const missing = await meterctlJson<{
+      missing: string[];
+      invalid: { periodStart: string; code: string }[];
+    }>([
+      ...householdSouth,
+      'readings',
+      'missing',
+      southId,
+      '--from',
+      iso(southStart),
+      '--to',
+      iso(Date.parse(nextSlot) / 1000 + HALF_HOUR),
+    ]);
+    expect(missing.invalid).toEqual([
+      { periodStart: nextSlot, code: 'INVALID_READING', reason: 'does not decrypt in its slot' },
+    ]);
+    expect(missing.missing).toEqual([]);
 
     // Every block of both channels: no personal data, no session key, no plaintext reading, no private key.
     const secrets = [

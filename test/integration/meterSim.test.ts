@@ -9,9 +9,14 @@ import { writeSecretFile } from '../../client/src/keystore';
 import { buildPairBundle } from '../../client/src/pairBundle';
 import { HouseholdSource } from '../../meter-sim/src/sources/household';
 import { Gateways, isoSeconds as iso } from '../support/chaincode';
-import { CHANNEL, onboardHousehold, type OnboardedHousehold } from '../support/household';
-import { MeterSimProcess } from '../support/meterSim';
-import { profile, testNetwork } from '../support/network';
+import { CHANNEL, HOUSEHOLDS, onboardHousehold, type OnboardedHousehold } from '../support/household';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { meterctlJson } from '../support/meterctl';
+import { meterSimPath, MeterSimProcess } from '../support/meterSim';
+import { networkHome, profile, testNetwork } from '../support/network';
+
+const execFileAsync = promisify(execFile);
 
 /** Issue 6 on the real network: the meter process pairs, reports at speed, survives outages, stops at the end. */
 const HALF_HOUR = 1800;
@@ -52,13 +57,13 @@ describe('meter-sim on northgrid', () => {
 
   beforeAll(async () => {
     household = await onboardHousehold(gateways, 'msim', start, { pair: false });
-    const d1 = profile('distributor1');
+    const households = profile(HOUSEHOLDS);
     const bundle = buildPairBundle({
-      profile: d1,
+      profile: households,
       channel: CHANNEL,
       subscriptionId: household.subscriptionId,
       meterId: household.meter,
-      meterIdentity: d1.identities[household.meter],
+      meterIdentity: households.identities[household.meter],
       sessionKey: household.sessionKey,
       sealedPersonalData: sealPersonalData(personalData, household.sessionKey, household.subscriptionId),
     });
@@ -159,7 +164,7 @@ describe('meter-sim on northgrid', () => {
     await committedAfter(meter, 2);
     const lastEnd = Date.parse(meter.committed().at(-1)?.periodStart as string) / 1000 + HALF_HOUR;
     const end = lastEnd + 2 * HOUR;
-    const subscriptions = gateways.gateway('distributor1', household.subscriber).getNetwork(CHANNEL);
+    const subscriptions = gateways.gateway(HOUSEHOLDS, household.subscriber).getNetwork(CHANNEL);
     await new SubscriptionClient(subscriptions).end(household.subscriptionId, 'moving out', iso(end));
 
     expect(await meter.exited).toEqual({ code: 0, signal: null });
@@ -167,5 +172,113 @@ describe('meter-sim on northgrid', () => {
     const readings = await onLedger(36, 96);
     expect(readings.at(-1)?.periodStart).toBe(iso(end - HALF_HOUR));
     expect(readings.map((r) => r.periodStart)).toEqual(periodsOf(36, (end - start) / HOUR));
+  });
+});
+
+describe('meter-sim enroll: the meter makes its own key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meter-enroll-'));
+  const stateDir = join(dir, 'state');
+  const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+  const meterId = `enr-${run}`;
+  let household: OnboardedHousehold;
+  let secret = '';
+  const bundlePath = join(dir, 'bundle.json');
+  const enroll = (withSecret: string) =>
+    execFileAsync(
+      'node',
+      [meterSimPath, 'enroll', '--bundle', bundlePath, '--state-dir', stateDir, '--enrollment-id', meterId],
+      { env: { ...process.env, METER_SIM_ENROLLMENT_SECRET: withSecret } },
+    ).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({
+        code: e.code,
+        stdout: e.stdout,
+        stderr: e.stderr,
+      }),
+    );
+
+  beforeAll(async () => {
+    const start = Math.floor(Date.now() / 1000 / 1800) * 1800 - 3600;
+    household = await onboardHousehold(gateways, 'enr', start, { pair: false });
+    // The distributor registers the meter under an enrollment id of its own (the helper enrolled one already).
+    secret = (
+      await meterctlJson<{ secret: string }>([
+        '-p',
+        join(networkHome, 'profiles', 'distributor1.json'),
+        'identity',
+        'register',
+        meterId,
+        '--role',
+        'meter',
+        '--meter-id',
+        household.meter,
+      ])
+    ).secret;
+    const bundle = buildPairBundle({
+      profile: profile(HOUSEHOLDS),
+      channel: CHANNEL,
+      subscriptionId: household.subscriptionId,
+      meterId: household.meter,
+      sessionKey: household.sessionKey,
+    });
+    writeSecretFile(bundlePath, JSON.stringify({ ...bundle }));
+  });
+
+  it('when the bundle carries no identity then it holds no private key, and check says the meter must enroll', async () => {
+    expect(readFileSync(bundlePath, 'utf8')).not.toMatch(/PRIVATE KEY/);
+    const checked = await execFileAsync('node', [
+      meterSimPath,
+      'check',
+      '--bundle',
+      bundlePath,
+      '--state-dir',
+      stateDir,
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect((checked as { code: number }).code).toBe(2);
+    expect((checked as { stderr: string }).stderr).toContain('has not enrolled yet');
+  });
+
+  it('when the secret is wrong then the CA refuses (exit 1) and nothing is written', async () => {
+    const refused = await enroll('not-the-secret');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^meter-sim: the CA ca-households1 refused the enrollment of /);
+    expect(() => statSync(join(stateDir, 'identity', household.meter, 'key.pem'))).toThrow();
+  });
+
+  it('when the secret is right then the key (0600) and certificate are made on the meter, and a second enroll is refused', async () => {
+    const byName = await enroll(secret);
+    expect(byName.code).toBe(0);
+    expect(byName.stdout).toMatch(
+      new RegExp(`^enrolled meter ${household.meter} at ca-households1: .*key\\.pem \\(0600\\)\\n$`),
+    );
+    expect(statSync(join(stateDir, 'identity', household.meter, 'key.pem')).mode & 0o777).toBe(0o600);
+    const checked = await execFileAsync('node', [
+      meterSimPath,
+      'check',
+      '--bundle',
+      bundlePath,
+      '--state-dir',
+      stateDir,
+    ]);
+    expect(checked.stdout).toMatch(new RegExp(`^ok: meter ${household.meter} `));
+    const again = await enroll(secret);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/is enrolled already/);
+  });
+
+  it('when the self-enrolled meter runs then it pairs and its readings commit', async () => {
+    const meter = new MeterSimProcess([
+      '--bundle',
+      bundlePath,
+      '--state-dir',
+      stateDir,
+      '--speed',
+      '100000',
+      '--until',
+      iso(Math.floor(Date.now() / 1000 / 1800) * 1800),
+    ]);
+    expect(await meter.exited).toEqual({ code: 0, signal: null });
+    expect(meter.events.some((e) => e.event === 'meter.paired')).toBe(true);
+    expect(meter.committed().length).toBeGreaterThanOrEqual(1);
   });
 });

@@ -86,7 +86,7 @@ describe('meterctl', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
-      /^meterctl: FORBIDDEN: PublishTariff needs a distributor's operator; caller is auditor of AuthorityMSP \(127\.0\.0\.1:\d+, AuthorityMSP\)\n$/,
+      /^meterctl: FORBIDDEN: PublishTariff needs a distributor's operator; caller is auditor of AuthorityMSP \(key [0-9a-f]{8}…\) \(127\.0\.0\.1:\d+, AuthorityMSP\)\n$/,
     );
   });
 

@@ -33,7 +33,8 @@ const energies = Array.from({ length: 48 }, (_, n) => 150 + ((n * 37) % 90));
 
 const distributor = ['-p', join(profiles, 'distributor1.json'), '-k', join(work, 'distributor1')];
 const authority = ['-p', join(profiles, 'authority.json'), '-c', 'northgrid', '-k', join(work, 'authority')];
-const home = ['-p', join(profiles, 'distributor1.json'), '-k', join(work, 'household'), '-i', household];
+// Households and meters use their distributor's households profile and their own identities.
+const home = ['-p', join(profiles, 'households1.json'), '-k', join(work, 'household'), '-i', household];
 const reportDbUrl = JSON.parse(readFileSync(join(profiles, 'authority.json'), 'utf8')).reportDbUrl as string;
 
 let subscriptionId = '';
@@ -42,10 +43,10 @@ let requestId = '';
 
 async function submitReadings(): Promise<void> {
   const keystore = new Keystore(join(work, 'household'));
-  const files = keystore.identity('Distributor1MSP', meterName);
+  const files = keystore.identity('Distributor1HouseholdsMSP', meterName);
   if (!files) throw new Error('meter identity not enrolled');
   const key = Buffer.from(keystore.sessionKey('home').key, 'hex');
-  const connection = openGateway(profile('distributor1'), { files });
+  const connection = openGateway(profile('households1'), { files });
   try {
     const measurement = new MeasurementClient(connection.gateway.getNetwork('northgrid'));
     const readings = energies.map((energyWh, n) => {
@@ -103,7 +104,7 @@ describe('meterctl command groups on the network', () => {
       household,
     ]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/^meterctl: the CA ca-distributor1 refused: .*already registered/);
+    expect(again.stderr).toMatch(/^meterctl: the CA ca-households1 refused: .*already registered/);
   });
 
   it('keys: both organizations publish encryption keys; the household creates a session key', async () => {
@@ -191,7 +192,7 @@ describe('meterctl command groups on the network', () => {
 
     const paired = await meterctlJson<SubscriptionRecord>([
       '-p',
-      join(profiles, 'distributor1.json'),
+      join(profiles, 'households1.json'),
       '-k',
       join(work, 'household'),
       '-i',
@@ -314,7 +315,7 @@ describe('meterctl command groups on the network', () => {
     ]);
     expect(forbidden.code).toBe(1);
     expect(forbidden.stderr).toMatch(
-      /^meterctl: FORBIDDEN: IssueBill needs an operator of Distributor1MSP; caller is subscriber of Distributor1MSP \(127\.0\.0\.1:\d+, \w+MSP\)\n$/,
+      /^meterctl: FORBIDDEN: IssueBill needs an operator of Distributor1MSP; caller is subscriber hh-\w+ of Distributor1HouseholdsMSP \(key [0-9a-f]{8}…\) \(127\.0\.0\.1:\d+, \w+MSP\)\n$/,
     );
     expect(
       (await meterctlJson<BillRecord>([...home, 'bill', 'dispute', billId, '--reason', 'peak line too high']))
@@ -435,19 +436,29 @@ describe('meterctl command groups on the network', () => {
     const db = ['--db-name', `straight_${run}`];
     const who = [...authority.slice(0, 2), '-k', join(work, 'authority')];
     const svg = join(work, 'load.svg');
+    const loadArgs = [...who, 'report', 'load', ...db, '--region', region, '--from', start, '--to', end];
+    // The region has one household: by default its "regional load" is suppressed, since it is that household.
+    const suppressed = await meterctl(['--json', ...loadArgs, '--interval', '21600']);
+    expect(suppressed.code).toBe(0);
+    expect(JSON.parse(suppressed.stdout)).toEqual(
+      [0, 1, 2, 3].map((q) => ({
+        periodStart: isoSeconds(startSeconds + q * 21_600),
+        energyWh: null,
+        readingCount: 12,
+        households: 1,
+        suppressed: true,
+      })),
+    );
+    expect(suppressed.stderr).toBe(
+      '4 of 4 buckets suppressed: they cover fewer than 5 households (a larger --interval or region merges them)\n',
+    );
+    // With k = 1 (a deployment must not; the test can check the sums) the known plaintexts add up.
     const load = await meterctlJson<{ periodStart: string; energyWh: number; readingCount: number }[]>([
-      ...who,
-      'report',
-      'load',
-      ...db,
-      '--region',
-      region,
-      '--from',
-      start,
-      '--to',
-      end,
+      ...loadArgs,
       '--interval',
       '21600',
+      '--min-households',
+      '1',
       '--svg',
       svg,
     ]);

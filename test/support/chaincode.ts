@@ -47,8 +47,10 @@ export async function rejection(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
   } catch (err) {
-    const details = (err as { details?: { message: string }[] }).details ?? [];
-    return [String((err as Error).message), ...details.map((detail) => detail.message)].join(' | ');
+    // fabric-gateway errors carry one detail per peer; a raw gRPC error's details is its message text.
+    const details = (err as { details?: { message: string }[] | string }).details ?? [];
+    const messages = typeof details === 'string' ? [details] : details.map((detail) => detail.message);
+    return [String((err as Error).message), ...messages].join(' | ');
   }
   throw new Error('expected the transaction to be refused');
 }

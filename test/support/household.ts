@@ -8,6 +8,8 @@ import {
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BillRecord } from '../../chaincode/src/api/tariffs';
+import { BillingClient } from '../../client/src/contracts/BillingClient';
 import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { Gateways, isoSeconds, submitJson } from './chaincode';
 import { repoDir, testNetwork } from './network';
@@ -20,6 +22,8 @@ import { repoDir, testNetwork } from './network';
 export const CHANNEL = 'northgrid';
 export const D1 = 'Distributor1MSP';
 export const AUTHORITY = 'AuthorityMSP';
+/** Distributor1's households and meters: their own MSP and CA, with a profile of their own. */
+export const HOUSEHOLDS = 'households1';
 export const INTERVAL = 1800;
 
 export const exampleTariff = JSON.parse(
@@ -35,19 +39,20 @@ export interface OnboardedHousehold {
   orgKeys: Record<string, OrgKeyPair>;
 }
 
-/** A Distributor1 CA identity for a household (role=subscriber) or a meter (role=meter), in the profile. */
-export async function enrollSubscriber(name: string): Promise<void> {
+/** An identity from Distributor1's households CA for a household (role=subscriber) or a meter (role=meter), in the households1 profile. */
+export async function enrollSubscriber(name: string, subscriberId = name): Promise<void> {
   await testNetwork(
     'enroll',
-    'distributor1',
+    HOUSEHOLDS,
     name,
     '--attrs',
-    `role=subscriber:ecert,subscriberId=${name}:ecert`,
+    `role=subscriber:ecert,subscriberId=${subscriberId}:ecert`,
   );
 }
 
-export async function enrollMeter(name: string): Promise<void> {
-  await testNetwork('enroll', 'distributor1', name, '--attrs', `role=meter:ecert,meterId=${name}:ecert`);
+/** meterId other than the name: a second certificate for the same meter (a clone, or a replacement). */
+export async function enrollMeter(name: string, meterId = name): Promise<void> {
+  await testNetwork('enroll', HOUSEHOLDS, name, '--attrs', `role=meter:ecert,meterId=${meterId}:ecert`);
 }
 
 /** Fresh encryption keys of Distributor1 and the authority, published on northgrid, with their versions. */
@@ -113,7 +118,7 @@ export async function onboardHousehold(
   const sessionKey = newSessionKey();
   const request = northgridRequest(meter, sessionKey, published);
   const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
-    contract('distributor1', 'Subscription', subscriber),
+    contract(HOUSEHOLDS, 'Subscription', subscriber),
     'RequestSubscription',
     request,
   );
@@ -130,13 +135,46 @@ export async function onboardHousehold(
   );
   if (options.pair !== false) {
     await submitJson(
-      contract('distributor1', 'Subscription', meter),
+      contract(HOUSEHOLDS, 'Subscription', meter),
       'ConfirmPairing',
       subscriptionId,
       pairingProof(sessionKey, meter),
     );
   }
   return { subscriptionId, sessionKey, subscriber, meter, tariffId, orgKeys };
+}
+
+/** The household's meter submits readings 0..count-1 from startSeconds in one batch. */
+export async function submitReadings(
+  gateways: Gateways,
+  household: OnboardedHousehold,
+  startSeconds: number,
+  count: number,
+  energyWh: (n: number) => number,
+): Promise<void> {
+  await submitJson(
+    gateways.contract(HOUSEHOLDS, CHANNEL, 'Measurement', household.meter),
+    'SubmitReadings',
+    JSON.stringify(
+      Array.from({ length: count }, (_, n) => readingFor(household, startSeconds, n, energyWh(n))),
+    ),
+  );
+}
+
+/** Distributor1's operator bills [from, to) of a household (its session key as transient data). */
+export function issueBill(
+  gateways: Gateways,
+  household: OnboardedHousehold,
+  fromSeconds: number,
+  toSeconds: number,
+): Promise<BillRecord> {
+  return new BillingClient(gateways.gateway('distributor1').getNetwork(CHANNEL)).issue(
+    household.subscriptionId,
+    isoSeconds(fromSeconds),
+    isoSeconds(toSeconds),
+    household.sessionKey,
+    [D1, AUTHORITY],
+  );
 }
 
 /** Reading n of a household (sequence n + 1), encrypted for its slot; energy as the caller chooses. */

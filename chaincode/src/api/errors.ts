@@ -8,6 +8,8 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   AlreadyExists: 'ALREADY_EXISTS',
   Conflict: 'CONFLICT',
+  /** Anything the chaincode did not anticipate (a bug or a broken environment): not the caller's fault. */
+  Internal: 'INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

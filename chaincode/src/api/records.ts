@@ -4,8 +4,6 @@
  * fixed-width and sorts in time order inside composite keys.
  */
 
-export const AUTHORITY_MSP_ID = 'AuthorityMSP';
-
 /** Values of the `role` attribute that Fabric CA puts into enrollment certificates. */
 export type Role = 'operator' | 'auditor' | 'subscriber' | 'meter';
 
@@ -104,6 +102,15 @@ export interface SubscriptionRecord {
   keyGrants: KeyGrant[];
   /** SHA-256 of the pairing proof the meter must reveal, hex. */
   pairingCommitment: string;
+  /**
+   * The household's key: SHA-256 of the public key of the certificate that requested the subscription (or of
+   * the one the household rebound it to). Every household action must come from a certificate with this key.
+   */
+  subscriberKeyFingerprint: string;
+  /** The meter's key, bound when the meter pairs: later readings must come from a certificate with this key. */
+  meterKeyFingerprint?: string;
+  /** Keys the household moved the subscription to (RebindKey), oldest first. */
+  keyRebinds?: KeyRebind[];
   status: SubscriptionStatus;
   requestedAt: string;
   updatedAt: string;
@@ -111,6 +118,14 @@ export interface SubscriptionRecord {
   rejection?: { reason: string; rejectedAt: string };
   pairedAt?: string;
   end?: SubscriptionEnd;
+}
+
+/** The household moved its own or its meter's binding to a new certificate key, signed with its current key. */
+export interface KeyRebind {
+  party: 'subscriber' | 'meter';
+  previousFingerprint: string | null;
+  fingerprint: string;
+  reboundAt: string;
 }
 
 /** A session key that may no longer be used for new readings or subscriptions. */
@@ -154,6 +169,12 @@ export interface AccessRequestRecord {
   requesterMspId: string;
   requesterRole: Role;
   reason: string;
+  /**
+   * The requester's public key for this request only (P-256, SPKI PEM): the household seals the data for it, so
+   * no other organization can open what passes through its peers, and the requester destroys the private key
+   * when the data is purged (crypto-shredding every copy left on any disk).
+   */
+  requestPublicKeyPem: string;
   status: AccessRequestStatus;
   requestedAt: string;
   decidedAt?: string;
@@ -169,8 +190,11 @@ export interface PersonalDataDelivery {
   docType: 'personalDataDelivery';
   requestId: string;
   subscriptionId: string;
-  /** Personal data encrypted by the household with the session key, base64. */
-  encryptedPersonalData: string;
+  /**
+   * Personal data sealed by the household for the request's public key (see @smartmeter/crypto
+   * sealForRecipient, context = request id), padded to a fixed size; base64.
+   */
+  sealedPersonalData: string;
   deliveredAt: string;
 }
 
@@ -194,6 +218,7 @@ export const EventName = {
   PersonalDataRequested: 'PersonalDataRequested',
   PersonalDataGranted: 'PersonalDataGranted',
   PersonalDataDenied: 'PersonalDataDenied',
+  SubscriptionKeyRebound: 'SubscriptionKeyRebound',
 } as const;
 
 /** Name of the private data collection through which an organization receives personal data. */

@@ -90,11 +90,23 @@ export interface BillComputation {
   energyWh: number;
   readingCount: number;
   expectedReadings: number;
+  /**
+   * Readings on the ledger that are not billed because they do not decrypt in their slot (or decrypt to no
+   * valid reading): listed like missing periods, each with the code INVALID_READING, so a bad ciphertext never
+   * blocks billing and both parties see it.
+   */
+  invalidReadings: InvalidReading[];
   /** Period starts without a reading: billed on measured energy only, never estimated. */
   missingPeriods: string[];
   /** SHA-256 over the ordered ciphertexts that were billed, hex. */
   readingsDigest: string;
   tariffVersions: { tariffId: string; version: number }[];
+}
+
+export interface InvalidReading {
+  periodStart: string;
+  code: 'INVALID_READING';
+  reason: string;
 }
 
 export interface BillRecord extends BillComputation {

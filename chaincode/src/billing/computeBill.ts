@@ -3,6 +3,7 @@ import {
   WEEKDAYS,
   type BillComputation,
   type BillLineItem,
+  type InvalidReading,
   type TariffRecord,
   type TimeOfUseBand,
 } from '../api/tariffs';
@@ -32,6 +33,8 @@ export interface BillInput {
   subscriptionStart: string;
   subscriptionEnd?: string;
   readings: BilledReading[];
+  /** Readings on the ledger for the period that cannot be billed (they do not decrypt to a reading). */
+  invalidReadings?: InvalidReading[];
   /** Every version of the subscription's tariff. */
   tariffVersions: TariffRecord[];
   /** Price signals for the subscription's region, by period start. */
@@ -102,7 +105,16 @@ export function computeBill(input: BillInput): BillComputation {
   const subtotalMinor = linesMinor + standingCharge.amountMinor;
   const taxBasisPoints = versionAt(versions, from, isoOf(from), versions[0]).taxBasisPoints;
   const taxMinor = roundHalfUp(BigInt(subtotalMinor) * BigInt(taxBasisPoints), 10_000n);
-  const { expected, missing } = expectedPeriods(input, from, to, new Set(readings.map((r) => r.periodStart)));
+  const invalidReadings = [...(input.invalidReadings ?? [])].sort((a, b) =>
+    a.periodStart < b.periodStart ? -1 : a.periodStart > b.periodStart ? 1 : 0,
+  );
+  for (const invalid of invalidReadings) {
+    const at = epoch(invalid.periodStart);
+    if (at < from || at >= to)
+      throw new BillingError(`reading ${invalid.periodStart} lies outside the billing period`);
+  }
+  const onLedger = new Set([...readings, ...invalidReadings].map((r) => r.periodStart));
+  const { expected, missing } = expectedPeriods(input, from, to, onLedger);
 
   const digest = createHash('sha256');
   for (const reading of readings) digest.update(`${reading.ciphertext}\n`);
@@ -118,6 +130,7 @@ export function computeBill(input: BillInput): BillComputation {
     readingCount: readings.length,
     expectedReadings: expected,
     missingPeriods: missing,
+    invalidReadings,
     readingsDigest: digest.digest('hex'),
     tariffVersions: [...used.values()].sort((a, b) =>
       a.tariffId === b.tariffId ? a.version - b.version : a.tariffId < b.tariffId ? -1 : 1,

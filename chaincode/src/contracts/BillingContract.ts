@@ -1,11 +1,21 @@
-import { decryptReading, DecryptionError, keyIdOf } from '@smartmeter/crypto';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { keyIdOf } from '@smartmeter/crypto';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode } from '../api/errors';
 import { describeSchedule, isPeriodBoundary, periodIndex } from '../api/periods';
 import type { ReadingRecord, SubscriptionRecord } from '../api/records';
 import type { BillRecord } from '../api/tariffs';
-import { callerOf, describe, isAuditor, isOperatorOf, requireOperatorOf } from '../access';
-import { BillingError, computeBill, type BilledReading } from '../billing/computeBill';
+import {
+  callerOf,
+  describe,
+  isAuditor,
+  isOperatorOf,
+  isOwner,
+  mayReadSubscriptionData,
+  requireOperatorOf,
+} from '../access';
+import { SmartMeterContract } from '../baseContract';
+import { BillingError, computeBill } from '../billing/computeBill';
+import { openReadings } from '../billing/openReadings';
 import { ContractError, forbidden, invalidArgument } from '../contractError';
 import { billBySubscriptionKey, billKey, KeyType, readingKey } from '../ledger/keys';
 import { canonicalJson, marshal } from '../ledger/marshal';
@@ -28,7 +38,7 @@ import {
   requireText,
 } from '../validate';
 import { priceSignalsIn, tariffVersions } from './PricingContract';
-import { isOwner, loadSubscription, requireSubscriptionId, requireStatus } from './SubscriptionContract';
+import { loadSubscription, requireSubscriptionId, requireStatus } from './SubscriptionContract';
 
 /** Name of the transient field that carries the session key to IssueBill. */
 export const SESSION_KEY_TRANSIENT_KEY = 'sessionKey';
@@ -42,7 +52,7 @@ const MAX_TEXT = 500;
  * endorsement policy makes them agree.
  */
 @Info({ title: 'Billing', description: 'Deterministic, verifiable bills' })
-export class BillingContract extends Contract {
+export class BillingContract extends SmartMeterContract {
   constructor() {
     super('Billing');
   }
@@ -88,7 +98,12 @@ export class BillingContract extends Contract {
     const readings = await collectValues<ReadingRecord>(
       await ctx.stub.getStateByRange(readingKey(id, periodFrom), readingKey(id, periodTo)),
     );
-    const billed = readings.map((reading) => decryptForBill(ctx, reading, sessionKey, subscription));
+    const { billed, invalid: invalidReadings } = openReadings(
+      readings,
+      sessionKey,
+      ctx.stub.getChannelID(),
+      subscription.keyId,
+    );
     const signals = Object.fromEntries(
       (await priceSignalsIn(ctx, approval.regionCode, periodFrom, periodTo)).map((s) => [
         s.periodStart,
@@ -105,6 +120,7 @@ export class BillingContract extends Contract {
         subscriptionStart: approval.startDate,
         subscriptionEnd: subscription.end?.effectiveAt,
         readings: billed,
+        invalidReadings,
         tariffVersions: await tariffVersions(ctx, subscription.distributorMspId, approval.tariffId),
         signals,
       });
@@ -136,8 +152,11 @@ export class BillingContract extends Contract {
     const bill = await loadBill(ctx, billId);
     const text = requireText('reason', reason, MAX_TEXT);
     const subscription = await loadSubscription(ctx, bill.subscriptionId);
-    if (!isOwner(callerOf(ctx), subscription))
-      throw forbidden(`only the household of ${bill.subscriptionId} may dispute its bill`);
+    const caller = callerOf(ctx);
+    if (!isOwner(caller, subscription))
+      throw forbidden(
+        `only the household of ${bill.subscriptionId} may dispute its bill; caller is ${describe(caller)}`,
+      );
     requireBillStatus(bill, ['ISSUED'], 'dispute');
     return save(
       ctx,
@@ -228,41 +247,6 @@ export class BillingContract extends Contract {
   }
 }
 
-function decryptForBill(
-  ctx: Context,
-  reading: ReadingRecord,
-  sessionKey: Uint8Array,
-  subscription: SubscriptionRecord,
-): BilledReading {
-  if (reading.keyId !== subscription.keyId) {
-    throw new ContractError(
-      ErrorCode.Conflict,
-      `reading ${reading.periodStart} is under key ${reading.keyId}: give the matching key`,
-    );
-  }
-  const slot = {
-    channel: ctx.stub.getChannelID(),
-    subscriptionId: reading.subscriptionId,
-    sequence: reading.sequence,
-    periodStart: reading.periodStart,
-  };
-  try {
-    return {
-      periodStart: reading.periodStart,
-      energyWh: decryptReading(reading, sessionKey, slot).energyWh,
-      ciphertext: reading.ciphertext,
-    };
-  } catch (err) {
-    if (err instanceof DecryptionError) {
-      throw new ContractError(
-        ErrorCode.Conflict,
-        `reading ${reading.periodStart} of ${reading.subscriptionId} does not decrypt in its slot`,
-      );
-    }
-    throw err;
-  }
-}
-
 async function billsOf(ctx: Context, subscriptionId: string): Promise<BillRecord[]> {
   const entries = await collectEntries(
     await ctx.stub.getStateByPartialCompositeKey(KeyType.BillBySubscription, [subscriptionId]),
@@ -301,7 +285,11 @@ async function requireBillReader(
 ): Promise<void> {
   const caller = callerOf(ctx);
   if (isOperatorOf(caller, distributorMspId) || isAuditor(caller)) return;
-  if (caller.role === 'subscriber' && isOwner(caller, await loadSubscription(ctx, subscriptionId))) return;
+  if (
+    caller.role === 'subscriber' &&
+    mayReadSubscriptionData(caller, await loadSubscription(ctx, subscriptionId))
+  )
+    return;
   throw forbidden(`${describe(caller)} may not read the bills of ${subscriptionId}`);
 }
 
@@ -325,6 +313,11 @@ async function save(ctx: Context, bill: BillRecord, event: string): Promise<stri
 function emit(ctx: Context, name: string, bill: BillRecord): void {
   ctx.stub.setEvent(
     name,
-    marshal({ billId: bill.billId, subscriptionId: bill.subscriptionId, status: bill.status }),
+    marshal({
+      billId: bill.billId,
+      subscriptionId: bill.subscriptionId,
+      status: bill.status,
+      invalidReadings: bill.invalidReadings.length,
+    }),
   );
 }

@@ -1,5 +1,5 @@
-import { isKeyId } from '@smartmeter/crypto';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { isKeyId, READING_CIPHERTEXT_BYTES } from '@smartmeter/crypto';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode } from '../api/errors';
 import { MAX_BATCH_SIZE } from '../api/limits';
 import { describeSchedule, intervalOfPeriod, periodsStartingIn } from '../api/periods';
@@ -9,11 +9,19 @@ import {
   type ReadingRecord,
   type SubscriptionRecord,
 } from '../api/records';
-import { callerOf, describe, isAuditor, isOperatorOf, requireMeter, type Caller } from '../access';
+import {
+  callerOf,
+  describe,
+  isItsMeter,
+  mayReadSubscriptionData,
+  requireMeter,
+  type Caller,
+} from '../access';
+import { SmartMeterContract } from '../baseContract';
 import { ContractError, forbidden, invalidArgument } from '../contractError';
 import { readingCursorKey, readingKey } from '../ledger/keys';
 import { canonicalJson, marshal } from '../ledger/marshal';
-import { collectValues, nextBookmark, readOptional, write } from '../ledger/store';
+import { collectValues, pageByRange, readOptional, write } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
 import {
   parseBookmark,
@@ -23,17 +31,11 @@ import {
   requireInteger,
   requireOnlyFields,
 } from '../validate';
-import {
-  BACKLOG_LIMIT_SECONDS,
-  isOwner,
-  loadSubscription,
-  requireSubscriptionId,
-} from './SubscriptionContract';
+import { BACKLOG_LIMIT_SECONDS, loadSubscription, requireSubscriptionId } from './SubscriptionContract';
 
 /** A meter's clock may run this far ahead of the orderer's. */
 export const CLOCK_TOLERANCE_SECONDS = 300;
 export { MAX_BATCH_SIZE };
-const MAX_CIPHERTEXT_BYTES = 1024;
 const MAX_MISSING_SCAN_SLOTS = 10_000;
 const READING_FIELDS = ['subscriptionId', 'sequence', 'periodStart', 'ciphertext', 'nonce', 'keyId'];
 
@@ -55,7 +57,7 @@ interface BatchState {
 
 /** Encrypted readings: one per subscription and period, submitted only by the subscription's paired meter. */
 @Info({ title: 'Measurement', description: 'Session-key-encrypted meter readings' })
-export class MeasurementContract extends Contract {
+export class MeasurementContract extends SmartMeterContract {
   constructor() {
     super('Measurement');
   }
@@ -133,14 +135,15 @@ export class MeasurementContract extends Contract {
     const size = parsePageSize(pageSize);
     const start = parseBookmark(bookmark);
     requireReadingReader(callerOf(ctx), await loadSubscription(ctx, id));
-    const { iterator, metadata } = await ctx.stub.getStateByRangeWithPagination(
-      readingKey(id, range.from),
-      readingKey(id, range.to),
-      size,
-      start,
+    return canonicalJson(
+      await pageByRange<ReadingRecord>(
+        ctx,
+        readingKey(id, range.from),
+        readingKey(id, range.to),
+        size,
+        start,
+      ),
     );
-    const records = await collectValues<ReadingRecord>(iterator);
-    return canonicalJson({ records, bookmark: nextBookmark(metadata) });
   }
 
   /** Periods in [from, to) that the subscription should have a reading for but has none. */
@@ -194,7 +197,13 @@ function parseSubmission(raw: Record<string, unknown>, where: string): ReadingSu
     sequence: requireInteger(`${where}.sequence`, raw.sequence, 1, Number.MAX_SAFE_INTEGER),
     periodStart: raw.periodStart as string,
     periodStartSeconds,
-    ciphertext: requireBase64(`${where}.ciphertext`, raw.ciphertext, 17, MAX_CIPHERTEXT_BYTES),
+    // Every reading ciphertext has one length, whatever the value (see @smartmeter/crypto reading.ts).
+    ciphertext: requireBase64(
+      `${where}.ciphertext`,
+      raw.ciphertext,
+      READING_CIPHERTEXT_BYTES,
+      READING_CIPHERTEXT_BYTES,
+    ),
     nonce: requireBase64(`${where}.nonce`, raw.nonce, 12, 12),
     keyId: raw.keyId,
   };
@@ -224,12 +233,7 @@ function parseRange(
 
 /** The owner, the distributor's operators and the authority's auditors read readings. */
 function requireReadingReader(caller: Caller, subscription: SubscriptionRecord): void {
-  if (
-    isOwner(caller, subscription) ||
-    isOperatorOf(caller, subscription.distributorMspId) ||
-    isAuditor(caller)
-  )
-    return;
+  if (mayReadSubscriptionData(caller, subscription)) return;
   throw forbidden(`${describe(caller)} may not read the readings of ${subscription.subscriptionId}`);
 }
 
@@ -314,7 +318,7 @@ async function acceptReading(
 
 function requireItsMeter(caller: Caller, subscription: SubscriptionRecord): void {
   const meterId = requireMeter(caller, 'submitting readings');
-  if (caller.mspId !== subscription.distributorMspId || meterId !== subscription.meterId) {
+  if (!isItsMeter(caller, subscription)) {
     throw forbidden(
       `meter ${meterId} of ${caller.mspId} is not the meter of subscription ${subscription.subscriptionId}`,
     );

@@ -1,5 +1,6 @@
 import { CryptoInputError, publicKeyFingerprint } from '@smartmeter/crypto';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { SmartMeterContract } from '../baseContract';
 import { EventName, type OrgKeyRecord } from '../api/records';
 import { callerOf, describe, isAuditor, isOperatorOf, type Caller } from '../access';
 import { ContractError, forbidden, invalidArgument, notFound } from '../contractError';
@@ -18,7 +19,7 @@ interface CurrentPointer {
 
 /** The registry of organizations' encryption public keys: session keys are wrapped for these keys. */
 @Info({ title: 'OrgKey', description: 'Organization encryption key registry (versioned, with history)' })
-export class OrgKeyContract extends Contract {
+export class OrgKeyContract extends SmartMeterContract {
   constructor() {
     super('OrgKey');
   }

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import {
+  CryptoInputError,
+  PERSONAL_DATA_PADDED_BYTES,
+  publicKeyFingerprint,
+  sealedSize,
+  validateSealed,
+} from '@smartmeter/crypto';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode } from '../api/errors';
 import {
   EventName,
@@ -17,9 +24,12 @@ import {
   isAuditor,
   isAuthority,
   isOperatorOf,
+  isOwner,
+  mayReadSubscriptionData,
   requireSubscriber,
   type Caller,
 } from '../access';
+import { SmartMeterContract } from '../baseContract';
 import { ContractError, forbidden, invalidArgument, notFound } from '../contractError';
 import {
   accessRequestByRequesterKey,
@@ -39,30 +49,38 @@ import {
 } from '../ledger/store';
 import { txTimeIso } from '../ledger/txTime';
 import { parseBookmark, parsePageSize, requireDerivedId, requireText } from '../validate';
-import { isOwner, loadSubscription, requireSubscriptionId } from './SubscriptionContract';
+import { loadSubscription, requireSubscriptionId } from './SubscriptionContract';
 
-/** Name of the transient field that carries the household's encrypted personal data on a grant. */
+/** Name of the transient field that carries the household's sealed personal data on a grant. */
 export const PERSONAL_DATA_TRANSIENT_KEY = 'personalData';
-const MAX_PERSONAL_DATA_BYTES = 16 * 1024;
 const MAX_REASON_LENGTH = 500;
+const MAX_PEM_LENGTH = 1024;
 
 /**
  * Personal-data access requests. Personal data never rests on the ledger: a distributor or the authority
- * files a request with a reason, the household grants or denies it, and on a grant the data (encrypted with
- * the session key) goes to a private data collection only the requesting organization can read, which purges
- * it after its block-to-live. The ledger keeps the request, the reason, the decision and a hash.
+ * files a request with a reason and a public key made for that request alone; the household grants or denies
+ * it, and on a grant the data, sealed for that request key, goes to a private data collection only the
+ * requesting organization keeps, which purges it after its block-to-live. Every endorser sees the sealed copy
+ * (transient store) but only the requester can open it, and once the requester destroys the request key no
+ * copy left on any disk opens. The ledger keeps the request, the reason, the decision and a hash.
  */
 @Info({ title: 'PersonalData', description: 'Logged, consented access to households personal data' })
-export class PersonalDataContract extends Contract {
+export class PersonalDataContract extends SmartMeterContract {
   constructor() {
     super('PersonalData');
   }
 
   @Transaction()
   @Returns('string')
-  async RequestPersonalData(ctx: Context, subscriptionId: string, reason: string): Promise<string> {
+  async RequestPersonalData(
+    ctx: Context,
+    subscriptionId: string,
+    reason: string,
+    requestPublicKeyPem: string,
+  ): Promise<string> {
     const id = requireSubscriptionId(subscriptionId);
     const validReason = requireText('reason', reason, MAX_REASON_LENGTH);
+    const requestKey = requireRequestKey(requestPublicKeyPem);
     const subscription = await loadSubscription(ctx, id);
     const caller = callerOf(ctx);
     const requesterRole = requesterRoleOf(caller, subscription);
@@ -73,6 +91,7 @@ export class PersonalDataContract extends Contract {
       requesterMspId: caller.mspId,
       requesterRole,
       reason: validReason,
+      requestPublicKeyPem: requestKey,
       status: 'PENDING',
       requestedAt: txTimeIso(ctx),
     };
@@ -89,10 +108,16 @@ export class PersonalDataContract extends Contract {
   async GrantPersonalData(ctx: Context, requestId: string): Promise<string> {
     const request = await loadRequest(ctx, requireRequestId(requestId));
     const personalData = ctx.stub.getTransient().get(PERSONAL_DATA_TRANSIENT_KEY);
-    if (!personalData || personalData.length === 0 || personalData.length > MAX_PERSONAL_DATA_BYTES) {
+    if (!personalData) {
       throw invalidArgument(
-        `the encrypted personal data must come as transient field "${PERSONAL_DATA_TRANSIENT_KEY}" of 1 to ${MAX_PERSONAL_DATA_BYTES} bytes`,
+        `the sealed personal data must come as transient field "${PERSONAL_DATA_TRANSIENT_KEY}" (${sealedSize(PERSONAL_DATA_PADDED_BYTES)} bytes)`,
       );
+    }
+    try {
+      validateSealed(personalData, PERSONAL_DATA_PADDED_BYTES);
+    } catch (err) {
+      if (err instanceof CryptoInputError) throw invalidArgument(`personal data: ${err.message}`);
+      throw err;
     }
     await requireHousehold(ctx, request, 'grant');
     requirePending(request);
@@ -102,7 +127,7 @@ export class PersonalDataContract extends Contract {
       docType: 'personalDataDelivery',
       requestId: request.requestId,
       subscriptionId: request.subscriptionId,
-      encryptedPersonalData: Buffer.from(personalData).toString('base64'),
+      sealedPersonalData: Buffer.from(personalData).toString('base64'),
       deliveredAt: now,
     };
     await ctx.stub.putPrivateData(collection, request.requestId, marshal(delivery));
@@ -160,7 +185,7 @@ export class PersonalDataContract extends Contract {
       );
     }
     const delivery = unmarshal<PersonalDataDelivery>(bytes);
-    if (sha256Hex(Buffer.from(delivery.encryptedPersonalData, 'base64')) !== request.deliveredHash) {
+    if (sha256Hex(Buffer.from(delivery.sealedPersonalData, 'base64')) !== request.deliveredHash) {
       throw new ContractError(
         ErrorCode.Conflict,
         `the delivered data does not match the hash recorded for ${request.requestId}`,
@@ -176,8 +201,7 @@ export class PersonalDataContract extends Contract {
     const caller = callerOf(ctx);
     if (isAuditor(caller) || isRequesterOrg(caller, request)) return canonicalJson(request);
     const subscription = await loadSubscription(ctx, request.subscriptionId);
-    if (isOwner(caller, subscription) || isOperatorOf(caller, subscription.distributorMspId))
-      return canonicalJson(request);
+    if (mayReadSubscriptionData(caller, subscription)) return canonicalJson(request);
     throw forbidden(`${describe(caller)} may not read access request ${request.requestId}`);
   }
 
@@ -207,11 +231,7 @@ export class PersonalDataContract extends Contract {
   async ListSubscriptionAccessRequests(ctx: Context, subscriptionId: string): Promise<string> {
     const subscription = await loadSubscription(ctx, requireSubscriptionId(subscriptionId));
     const caller = callerOf(ctx);
-    if (
-      !isOwner(caller, subscription) &&
-      !isOperatorOf(caller, subscription.distributorMspId) &&
-      !isAuditor(caller)
-    ) {
+    if (!mayReadSubscriptionData(caller, subscription)) {
       throw forbidden(
         `${describe(caller)} may not list the access requests of ${subscription.subscriptionId}`,
       );
@@ -254,13 +274,30 @@ function isRequesterOrg(caller: Caller, request: AccessRequestRecord): boolean {
 }
 
 async function requireHousehold(ctx: Context, request: AccessRequestRecord, action: string): Promise<void> {
-  requireSubscriber(callerOf(ctx), `to ${action} an access request`);
+  const caller = callerOf(ctx);
+  requireSubscriber(caller, `to ${action} an access request`);
   const subscription = await loadSubscription(ctx, request.subscriptionId);
-  if (!isOwner(callerOf(ctx), subscription)) {
+  if (!isOwner(caller, subscription)) {
     throw forbidden(
-      `only the household of ${request.subscriptionId} may ${action} request ${request.requestId}`,
+      `only the household of ${request.subscriptionId}, with its bound key, may ${action} request ${request.requestId}; caller is ${describe(caller)}`,
     );
   }
+}
+
+/** A P-256 SubjectPublicKeyInfo PEM made for this request; a private key or another curve is refused. */
+function requireRequestKey(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PEM_LENGTH) {
+    throw invalidArgument(
+      `requestPublicKeyPem must be a PEM public key of at most ${MAX_PEM_LENGTH} characters`,
+    );
+  }
+  try {
+    publicKeyFingerprint(value);
+  } catch (err) {
+    if (err instanceof CryptoInputError) throw invalidArgument(`requestPublicKeyPem: ${err.message}`);
+    throw err;
+  }
+  return value;
 }
 
 function requirePending(request: AccessRequestRecord): void {

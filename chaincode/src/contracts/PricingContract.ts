@@ -1,4 +1,5 @@
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { SmartMeterContract } from '../baseContract';
 import { ErrorCode } from '../api/errors';
 import type { PriceSignalRecord, TariffRecord } from '../api/tariffs';
 import { callerOf, describe, isAuditor, isOperatorOf } from '../access';
@@ -23,7 +24,7 @@ const MAX_SIGNAL_PRICE = 100_000_000_000;
 
 /** Tariffs (versioned, never changed once published) and the authority's dynamic price signals. */
 @Info({ title: 'Pricing', description: 'Tariff versions and regional price signals' })
-export class PricingContract extends Contract {
+export class PricingContract extends SmartMeterContract {
   constructor() {
     super('Pricing');
   }

@@ -1,10 +1,17 @@
-import { CryptoInputError, isKeyId, pairingProofMatches, validateWrappedKey } from '@smartmeter/crypto';
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
-  AUTHORITY_MSP_ID,
+  certificateAttributes,
+  certificateKeyFingerprint,
+  CryptoInputError,
+  isKeyId,
+  pairingProofMatches,
+  validateWrappedKey,
+} from '@smartmeter/crypto';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import {
   EventName,
   type IntervalChange,
   type KeyGrant,
+  type KeyRebind,
   type Page,
   type ReadingCursorRecord,
   type RetiredKeyRecord,
@@ -19,12 +26,16 @@ import {
   describe,
   isAuditor,
   isAuthority,
+  isItsMeter,
   isOperatorOf,
+  isOwner,
   requireMeter,
   requireOperatorOf,
   requireSubscriber,
   type Caller,
 } from '../access';
+import { SmartMeterContract } from '../baseContract';
+import { topology } from '../topology';
 import { ContractError, forbidden, invalidArgument } from '../contractError';
 import {
   KeyType,
@@ -72,7 +83,7 @@ const OPEN_STATUSES: readonly SubscriptionStatus[] = ['REQUESTED', 'APPROVED', '
 
 /** Subscription lifecycle: request → approve (or reject) → meter pairing → active → end. */
 @Info({ title: 'Subscription', description: 'Household subscriptions under pseudonymous ids' })
-export class SubscriptionContract extends Contract {
+export class SubscriptionContract extends SmartMeterContract {
   constructor() {
     super('Subscription');
   }
@@ -87,13 +98,16 @@ export class SubscriptionContract extends Contract {
     const request = parseSubscriptionRequest(requestJson);
     const caller = callerOf(ctx);
     const subscriberId = requireSubscriber(caller, 'RequestSubscription');
-    if (request.distributorMspId !== caller.mspId) {
+    if (request.distributorMspId !== caller.distributorMspId) {
       throw forbidden(
-        `a subscriber of ${caller.mspId} can only subscribe to ${caller.mspId}, not ${request.distributorMspId}`,
+        `a household of ${caller.mspId} can only subscribe to ${caller.distributorMspId ?? '(no distributor)'}, not ${request.distributorMspId}`,
       );
     }
     if (isAuthority(request.distributorMspId)) throw invalidArgument('the authority is not a distributor');
-    await requireCurrentKeyGrants(ctx, request.keyGrants, [request.distributorMspId, AUTHORITY_MSP_ID]);
+    await requireCurrentKeyGrants(ctx, request.keyGrants, [
+      request.distributorMspId,
+      topology().authorityMspId,
+    ]);
     await requireFreshSessionKey(ctx, request.keyId);
     await requireMeterFree(ctx, request.distributorMspId, request.meterId);
 
@@ -109,6 +123,7 @@ export class SubscriptionContract extends Contract {
       keyId: request.keyId,
       keyGrants: request.keyGrants,
       pairingCommitment: request.pairingCommitment,
+      subscriberKeyFingerprint: caller.keyFingerprint,
       status: 'REQUESTED',
       requestedAt: now,
       updatedAt: now,
@@ -177,7 +192,7 @@ export class SubscriptionContract extends Contract {
     const record = await loadSubscription(ctx, id);
     const caller = callerOf(ctx);
     const meterId = requireMeter(caller, 'ConfirmPairing');
-    if (caller.mspId !== record.distributorMspId || meterId !== record.meterId) {
+    if (!isItsMeter(caller, record)) {
       throw forbidden(`meter ${meterId} of ${caller.mspId} is not the meter of subscription ${id}`);
     }
     requireStatus(record, ['APPROVED'], 'pair');
@@ -187,10 +202,68 @@ export class SubscriptionContract extends Contract {
       );
     }
     const now = txTimeIso(ctx);
-    const updated: SubscriptionRecord = { ...record, pairedAt: now, updatedAt: now };
+    // From here on only this meter key may report for the subscription: a second certificate with the same
+    // meter id (a clone the households CA could issue) is refused.
+    const updated: SubscriptionRecord = {
+      ...record,
+      pairedAt: now,
+      meterKeyFingerprint: caller.keyFingerprint,
+      updatedAt: now,
+    };
     const saved = await saveWithStatus(ctx, updated, 'ACTIVE');
     emit(ctx, EventName.MeterPaired, saved);
     return canonicalJson(saved);
+  }
+
+  /**
+   * The household moves its own binding (party "subscriber") or its meter's ("meter") to the key of a new
+   * certificate, e.g. after re-enrolling or replacing the meter. Only the household's currently bound key can
+   * sign this: its distributor cannot rebind a household to a certificate it issued itself.
+   */
+  @Transaction()
+  @Returns('string')
+  async RebindKey(
+    ctx: Context,
+    subscriptionId: string,
+    party: string,
+    certificatePem: string,
+  ): Promise<string> {
+    const id = requireSubscriptionId(subscriptionId);
+    if (party !== 'subscriber' && party !== 'meter')
+      throw invalidArgument('party must be subscriber or meter');
+    const { fingerprint, attributes } = parseCertificate(certificatePem);
+    const record = await loadSubscription(ctx, id);
+    const caller = callerOf(ctx);
+    if (!isOwner(caller, record)) {
+      throw forbidden(
+        `only the household of ${id}, with its bound key, may rebind it; caller is ${describe(caller)}`,
+      );
+    }
+    requireStatus(record, OPEN_STATUSES, 'rebind a key of');
+    const [role, idAttribute, expected] =
+      party === 'subscriber'
+        ? ['subscriber', 'subscriberId', record.subscriberId]
+        : ['meter', 'meterId', record.meterId];
+    if (attributes.role !== role || attributes[idAttribute] !== expected) {
+      throw invalidArgument(`the certificate must be of role ${role} with ${idAttribute} ${expected}`);
+    }
+    const previous =
+      party === 'subscriber' ? record.subscriberKeyFingerprint : (record.meterKeyFingerprint ?? null);
+    if (previous === fingerprint)
+      throw new ContractError(ErrorCode.Conflict, `the ${party} is already bound to this key`);
+    const now = txTimeIso(ctx);
+    const rebind: KeyRebind = { party, previousFingerprint: previous, fingerprint, reboundAt: now };
+    const updated: SubscriptionRecord = {
+      ...record,
+      ...(party === 'subscriber'
+        ? { subscriberKeyFingerprint: fingerprint }
+        : { meterKeyFingerprint: fingerprint }),
+      keyRebinds: [...(record.keyRebinds ?? []), rebind],
+      updatedAt: now,
+    };
+    await write(ctx, subscriptionKey(ctx, id), updated);
+    emit(ctx, EventName.SubscriptionKeyRebound, updated);
+    return canonicalJson(updated);
   }
 
   /**
@@ -313,29 +386,32 @@ export class SubscriptionContract extends Contract {
     return canonicalJson(record);
   }
 
-  /** The caller's own subscriptions: a subscriber's, or the subscriptions a meter belongs to. */
+  /**
+   * The caller's own subscriptions: a household's, or the subscriptions a meter belongs to; only those bound to
+   * the caller's key (a certificate cloned with the same id sees none).
+   */
   @Transaction(false)
   @Returns('string')
   async ListMySubscriptions(ctx: Context): Promise<string> {
     const caller = callerOf(ctx);
     let iterator;
-    if (caller.role === 'subscriber' && caller.subscriberId) {
+    if (caller.role === 'subscriber' && caller.subscriberId && caller.distributorMspId) {
       iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.SubscriptionBySubscriber, [
-        caller.mspId,
+        caller.distributorMspId,
         caller.subscriberId,
       ]);
-    } else if (caller.role === 'meter' && caller.meterId) {
+    } else if (caller.role === 'meter' && caller.meterId && caller.distributorMspId) {
       iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.SubscriptionByMeter, [
-        caller.mspId,
+        caller.distributorMspId,
         caller.meterId,
       ]);
     } else {
-      throw forbidden(`ListMySubscriptions is for subscribers and meters; caller is ${describe(caller)}`);
+      throw forbidden(`ListMySubscriptions is for households and meters; caller is ${describe(caller)}`);
     }
     const records: SubscriptionRecord[] = [];
     for (const entry of await collectEntries(iterator)) {
-      const id = keyAttributes(ctx, entry.key).at(-1) as string;
-      records.push(await loadSubscription(ctx, id));
+      const record = await loadSubscription(ctx, keyAttributes(ctx, entry.key).at(-1) as string);
+      if (isOwner(caller, record) || isItsMeter(caller, record)) records.push(record);
     }
     return canonicalJson(records);
   }
@@ -415,23 +491,13 @@ export async function loadSubscription(ctx: Context, subscriptionId: string): Pr
   );
 }
 
-export function isOwner(caller: Caller, record: SubscriptionRecord): boolean {
-  return (
-    caller.role === 'subscriber' &&
-    caller.mspId === record.distributorMspId &&
-    caller.subscriberId === record.subscriberId
-  );
-}
-
-/** The subscriber who owns it, its distributor's operators, the authority's auditors, and its meter. */
+/** The household that owns it, its distributor's operators, the authority's auditors, and its meter. */
 export function requireReader(caller: Caller, record: SubscriptionRecord): void {
-  const isItsMeter =
-    caller.role === 'meter' && caller.mspId === record.distributorMspId && caller.meterId === record.meterId;
   if (
     isOwner(caller, record) ||
     isOperatorOf(caller, record.distributorMspId) ||
     isAuditor(caller) ||
-    isItsMeter
+    isItsMeter(caller, record)
   ) {
     return;
   }
@@ -557,6 +623,18 @@ async function requireMeterFree(ctx: Context, distributorMspId: string, meterId:
         `meter ${meterId} already serves subscription ${other.subscriptionId} (${other.status})`,
       );
     }
+  }
+}
+
+function parseCertificate(pem: unknown): { fingerprint: string; attributes: Record<string, string> } {
+  if (typeof pem !== 'string' || pem.length > 8192 || !pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw invalidArgument('certificatePem must be a PEM certificate of at most 8192 characters');
+  }
+  try {
+    return { fingerprint: certificateKeyFingerprint(pem), attributes: certificateAttributes(pem) };
+  } catch (err) {
+    if (err instanceof CryptoInputError) throw invalidArgument(`certificatePem: ${err.message}`);
+    throw err;
   }
 }
 

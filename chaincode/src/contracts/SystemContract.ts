@@ -1,4 +1,5 @@
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { SmartMeterContract } from '../baseContract';
 import { EventName, type ChaincodeVersion, type PingRecord } from '../api/records';
 import { notFound } from '../contractError';
 import { pingKey } from '../ledger/keys';
@@ -11,7 +12,7 @@ const MAX_PING_MESSAGE_LENGTH = 256;
 
 /** Smoke-test transactions: prove that submit, commit and read work end to end on a channel. */
 @Info({ title: 'System', description: 'Liveness and version checks' })
-export class SystemContract extends Contract {
+export class SystemContract extends SmartMeterContract {
   constructor() {
     super('System');
   }

@@ -1,7 +1,7 @@
 import type { Context } from 'fabric-contract-api';
 import type { Iterators } from 'fabric-shim-api';
 import type { Page } from '../api/records';
-import { notFound } from '../contractError';
+import { invalidArgument, notFound } from '../contractError';
 import { marshal, unmarshal } from './marshal';
 
 /** Index entries carry no data of their own: the key is the information. */
@@ -55,6 +55,25 @@ export function keyAttributes(ctx: Context, key: string): string[] {
   return ctx.stub.splitCompositeKey(key).attributes;
 }
 
+/**
+ * A bookmark is the key a page starts at, and the peer starts there without checking that it lies inside the
+ * query's range: a crafted bookmark would page through other records (another household's bills). So every
+ * page checks that its bookmark is empty or inside [startKey, endKey).
+ */
+export function requireBookmarkIn(bookmark: string, startKey: string, endKey: string): void {
+  if (bookmark !== '' && (bookmark < startKey || bookmark >= endKey)) {
+    throw invalidArgument(
+      'bookmark does not belong to this query: pass back only the bookmark of its last page',
+    );
+  }
+}
+
+/** The key range a partial composite key covers: its prefix up to the highest code point. */
+function partialKeyRange(ctx: Context, objectType: string, attributes: string[]): [string, string] {
+  const prefix = ctx.stub.createCompositeKey(objectType, attributes);
+  return [prefix, `${prefix}\u{10FFFF}`];
+}
+
 /** One page of records under a partial composite key (read-only transactions only, as Fabric requires). */
 export async function pageByPartialKey<T>(
   ctx: Context,
@@ -63,6 +82,7 @@ export async function pageByPartialKey<T>(
   pageSize: number,
   bookmark: string,
 ): Promise<Page<T>> {
+  requireBookmarkIn(bookmark, ...partialKeyRange(ctx, objectType, attributes));
   const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
     objectType,
     attributes,
@@ -81,6 +101,7 @@ export async function pageThroughIndex<T>(
   bookmark: string,
   recordKeyOf: (id: string) => string,
 ): Promise<Page<T>> {
+  requireBookmarkIn(bookmark, ...partialKeyRange(ctx, indexType, attributes));
   const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
     indexType,
     attributes,
@@ -95,6 +116,24 @@ export async function pageThroughIndex<T>(
     if (record !== undefined) records.push(record);
   }
   return { records, bookmark: nextBookmark(metadata) };
+}
+
+/** One page of records with plain keys in [startKey, endKey). */
+export async function pageByRange<T>(
+  ctx: Context,
+  startKey: string,
+  endKey: string,
+  pageSize: number,
+  bookmark: string,
+): Promise<Page<T>> {
+  requireBookmarkIn(bookmark, startKey, endKey);
+  const { iterator, metadata } = await ctx.stub.getStateByRangeWithPagination(
+    startKey,
+    endKey,
+    pageSize,
+    bookmark,
+  );
+  return { records: await collectValues<T>(iterator), bookmark: nextBookmark(metadata) };
 }
 
 /**

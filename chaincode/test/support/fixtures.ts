@@ -15,11 +15,14 @@ import { BillingContract } from '../../src/contracts/BillingContract';
 import { PersonalDataContract } from '../../src/contracts/PersonalDataContract';
 import { PricingContract } from '../../src/contracts/PricingContract';
 import { SubscriptionContract } from '../../src/contracts/SubscriptionContract';
-import { MemoryLedger, type FakeIdentity, type TxOptions } from './memoryContext';
+import { MemoryLedger, type FakeIdentity, type TestCertificate, type TxOptions } from './memoryContext';
 
 export const D1 = 'Distributor1MSP';
 export const D2 = 'Distributor2MSP';
 export const AUTHORITY = 'AuthorityMSP';
+/** Each distributor's households and meters come from their own MSP (see support/topology.ts). */
+export const H1 = 'Distributor1HouseholdsMSP';
+export const H2 = 'Distributor2HouseholdsMSP';
 
 export const id = {
   d1Operator: { mspId: D1, attributes: { role: 'operator' } },
@@ -27,13 +30,19 @@ export const id = {
   d2Operator: { mspId: D2, attributes: { role: 'operator' } },
   auditor: { mspId: AUTHORITY, attributes: { role: 'auditor' } },
   authorityAdmin: { mspId: AUTHORITY, attributes: { 'hf.Type': 'admin' } },
-  subscriber: (subscriberId = 'hh-001', mspId = D1): FakeIdentity => ({
+  subscriber: (
+    subscriberId = 'hh-001',
+    mspId = H1,
+    certificate: TestCertificate = 'key-a',
+  ): FakeIdentity => ({
     mspId,
     attributes: { role: 'subscriber', subscriberId },
+    certificate,
   }),
-  meter: (meterId = 'MTR-001', mspId = D1): FakeIdentity => ({
+  meter: (meterId = 'MTR-001', mspId = H1, certificate: TestCertificate = 'key-b'): FakeIdentity => ({
     mspId,
     attributes: { role: 'meter', meterId },
+    certificate,
   }),
   noRole: { mspId: D1 },
 } as const;

@@ -1,10 +1,24 @@
 import type { Context } from 'fabric-contract-api';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-/** What a test says about the submitter: its MSP and the Fabric CA attributes in its certificate. */
+/** Public test certificates (support/certs/make-certs.sh): the chaincode binds records to their keys. */
+export type TestCertificate = 'key-a' | 'key-b' | 'key-c' | 'key-d' | 'subscriber-hh-001' | 'meter-MTR-001';
+
+export function testCertificate(name: TestCertificate): string {
+  return readFileSync(join(__dirname, 'certs', `${name}.pem`), 'utf8');
+}
+
+/**
+ * What a test says about the submitter: its MSP, the Fabric CA attributes in its certificate and which test
+ * certificate (public key) it presents; two identities with the same attributes but another certificate are a
+ * clone and its original.
+ */
 export interface FakeIdentity {
   mspId: string;
   attributes?: Record<string, string>;
+  certificate?: TestCertificate;
 }
 
 export interface EmittedEvent {
@@ -17,6 +31,8 @@ export interface TxOptions {
   time?: Date;
   transient?: Record<string, Uint8Array>;
   channel?: string;
+  /** What getFunctionAndParameters reports (for unknownTransaction). */
+  fcn?: string;
 }
 
 interface HistoryEntry {
@@ -105,6 +121,7 @@ export class MemoryLedger {
       getTxID: () => txId,
       getChannelID: () => options.channel ?? 'northgrid',
       getTxTimestamp: () => timestamp,
+      getFunctionAndParameters: () => ({ fcn: options.fcn ?? 'Test:Unknown', params: [] }),
       createCompositeKey: composite,
       splitCompositeKey: (key: string) => {
         const parts = key.split(MIN_UNICODE).slice(1, -1);
@@ -155,6 +172,7 @@ export class MemoryLedger {
       getMSPID: () => identity.mspId,
       getID: () => `x509::CN=test::CN=ca.${identity.mspId}`,
       getAttributeValue: (name: string) => identity.attributes?.[name] ?? null,
+      getIDBytes: () => Buffer.from(testCertificate(identity.certificate ?? 'key-a')),
       assertAttributeValue: (name: string, value: string) => identity.attributes?.[name] === value,
     };
     const commit = (): void => {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { AUTHORITY_MSP_ID } from '@smartmeter/chaincode/dist/api/records';
 import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fetchBillEvidence, verifyBill } from '../billVerify';
@@ -46,6 +45,10 @@ export function describeBill(b: BillRecord): string {
   ];
   if (b.missingPeriods.length > 0)
     lines.push(`  ${b.missingPeriods.length} periods without a reading (not billed)`);
+  if (b.invalidReadings.length > 0)
+    lines.push(
+      `  ${b.invalidReadings.length} readings that do not decrypt (INVALID_READING, not billed): ${b.invalidReadings.map((r) => r.periodStart).join(', ')}`,
+    );
   if (b.dispute) lines.push(`  disputed ${b.dispute.disputedAt}: ${b.dispute.reason}`);
   if (b.resolution)
     lines.push(`  resolved ${b.resolution.resolvedAt}: ${b.resolution.outcome} (${b.resolution.note})`);
@@ -85,7 +88,7 @@ export function registerBillCommands(program: Command, globals: () => GlobalOpti
         const { key } = sessionKeyFor(subscription, profile.mspId, resolveKeystore(options));
         return new BillingClient(network).issue(id, from, to, key, [
           subscription.distributorMspId,
-          AUTHORITY_MSP_ID,
+          profile.authorityMspId,
         ]);
       });
       print(options, record, () => describeBill(record));

@@ -1,7 +1,13 @@
 import type { Gateway, Network } from '@hyperledger/fabric-gateway';
 import { withGateway } from '../gateway';
 import { Keystore } from '../keystore';
-import { loadProfile, ProfileError, type ConnectionProfile, type IdentityFiles } from '../profile';
+import {
+  loadProfile,
+  noDefaultIdentity,
+  ProfileError,
+  type ConnectionProfile,
+  type IdentityFiles,
+} from '../profile';
 import { UsageError } from '../errors';
 import { printResult, type OutputOptions } from '../output';
 
@@ -29,6 +35,7 @@ export function resolveIdentity(
   options: GlobalOptions,
 ): { name: string; files: IdentityFiles } {
   const name = options.identity ?? profile.defaultIdentity;
+  if (name === '') throw new ProfileError(noDefaultIdentity(profile));
   const files = profile.identities[name] ?? resolveKeystore(options).identity(profile.mspId, name);
   if (!files) {
     const known = Object.keys(profile.identities).join(', ');

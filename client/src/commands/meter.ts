@@ -8,7 +8,7 @@ import { buildPairBundle, certificateAttribute } from '../pairBundle';
 import { onChannel, print, resolveIdentity, resolveKeystore, type GlobalOptions } from './context';
 
 interface PairBundleOptions {
-  meterIdentity: string;
+  meterIdentity?: string;
   key: string;
   personalData?: string;
   out: string;
@@ -19,9 +19,12 @@ export function registerMeterCommands(program: Command, globals: () => GlobalOpt
   meter
     .command('pair-bundle <subscriptionId>')
     .description(
-      'export what a meter needs (identity, session key, sealed personal data, peer) as one 0600 file',
+      'export what a meter needs (session key, sealed personal data, peer, its CA) as one 0600 file',
     )
-    .requiredOption('--meter-identity <name>', 'the meter identity (role=meter) in the profile or keystore')
+    .option(
+      '--meter-identity <name>',
+      'put this meter identity (role=meter, from the profile or keystore) into the bundle instead of letting the meter enroll itself',
+    )
     .requiredOption('--key <name>', "the subscription's session key from the keystore")
     .option(
       '--personal-data <file>',
@@ -30,7 +33,7 @@ export function registerMeterCommands(program: Command, globals: () => GlobalOpt
     .requiredOption('--out <file>', 'bundle file to write')
     .addHelpText(
       'after',
-      '\nRun as the household (-i), which must be able to read the subscription.\nExample:\n  meterctl -p .network/profiles/distributor1.json -i hh-17 meter pair-bundle sub_3f... --meter-identity mtr-0042 --key home --out meter.json',
+      '\nRun as the household (-i), which must be able to read the subscription. The meter then makes its own key\nand enrolls with its one-time secret (meter-sim enroll), so its private key never leaves it.\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 meter pair-bundle sub_3f... --key home --out ~/meter.json',
     )
     .action(async (subscriptionId: string, o: PairBundleOptions) => {
       const options = globals();
@@ -38,13 +41,17 @@ export function registerMeterCommands(program: Command, globals: () => GlobalOpt
       const sessionKey = Buffer.from(keystore.sessionKey(o.key).key, 'hex');
       const bundle = await onChannel(options, async (network, { profile, channel }) => {
         const subscription = await new SubscriptionClient(network).get(subscriptionId);
-        const meterIdentity = resolveIdentity(profile, { ...options, identity: o.meterIdentity }).files;
-        const meterId = certificateAttribute(readFileSync(meterIdentity.certPath, 'utf8'), 'meterId');
+        const meterIdentity = o.meterIdentity
+          ? resolveIdentity(profile, { ...options, identity: o.meterIdentity }).files
+          : undefined;
         const problems: string[] = [];
-        if (meterId !== subscription.meterId)
-          problems.push(
-            `identity ${o.meterIdentity} is meter ${meterId ?? '(none)'}, the subscription's meter is ${subscription.meterId}`,
-          );
+        if (meterIdentity) {
+          const meterId = certificateAttribute(readFileSync(meterIdentity.certPath, 'utf8'), 'meterId');
+          if (meterId !== subscription.meterId)
+            problems.push(
+              `identity ${o.meterIdentity} is meter ${meterId ?? '(none)'}, the subscription's meter is ${subscription.meterId}`,
+            );
+        }
         if (subscription.keyId !== keystore.sessionKey(o.key).keyId)
           problems.push(`session key ${o.key} is not the subscription's key ${subscription.keyId}`);
         if (subscription.status === 'ENDED' || subscription.status === 'REJECTED')

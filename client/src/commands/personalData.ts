@@ -1,14 +1,27 @@
 import type { Command } from 'commander';
-import { openPersonalData, sealPersonalData } from '@smartmeter/crypto';
-import { AUTHORITY_MSP_ID, type AccessRequestRecord } from '@smartmeter/chaincode/dist/api/records';
+import {
+  maxSealedData,
+  openPersonalData,
+  openSealed,
+  PERSONAL_DATA_PADDED_BYTES,
+  sealForRecipient,
+} from '@smartmeter/crypto';
+import { ErrorCode } from '@smartmeter/chaincode/dist/api/errors';
+import type { AccessRequestRecord } from '@smartmeter/chaincode/dist/api/records';
 import { readFileSync } from 'node:fs';
 import { PersonalDataClient } from '../contracts/PersonalDataClient';
 import { SubscriptionClient } from '../contracts/SubscriptionClient';
-import { UsageError } from '../errors';
+import { refusalOf, UsageError } from '../errors';
 import { writeSecretFile } from '../keystore';
 import { printRows, type Column } from '../output';
-import { sessionKeyFor } from '../sessionKeys';
-import { onChannel, print, resolveKeystore, type GlobalOptions } from './context';
+import {
+  onChannel,
+  print,
+  resolveChannel,
+  resolveKeystore,
+  resolveProfile,
+  type GlobalOptions,
+} from './context';
 
 type AccessRequestSummary = Pick<
   AccessRequestRecord,
@@ -37,8 +50,9 @@ function readPersonalDataFile(path: string): Buffer {
   } catch (err) {
     throw new UsageError(`cannot read personal data file ${path}: ${(err as Error).message}`);
   }
-  if (bytes.length === 0 || bytes.length > 8 * 1024)
-    throw new UsageError(`personal data file ${path} must hold 1 byte to 8 KiB`);
+  const limit = maxSealedData(PERSONAL_DATA_PADDED_BYTES);
+  if (bytes.length === 0 || bytes.length > limit)
+    throw new UsageError(`personal data file ${path} must hold 1 to ${limit} bytes`);
   return bytes;
 }
 
@@ -57,13 +71,32 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
     .requiredOption('--reason <text>', 'why (logged on the ledger)')
     .addHelpText(
       'after',
-      '\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data request sub_3f... --reason "fraud case 117"',
+      '\nA key pair is made for this request alone; its private key stays in the keystore (request-keys/, 0600)\nand is destroyed when the data is purged, so no copy left on any peer\'s disk can be opened afterwards.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data request sub_3f... --reason "fraud case 117"',
     )
-    .action(async (id: string, o: { reason: string }) => show((client) => client.request(id, o.reason)));
+    .action(async (id: string, o: { reason: string }) => {
+      const options = globals();
+      const keystore = resolveKeystore(options);
+      const record = await onChannel(options, async (network, { channel }) => {
+        const pending = keystore.newPendingRequestKey(channel);
+        try {
+          const request = await new PersonalDataClient(network).request(
+            id,
+            o.reason,
+            pending.pair.publicKeyPem,
+          );
+          keystore.commitRequestKey(pending.pendingPath, channel, request.requestId);
+          return request;
+        } catch (err) {
+          keystore.discardPendingKey(pending.pendingPath);
+          throw err;
+        }
+      });
+      print(options, record, () => describeRequest(record));
+    });
   personal
     .command('grant <requestId>')
     .description(
-      'the household consents: its personal data goes sealed with the session key, as transient data',
+      "the household consents: its personal data goes sealed for the request's own key, as transient data",
     )
     .option('--data-file <file>', 'the personal data (e.g. JSON with name and address), sealed here')
     .option(
@@ -78,15 +111,23 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
       }
       const key = Buffer.from(resolveKeystore(globals()).sessionKey(o.key).key, 'hex');
       const options = globals();
-      const record = await onChannel(options, async (network) => {
+      const record = await onChannel(options, async (network, { profile }) => {
         const client = new PersonalDataClient(network);
         const request = await client.get(requestId);
         const subscription = await new SubscriptionClient(network).get(request.subscriptionId);
-        const sealed = o.sealedFile
-          ? checkedSealedFile(o.sealedFile, key, request.subscriptionId)
-          : sealPersonalData(readPersonalDataFile(o.dataFile as string), key, request.subscriptionId);
+        const data = o.sealedFile
+          ? openedSealedFile(o.sealedFile, key, request.subscriptionId)
+          : readPersonalDataFile(o.dataFile as string);
+        // Sealed for the requester's key of this request: the other endorser, which also receives the
+        // transient data, cannot open it even though it holds the session key.
+        const sealed = sealForRecipient(
+          data,
+          request.requestPublicKeyPem,
+          request.requestId,
+          PERSONAL_DATA_PADDED_BYTES,
+        );
         // The endorsement policy needs the channel's distributor and the authority.
-        return client.grant(requestId, sealed, [subscription.distributorMspId, AUTHORITY_MSP_ID]);
+        return client.grant(requestId, sealed, [subscription.distributorMspId, profile.authorityMspId]);
       });
       print(options, record, () => describeRequest(record));
     });
@@ -101,17 +142,30 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
     .command('fetch <requestId>')
     .description('the requesting organization reads and decrypts what the household granted')
     .option('--out <file>', 'write the decrypted data to this file (0600) instead of stdout')
+    .addHelpText(
+      'after',
+      "\nOpened with the request's own key from the keystore. Once the peers have purged the data (block-to-live),\nfetch destroys that key too: every copy left anywhere is then unreadable.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data fetch par_3f...",
+    )
     .action(async (requestId: string, o: { out?: string }) => {
       const options = globals();
-      const result = await onChannel(options, async (network, { profile }) => {
+      const keystore = resolveKeystore(options);
+      const result = await onChannel(options, async (network, { channel }) => {
         const client = new PersonalDataClient(network);
-        const delivery = await client.fetch(requestId);
-        const subscription = await new SubscriptionClient(network).get(delivery.subscriptionId);
-        const { key } = sessionKeyFor(subscription, profile.mspId, resolveKeystore(options));
-        const data = openPersonalData(
-          Buffer.from(delivery.encryptedPersonalData, 'base64'),
-          key,
-          delivery.subscriptionId,
+        let delivery;
+        try {
+          delivery = await client.fetch(requestId);
+        } catch (err) {
+          if (refusalOf(err)?.code === ErrorCode.NotFound && keystore.shredRequestKey(channel, requestId)) {
+            process.stderr.write(
+              `destroyed the key of ${requestId}: its data was purged, no copy can be opened\n`,
+            );
+          }
+          throw err;
+        }
+        const data = openSealed(
+          Buffer.from(delivery.sealedPersonalData, 'base64'),
+          keystore.requestPrivateKey(channel, requestId),
+          requestId,
         );
         return {
           requestId,
@@ -126,6 +180,26 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
         return;
       }
       print(options, { ...result, data: result.data.toString('utf8') }, () => result.data.toString('utf8'));
+    });
+  personal
+    .command('forget <requestId>')
+    .description(
+      "the requester destroys a request's key, so what the household gave can never be opened again",
+    )
+    .addHelpText(
+      'after',
+      '\nFor when the data is no longer needed before its block-to-live ends (fetch does this by itself after).\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data forget par_3f...',
+    )
+    .action((requestId: string) => {
+      const options = globals();
+      const profile = resolveProfile(options);
+      const channel = resolveChannel(profile, options);
+      const destroyed = resolveKeystore(options).shredRequestKey(channel, requestId);
+      print(options, { requestId, destroyed }, () =>
+        destroyed
+          ? `destroyed the key of ${requestId}`
+          : `no key of ${requestId} in this keystore (already destroyed?)`,
+      );
     });
   personal
     .command('show <requestId>')
@@ -145,13 +219,17 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
     });
 }
 
-/** The meter's sealed copy, checked to open with this subscription's key before it is handed over. */
-function checkedSealedFile(path: string, key: Buffer, subscriptionId: string): Buffer {
-  const sealed = readFileSync(path);
+/** The meter's sealed copy, opened with this subscription's key (the household re-seals it for the requester). */
+function openedSealedFile(path: string, key: Buffer, subscriptionId: string): Buffer {
+  let sealed: Buffer;
   try {
-    openPersonalData(sealed, key, subscriptionId);
+    sealed = readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return openPersonalData(sealed, key, subscriptionId);
   } catch {
     throw new UsageError(`${path} does not open with the session key of ${subscriptionId}`);
   }
-  return sealed;
 }

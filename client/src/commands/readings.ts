@@ -5,6 +5,7 @@ import { MeasurementClient } from '../contracts/MeasurementClient';
 import { SubscriptionClient } from '../contracts/SubscriptionClient';
 import { printResult, printRows } from '../output';
 import { sessionKeyFor } from '../sessionKeys';
+import { openReadings } from '@smartmeter/chaincode/dist/billing';
 import { isoOption, onChannel, resolveKeystore, type GlobalOptions } from './context';
 
 export interface DecryptedReading {
@@ -86,21 +87,44 @@ export function registerReadingCommands(program: Command, globals: () => GlobalO
     });
   readings
     .command('missing <subscriptionId>')
-    .description('periods in [from, to) that should have a reading but have none')
+    .description(
+      'periods in [from, to) that should have a reading but have none, and readings that do not decrypt (INVALID_READING)',
+    )
     .requiredOption('--from <time>', 'start of the range')
     .requiredOption('--to <time>', 'end of the range (exclusive)')
+    .addHelpText(
+      'after',
+      '\nInvalid readings are found by decrypting with the key the caller holds; bills list them the same way and do\nnot bill them.\nExample:\n  meterctl -p .network/profiles/distributor1.json readings missing sub_3f... --from 2026-11-01 --to 2026-12-01',
+    )
     .action(async (id: string, o: RangeOptions) => {
       const options = globals();
       const from = isoOption('--from', o.from);
       const to = isoOption('--to', o.to);
-      const result = await onChannel(options, (network) =>
-        new MeasurementClient(network).missing(id, from, to),
-      );
+      const result = await onChannel(options, async (network, { profile, channel }) => {
+        const measurements = new MeasurementClient(network);
+        const missing = await measurements.missing(id, from, to);
+        const subscription = await new SubscriptionClient(network).get(id);
+        const { key } = sessionKeyFor(subscription, profile.mspId, resolveKeystore(options));
+        const { invalid } = openReadings(
+          await measurements.all(id, from, to),
+          key,
+          channel,
+          subscription.keyId,
+        );
+        return { ...missing, invalid };
+      });
       if (options.csv) {
         printRows(
           options,
-          result.missing.map((periodStart) => ({ periodStart })),
-          [{ header: 'period start', value: (r) => r.periodStart }],
+          [
+            ...result.missing.map((periodStart) => ({ periodStart, status: 'MISSING', reason: '' })),
+            ...result.invalid.map((r) => ({ periodStart: r.periodStart, status: r.code, reason: r.reason })),
+          ].sort((a, b) => (a.periodStart < b.periodStart ? -1 : 1)),
+          [
+            { header: 'period_start', value: (r) => r.periodStart },
+            { header: 'status', value: (r) => r.status },
+            { header: 'reason', value: (r) => r.reason },
+          ],
         );
         return;
       }
@@ -108,6 +132,12 @@ export function registerReadingCommands(program: Command, globals: () => GlobalO
         [
           `${result.missing.length} of ${result.expected} periods missing for ${id} in [${result.from}, ${result.to})`,
           ...result.missing.map((p) => `  ${p}`),
+          ...(result.invalid.length > 0
+            ? [
+                `${result.invalid.length} readings on the ledger that do not decrypt (INVALID_READING, not billed):`,
+                ...result.invalid.map((r) => `  ${r.periodStart}  ${r.reason}`),
+              ]
+            : []),
         ].join('\n'),
       );
     });

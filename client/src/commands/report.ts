@@ -18,6 +18,7 @@ import {
   collect,
   filterDefined,
   groupSubscriptions,
+  DEFAULT_MIN_HOUSEHOLDS,
   loadReport,
   missingReadings,
   type SubscriptionGrouping,
@@ -176,22 +177,41 @@ export function registerReportCommands(program: Command, globals: () => GlobalOp
       .requiredOption('--from <time>', 'start (UTC)')
       .requiredOption('--to <time>', 'end (exclusive)')
       .option('--interval <seconds>', 'bucket size in seconds', '3600')
+      .option(
+        '--min-households <k>',
+        `show a bucket's sum only when it covers at least k households (REPORT_MIN_HOUSEHOLDS, default ${DEFAULT_MIN_HOUSEHOLDS})`,
+      )
       .option('--svg <file>', 'also draw the load as an SVG chart')
       .addHelpText(
         'after',
-        '\nExample:\n  meterctl -p .network/profiles/authority.json report load --region north/d1 --from 2026-11-01 --to 2026-11-02 --svg load.svg',
+        '\nA sum over fewer than k households is one of them: such buckets are suppressed (shown empty, and said so).\nExample:\n  meterctl -p .network/profiles/authority.json report load --region north/d1 --from 2026-11-01 --to 2026-11-02 --svg load.svg',
       ),
   ).action(
-    async (o: DbOptions & { region: string; from: string; to: string; interval: string; svg?: string }) => {
+    async (
+      o: DbOptions & {
+        region: string;
+        from: string;
+        to: string;
+        interval: string;
+        minHouseholds?: string;
+        svg?: string;
+      },
+    ) => {
       const options = globals();
       const from = isoOption('--from', o.from);
       const to = isoOption('--to', o.to);
       if (to <= from) throw new UsageError('--to must be after --from');
       const bucket = integerOption('--interval', o.interval, 60, 31 * 86_400);
+      const minHouseholds = integerOption(
+        '--min-households',
+        o.minHouseholds ?? process.env.REPORT_MIN_HOUSEHOLDS ?? String(DEFAULT_MIN_HOUSEHOLDS),
+        1,
+        1_000_000,
+      );
       const db = await openDb(options, o);
       let rows;
       try {
-        rows = await loadReport(db, o.region, from, to, bucket);
+        rows = await loadReport(db, o.region, from, to, bucket, minHouseholds);
       } catch (err) {
         if (err instanceof RangeError) throw new UsageError(err.message);
         throw err;
@@ -202,7 +222,7 @@ export function registerReportCommands(program: Command, globals: () => GlobalOp
           renderChart(
             rows.map((r) => ({
               label: r.periodStart.slice(5, 16).replace('T', ' '),
-              value: r.energyWh / 1000,
+              value: (r.energyWh ?? 0) / 1000,
             })),
             {
               title: `Load of ${o.region}, ${from} to ${to}`,
@@ -212,9 +232,16 @@ export function registerReportCommands(program: Command, globals: () => GlobalOp
         );
         process.stderr.write(`wrote ${o.svg}\n`);
       }
+      const suppressed = rows.filter((r) => r.suppressed).length;
+      if (suppressed > 0) {
+        process.stderr.write(
+          `${suppressed} of ${rows.length} buckets suppressed: they cover fewer than ${minHouseholds} households (a larger --interval or region merges them)\n`,
+        );
+      }
       printRows(options, rows, [
         { header: 'period start', value: (r) => r.periodStart },
-        { header: 'energy kWh', value: (r) => formatKwh(r.energyWh) },
+        { header: 'energy kWh', value: (r) => (r.energyWh === null ? 'suppressed' : formatKwh(r.energyWh)) },
+        { header: 'households', value: (r) => r.households },
         { header: 'readings', value: (r) => r.readingCount },
       ]);
     },

@@ -1,16 +1,33 @@
 import type { Command } from 'commander';
 import { pairingProof } from '@smartmeter/crypto';
-import {
-  AUTHORITY_MSP_ID,
-  type SubscriptionRecord,
-  type SubscriptionStatus,
-} from '@smartmeter/chaincode/dist/api/records';
+import type { SubscriptionRecord, SubscriptionStatus } from '@smartmeter/chaincode/dist/api/records';
+import { readFileSync } from 'node:fs';
+import { checkGrant } from '../grants';
 import { OrgKeyClient } from '../contracts/OrgKeyClient';
 import { SubscriptionClient } from '../contracts/SubscriptionClient';
 import { UsageError } from '../errors';
 import { printRows, type Column } from '../output';
 import { buildSubscriptionRequest } from '../subscriptionRequest';
-import { integerOption, isoOption, onChannel, print, resolveKeystore, type GlobalOptions } from './context';
+import {
+  integerOption,
+  isoOption,
+  onChannel,
+  print,
+  resolveKeystore,
+  resolveProfile,
+  type GlobalOptions,
+} from './context';
+import type { ConnectionProfile } from '../profile';
+
+/** A subscription is requested by a household, through its households profile. */
+function requireHouseholdsProfile(profile: ConnectionProfile): string {
+  if (!profile.distributorMspId) {
+    throw new UsageError(
+      `${profile.org} is not a households profile: a household requests with its distributor's households profile (e.g. .network/profiles/households1.json) and its own identity (-i)`,
+    );
+  }
+  return profile.distributorMspId;
+}
 
 const STATUSES: readonly SubscriptionStatus[] = ['REQUESTED', 'APPROVED', 'REJECTED', 'ACTIVE', 'ENDED'];
 
@@ -64,21 +81,22 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
     .option('--plan <plan>', 'requested plan', 'standard')
     .addHelpText(
       'after',
-      '\nExample:\n  meterctl -p .network/profiles/distributor1.json -i hh-17 subscription request --meter mtr-0042 --key home',
+      '\nRun as the household, with its households profile and its own identity (-i).\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription request --meter mtr-0042 --key home',
     )
     .action(async (commandOptions: { meter: string; key: string; plan: string }) => {
       const stored = resolveKeystore(globals()).sessionKey(commandOptions.key);
       const options = globals();
       const record = await onChannel(options, async (network, { profile }) => {
+        const distributorMspId = requireHouseholdsProfile(profile);
         const orgKeys = new OrgKeyClient(network);
         const recipients = [];
-        for (const mspId of [profile.mspId, AUTHORITY_MSP_ID]) {
+        for (const mspId of [distributorMspId, profile.authorityMspId]) {
           const current = await orgKeys.current(mspId);
           recipients.push({ mspId, version: current.version, publicKeyPem: current.publicKeyPem });
         }
         return new SubscriptionClient(network).request(
           buildSubscriptionRequest({
-            distributorMspId: profile.mspId,
+            distributorMspId,
             meterId: commandOptions.meter,
             requestedPlan: commandOptions.plan,
             sessionKey: Buffer.from(stored.key, 'hex'),
@@ -101,14 +119,58 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
     )
     .addHelpText(
       'after',
-      '\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription approve sub_3f... --tariff tou-2026 --region north/d1 --interval 1800',
+      "\nBefore approving, the session key granted to the distributor is unwrapped with its key from the keystore\nand checked against the request's key id; a bad grant is refused (INVALID_GRANT) and nothing is sent.\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription approve sub_3f... --tariff tou-2026 --region north/d1 --interval 1800",
     )
     .action(async (id: string, o: { tariff: string; region: string; interval: string; start?: string }) => {
       const intervalSeconds = integerOption('--interval', o.interval, 60, 86_400);
       const startDate = o.start ? isoOption('--start', o.start) : nextBoundary(intervalSeconds);
-      await run((client) =>
-        client.approve(id, { intervalSeconds, tariffId: o.tariff, regionCode: o.region, startDate }),
+      const options = globals();
+      await run(async (client) => {
+        checkGrant(await client.get(id), resolveProfile(options).mspId, resolveKeystore(options));
+        return client.approve(id, { intervalSeconds, tariffId: o.tariff, regionCode: o.region, startDate });
+      });
+    });
+  subscription
+    .command('check-grant <subscriptionId>')
+    .description(
+      "check that the session key granted to the caller's organization opens and is the subscription's",
+    )
+    .addHelpText(
+      'after',
+      '\nFor the authority, and for a distributor before it approves (approve checks it too).\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid subscription check-grant sub_3f...',
+    )
+    .action(async (id: string) => {
+      const options = globals();
+      const result = await onChannel(options, async (network, { profile }) =>
+        checkGrant(await new SubscriptionClient(network).get(id), profile.mspId, resolveKeystore(options)),
       );
+      print(
+        options,
+        { ok: true, ...result },
+        () =>
+          `OK: the key granted to ${result.mspId} (org key v${result.orgKeyVersion}) is ${result.keyId}, the key of ${result.subscriptionId}`,
+      );
+    });
+  subscription
+    .command('rebind <subscriptionId>')
+    .description("the household moves its subscription (or its meter) to a new certificate's key")
+    .requiredOption('--party <party>', 'subscriber (the household itself) or meter')
+    .requiredOption('--certificate <file>', 'the new certificate (PEM), of the same subscriber or meter id')
+    .addHelpText(
+      'after',
+      "\nSigned with the household's current identity: only the key a subscription is bound to can move it.\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription rebind sub_3f... --party meter --certificate new-meter.pem",
+    )
+    .action(async (id: string, o: { party: string; certificate: string }) => {
+      if (o.party !== 'subscriber' && o.party !== 'meter')
+        throw new UsageError('--party must be subscriber or meter');
+      const party = o.party;
+      let pem: string;
+      try {
+        pem = readFileSync(o.certificate, 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read certificate ${o.certificate}: ${(err as Error).message}`);
+      }
+      await run((client) => client.rebindKey(id, party, pem));
     });
   subscription
     .command('reject <subscriptionId>')

@@ -1,4 +1,6 @@
 import type { Network } from '@hyperledger/fabric-gateway';
+import { CryptoInputError, publicKeyFingerprint } from '@smartmeter/crypto';
+import { UsageError } from '../errors';
 import type { OrgKeyRecord } from '@smartmeter/chaincode/dist/api/records';
 import { contractOf, evaluateJson, submitJson } from './invoke';
 
@@ -10,7 +12,15 @@ export class OrgKeyClient {
     this.contract = contractOf(network, 'OrgKey');
   }
 
-  publish(publicKeyPem: string): Promise<OrgKeyRecord> {
+  /** Refuses, before anything is sent, whatever is not a P-256 public key PEM (a private key above all). */
+  async publish(publicKeyPem: string): Promise<OrgKeyRecord> {
+    try {
+      publicKeyFingerprint(publicKeyPem);
+    } catch (err) {
+      if (err instanceof CryptoInputError)
+        throw new UsageError(`refusing to publish this key: ${err.message}`);
+      throw err;
+    }
     return submitJson(this.contract, 'PublishOrgKey', publicKeyPem);
   }
 

@@ -10,8 +10,9 @@ export class PersonalDataClient {
     this.contract = contractOf(network, 'PersonalData');
   }
 
-  request(subscriptionId: string, reason: string): Promise<AccessRequestRecord> {
-    return submitJson(this.contract, 'RequestPersonalData', subscriptionId, reason);
+  /** requestPublicKeyPem: the public half of a key pair made for this request only (see the keystore). */
+  request(subscriptionId: string, reason: string, requestPublicKeyPem: string): Promise<AccessRequestRecord> {
+    return submitJson(this.contract, 'RequestPersonalData', subscriptionId, reason, requestPublicKeyPem);
   }
 
   /**

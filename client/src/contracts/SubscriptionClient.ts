@@ -40,6 +40,15 @@ export class SubscriptionClient {
     return submitJson(this.contract, 'ConfirmPairing', subscriptionId, pairingProof);
   }
 
+  /** The household moves its own (party "subscriber") or its meter's binding to a new certificate's key. */
+  rebindKey(
+    subscriptionId: string,
+    party: 'subscriber' | 'meter',
+    certificatePem: string,
+  ): Promise<SubscriptionRecord> {
+    return submitJson(this.contract, 'RebindKey', subscriptionId, party, certificatePem);
+  }
+
   /** effectiveFrom empty means the first boundary of both intervals from now. */
   changeInterval(
     subscriptionId: string,

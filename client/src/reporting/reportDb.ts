@@ -68,6 +68,8 @@ export interface ReportLoad {
   readingCount: number;
   /** Short hashes of the (subscription, period) slots already counted, so a replayed block adds nothing. */
   contributions: string[];
+  /** Short hashes of the subscriptions counted: how many households a sum covers (k-anonymity). */
+  households: string[];
 }
 
 export type ReportDoc = ReportSubscription | ReportBill | ReportAccessRequest | ReportLoad;

@@ -3,9 +3,19 @@ import type { ReportAccessRequest, ReportBill, ReportDb, ReportLoad, ReportSubsc
 
 export interface LoadRow {
   periodStart: string;
-  energyWh: number;
+  /** Null when the bucket covers fewer households than the report may show (suppressed). */
+  energyWh: number | null;
   readingCount: number;
+  /** How many households the sum covers. */
+  households: number;
+  suppressed: boolean;
 }
+
+/**
+ * A published sum must cover at least this many households: a regional load of one household is that
+ * household's consumption. REPORT_MIN_HOUSEHOLDS or --min-households change it.
+ */
+export const DEFAULT_MIN_HOUSEHOLDS = 5;
 
 const MAX_BUCKETS = 20_000;
 
@@ -17,12 +27,17 @@ function iso(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-/** Sums load documents into buckets of bucketSeconds (aligned to the UTC epoch) covering [from, to); empty buckets count 0. */
+/**
+ * Sums load documents into buckets of bucketSeconds (aligned to the UTC epoch) covering [from, to); empty
+ * buckets count 0. A bucket whose readings come from fewer than minHouseholds households (but from at least
+ * one) is suppressed: its energy is not shown.
+ */
 export function bucketLoad(
-  docs: Pick<ReportLoad, 'periodStart' | 'energyWh' | 'readingCount'>[],
+  docs: Pick<ReportLoad, 'periodStart' | 'energyWh' | 'readingCount' | 'households'>[],
   from: string,
   to: string,
   bucketSeconds: number,
+  minHouseholds: number = DEFAULT_MIN_HOUSEHOLDS,
 ): LoadRow[] {
   const start = Math.floor(epochSeconds(from) / bucketSeconds) * bucketSeconds;
   const end = epochSeconds(to);
@@ -31,16 +46,29 @@ export function bucketLoad(
     throw new RangeError(
       `the range holds ${count} buckets; use a larger --interval (at most ${MAX_BUCKETS})`,
     );
-  const rows: LoadRow[] = [];
-  for (let i = 0; i < count; i += 1)
-    rows.push({ periodStart: iso(start + i * bucketSeconds), energyWh: 0, readingCount: 0 });
+  const sums = Array.from({ length: count }, () => ({
+    energyWh: 0,
+    readingCount: 0,
+    households: new Set<string>(),
+  }));
   for (const doc of docs) {
     const index = Math.floor((epochSeconds(doc.periodStart) - start) / bucketSeconds);
-    if (index < 0 || index >= rows.length) continue;
-    rows[index].energyWh += doc.energyWh;
-    rows[index].readingCount += doc.readingCount;
+    if (index < 0 || index >= sums.length) continue;
+    sums[index].energyWh += doc.energyWh;
+    sums[index].readingCount += doc.readingCount;
+    for (const household of doc.households) sums[index].households.add(household);
   }
-  return rows;
+  return sums.map((sum, i) => {
+    const households = sum.households.size;
+    const suppressed = households > 0 && households < minHouseholds;
+    return {
+      periodStart: iso(start + i * bucketSeconds),
+      energyWh: suppressed ? null : sum.energyWh,
+      readingCount: sum.readingCount,
+      households,
+      suppressed,
+    };
+  });
 }
 
 /** The region's load in [from, to): both channels' aggregates for the region, bucketed. */
@@ -50,11 +78,12 @@ export async function loadReport(
   from: string,
   to: string,
   bucketSeconds: number,
+  minHouseholds: number = DEFAULT_MIN_HOUSEHOLDS,
 ): Promise<LoadRow[]> {
   const docs: ReportLoad[] = [];
   for await (const doc of db.range(`load|${regionCode}|${from}`, `load|${regionCode}|${to}`))
     docs.push(doc as ReportLoad);
-  return bucketLoad(docs, from, to, bucketSeconds);
+  return bucketLoad(docs, from, to, bucketSeconds, minHouseholds);
 }
 
 export type SubscriptionGrouping = 'status' | 'distributor' | 'region';

@@ -203,6 +203,10 @@ async function loadChange(sources: SyncSources, reading: ReadingRecord): Promise
     .update(`${sources.channel}|${reading.subscriptionId}|${reading.periodStart}`)
     .digest('hex')
     .slice(0, 16);
+  const household = createHash('sha256')
+    .update(`${sources.channel}|${reading.subscriptionId}`)
+    .digest('hex')
+    .slice(0, 16);
   const id = docIds.load(approval.regionCode, reading.periodStart, sources.channel);
   return {
     id,
@@ -220,6 +224,7 @@ async function loadChange(sources: SyncSources, reading: ReadingRecord): Promise
         energyWh: (load?.energyWh ?? 0) + energyWh,
         readingCount: (load?.readingCount ?? 0) + 1,
         contributions: [...(load?.contributions ?? []), contribution].sort(),
+        households: [...new Set([...(load?.households ?? []), household])].sort(),
       };
       return doc;
     },

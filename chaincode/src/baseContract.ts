@@ -1,0 +1,41 @@
+import { Context, Contract } from 'fabric-contract-api';
+import { invalidArgument } from './contractError';
+
+/** SMARTMETER_PROPOSAL_TIME_WINDOW_SECONDS, default 15 minutes as the peers' auth filter. */
+export const TIME_WINDOW_ENV = 'SMARTMETER_PROPOSAL_TIME_WINDOW_SECONDS';
+const DEFAULT_TIME_WINDOW_SECONDS = 900;
+
+export function proposalTimeWindowSeconds(): number {
+  const configured = Number(process.env[TIME_WINDOW_ENV]);
+  return Number.isSafeInteger(configured) && configured > 0 ? configured : DEFAULT_TIME_WINDOW_SECONDS;
+}
+
+/**
+ * The chaincode takes all of its time from the proposal, which the client writes. The peers refuse proposals
+ * whose timestamp is far from their clock (our TimeWindowCheck auth filter), but the gateway endorses on its
+ * own peer without the auth filters; this guard refuses them there too. It is the one place the chaincode reads
+ * the wall clock, and it only ever refuses: no write set depends on it.
+ */
+export function requireProposalTimeNearClock(ctx: Context, nowMs: number = Date.now()): void {
+  const stamp = ctx.stub.getTxTimestamp();
+  const proposedMs = Number(stamp.seconds) * 1000 + Math.floor(stamp.nanos / 1e6);
+  const windowSeconds = proposalTimeWindowSeconds();
+  const skewSeconds = Math.round((proposedMs - nowMs) / 1000);
+  if (Math.abs(skewSeconds) > windowSeconds) {
+    throw invalidArgument(
+      `the proposal's timestamp ${new Date(proposedMs).toISOString()} is ${skewSeconds} s from the endorser's clock; at most ${windowSeconds} s are allowed (check the client's clock)`,
+    );
+  }
+}
+
+/** What every contract of this chaincode shares: the time guard and coded errors for unknown transactions. */
+export abstract class SmartMeterContract extends Contract {
+  override async beforeTransaction(ctx: Context): Promise<void> {
+    requireProposalTimeNearClock(ctx);
+  }
+
+  override async unknownTransaction(ctx: Context): Promise<void> {
+    const { fcn } = ctx.stub.getFunctionAndParameters();
+    throw invalidArgument(`unknown transaction ${fcn} (see the contract's metadata for its transactions)`);
+  }
+}
