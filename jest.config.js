@@ -4,7 +4,7 @@ const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
 // Tests use the workspace packages' sources, so they need no build first.
 const moduleNameMapper = {
   '^@smartmeter/crypto$': '<rootDir>/crypto/src',
-  '^@smartmeter/chaincode/dist/(.*)$': '<rootDir>/chaincode/src/$1',
+  '^@smartmeter/domain$': '<rootDir>/domain/src',
   '^@smartmeter/client/dist/(.*)$': '<rootDir>/client/src/$1',
 };
 
@@ -18,6 +18,7 @@ module.exports = {
       rootDir: __dirname,
       testMatch: [
         '<rootDir>/crypto/test/**/*.test.ts',
+        '<rootDir>/domain/test/**/*.test.ts',
         '<rootDir>/chaincode/test/**/*.test.ts',
         '<rootDir>/client/test/**/*.test.ts',
         '<rootDir>/meter-sim/test/**/*.test.ts',

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { SubscriptionRecord, TariffDefinition } from '@smartmeter/domain';
 import { encryptReading } from '@smartmeter/crypto';
 import { contracts, id, World, type Household } from '../chaincode/test/support/fixtures';
 
@@ -18,7 +19,7 @@ const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z'
 // The example time-of-use tariff shipped in examples/tariffs.
 const exampleTariff = JSON.parse(
   readFileSync(join(__dirname, '..', '..', 'examples', 'tariffs', 'time-of-use.json'), 'utf8'),
-);
+) as TariffDefinition;
 
 async function setUp(world: World, index: number): Promise<Household> {
   const household = await world.requested({ subscriberId: `hh-${index}`, meterId: `M-${index}` });
@@ -55,7 +56,7 @@ async function setUp(world: World, index: number): Promise<Household> {
     );
   }
   const subscriptionKey = `\u0000subscription\u0000${household.subscriptionId}\u0000`;
-  const subscription = JSON.parse(world.ledger.read(subscriptionKey) as string);
+  const subscription = JSON.parse(world.ledger.read(subscriptionKey) as string) as SubscriptionRecord;
   world.ledger.state.set(subscriptionKey, Buffer.from(JSON.stringify({ ...subscription, status: 'ACTIVE' })));
   return household;
 }
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
   console.log(`  node ${process.version}, ${process.arch}`);
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

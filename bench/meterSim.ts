@@ -23,7 +23,7 @@ import {
   publishOrgKeys,
   HOUSEHOLDS,
 } from '../test/support/household';
-import { profile, repoDir } from '../test/support/network';
+import { CHAINCODE, profile, repoDir } from '../test/support/network';
 
 const execFileAsync = promisify(execFile);
 const runs = (process.env.BENCH_METERS ?? '1,100').split(',').map(Number);
@@ -59,14 +59,14 @@ async function prepareMeters(gateways: Gateways, count: number, start: number, d
   const tariffId = `bench-${run}`;
   const operator = gateways.gateway('distributor1').getNetwork(CHANNEL);
   await submitJson(
-    operator.getContract('smartmeter', 'Pricing'),
+    operator.getContract(CHAINCODE, 'Pricing'),
     'PublishTariff',
     JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: isoSeconds(start) }),
   );
   const household = gateways
     .gateway(HOUSEHOLDS, subscriber)
     .getNetwork(CHANNEL)
-    .getContract('smartmeter', 'Subscription');
+    .getContract(CHAINCODE, 'Subscription');
   const households = profile(HOUSEHOLDS);
   await inBatches(meters, 25, async (meter) => {
     const sessionKey = newSessionKey();
@@ -77,7 +77,7 @@ async function prepareMeters(gateways: Gateways, count: number, start: number, d
       request,
     );
     await submitJson(
-      operator.getContract('smartmeter', 'Subscription'),
+      operator.getContract(CHAINCODE, 'Subscription'),
       'ApproveSubscription',
       subscriptionId,
       JSON.stringify({
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });

@@ -1,6 +1,6 @@
 import { certificateKeyFingerprint } from '@smartmeter/crypto';
 import type { Context } from 'fabric-contract-api';
-import type { Role, SubscriptionRecord } from './api/records';
+import { ROLES, type Role, type SubscriptionRecord } from '@smartmeter/domain';
 import { forbidden } from './contractError';
 import { distributorOfHouseholds, isAuthorityMsp, isDistributorMsp } from './topology';
 
@@ -22,8 +22,6 @@ export interface Caller {
   /** SHA-256 of the certificate's public key (see @smartmeter/crypto certificateKeyFingerprint). */
   keyFingerprint: string;
 }
-
-const ROLES: readonly Role[] = ['operator', 'auditor', 'subscriber', 'meter'];
 
 export function callerOf(ctx: Context): Caller {
   const identity = ctx.clientIdentity;
@@ -97,6 +95,11 @@ export function isItsMeter(caller: Caller, record: SubscriptionRecord): boolean 
  */
 export function mayReadSubscriptionData(caller: Caller, record: SubscriptionRecord): boolean {
   return isOwner(caller, record) || isOperatorOf(caller, record.distributorMspId) || isAuditor(caller);
+}
+
+/** Who may read the subscription record itself: those who may read its data, and its meter. */
+export function mayReadSubscription(caller: Caller, record: SubscriptionRecord): boolean {
+  return mayReadSubscriptionData(caller, record) || isItsMeter(caller, record);
 }
 
 export function requireSubscriber(caller: Caller, action: string): string {

@@ -30,12 +30,16 @@ export function requireProposalTimeNearClock(ctx: Context, nowMs: number = Date.
 
 /** What every contract of this chaincode shares: the time guard and coded errors for unknown transactions. */
 export abstract class SmartMeterContract extends Contract {
-  override async beforeTransaction(ctx: Context): Promise<void> {
+  // fabric-contract-api awaits these hooks; they have nothing to await, so they return settled promises.
+  override beforeTransaction(ctx: Context): Promise<void> {
     requireProposalTimeNearClock(ctx);
+    return Promise.resolve();
   }
 
-  override async unknownTransaction(ctx: Context): Promise<void> {
+  override unknownTransaction(ctx: Context): Promise<void> {
     const { fcn } = ctx.stub.getFunctionAndParameters();
-    throw invalidArgument(`unknown transaction ${fcn} (see the contract's metadata for its transactions)`);
+    return Promise.reject(
+      invalidArgument(`unknown transaction ${fcn} (see the contract's metadata for its transactions)`),
+    );
   }
 }

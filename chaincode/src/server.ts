@@ -17,7 +17,7 @@ import {
 } from 'fabric-shim';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ErrorCode, parseErrorMessage } from './api/errors';
+import { ErrorCode, parseErrorMessage } from '@smartmeter/domain';
 import { contracts } from './index';
 import { topology } from './topology';
 import { CHAINCODE_NAME, CHAINCODE_VERSION } from './version';

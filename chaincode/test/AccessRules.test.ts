@@ -1,8 +1,7 @@
 import { keyIdOf, newOrgKeyPair, newSessionKey, pairingProof, readingAad } from '@smartmeter/crypto';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import type { Context } from 'fabric-contract-api';
-import type { AccessRequestRecord, SubscriptionRecord } from '../src/api/records';
-import type { BillRecord } from '../src/api/tariffs';
+import type { AccessRequestRecord, SubscriptionRecord, BillRecord } from '@smartmeter/domain';
 import { requireProposalTimeNearClock, TIME_WINDOW_ENV } from '../src/baseContract';
 import { withErrorCode } from '../src/server';
 import { approval, contracts, id, parse, period, reading, World, type Household } from './support/fixtures';
@@ -391,7 +390,7 @@ describe('proposal time guard', () => {
     }) as unknown as Context;
 
   afterEach(() => {
-    delete process.env[TIME_WINDOW_ENV];
+    Reflect.deleteProperty(process.env, TIME_WINDOW_ENV);
   });
 
   it.each([
@@ -401,7 +400,9 @@ describe('proposal time guard', () => {
     ['16 minutes behind', -16 * 60_000, false],
   ])('when the proposal is %s then the guard %s', (_label, offset, passes) => {
     const now = Date.parse('2026-12-01T12:00:00Z');
-    const check = () => requireProposalTimeNearClock(ctxAt(now + offset), now);
+    const check = () => {
+      requireProposalTimeNearClock(ctxAt(now + offset), now);
+    };
     if (passes) expect(check).not.toThrow();
     else expect(check).toThrow(/^INVALID_ARGUMENT: the proposal's timestamp .* at most 900 s are allowed/);
   });
@@ -409,7 +410,9 @@ describe('proposal time guard', () => {
   it('when the window is configured then it applies', () => {
     process.env[TIME_WINDOW_ENV] = '60';
     const now = Date.parse('2026-12-01T12:00:00Z');
-    expect(() => requireProposalTimeNearClock(ctxAt(now + 90_000), now)).toThrow(/at most 60 s/);
+    expect(() => {
+      requireProposalTimeNearClock(ctxAt(now + 90_000), now);
+    }).toThrow(/at most 60 s/);
   });
 
   it('when a transaction name is unknown then the refusal carries INVALID_ARGUMENT', async () => {

@@ -1,5 +1,5 @@
 import { decryptReading } from '@smartmeter/crypto';
-import type { Page, ReadingRecord } from '../src/api/records';
+import type { Page, ReadingRecord } from '@smartmeter/domain';
 import {
   contracts,
   D2,
@@ -173,12 +173,12 @@ describe('Measurement contract: SubmitReading', () => {
     ).rejects.toThrow(/older than the 45-day backlog limit/);
   });
 
-  it('when the reading is under another key id then it is CONFLICT', async () => {
+  it('when the reading is under another key id then it is WRONG_KEY (the meter needs a new bundle)', async () => {
     const world = await World.create();
     const household = await world.active();
     await expect(
       submit(world, household.meter, { ...reading(household, 0), keyId: 'f'.repeat(32) }),
-    ).rejects.toThrow(/^CONFLICT: the reading is encrypted under key f{32}/);
+    ).rejects.toThrow(/^WRONG_KEY: the reading is encrypted under key f{32}/);
   });
 });
 

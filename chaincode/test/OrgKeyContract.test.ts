@@ -1,6 +1,6 @@
 import { newOrgKeyPair, publicKeyFingerprint } from '@smartmeter/crypto';
 import { generateKeyPairSync } from 'node:crypto';
-import type { OrgKeyRecord } from '../src/api/records';
+import type { OrgKeyRecord } from '@smartmeter/domain';
 import { contracts, D1, id, parse, World } from './support/fixtures';
 import type { FakeIdentity } from './support/memoryContext';
 

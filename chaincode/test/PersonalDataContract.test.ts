@@ -8,7 +8,7 @@ import {
   type OrgKeyPair,
 } from '@smartmeter/crypto';
 import { createHash } from 'node:crypto';
-import type { AccessRequestRecord, Page, PersonalDataDelivery } from '../src/api/records';
+import type { AccessRequestRecord, Page, PersonalDataDelivery } from '@smartmeter/domain';
 import { AUTHORITY, contracts, D1, id, parse, reading, World } from './support/fixtures';
 import type { FakeIdentity } from './support/memoryContext';
 

@@ -1,6 +1,5 @@
 import { keyIdOf, newSessionKey } from '@smartmeter/crypto';
-import type { BillRecord, TariffRecord } from '../src/api/tariffs';
-import { computeBill } from '../src/billing/computeBill';
+import { type BillRecord, type TariffRecord, computeBill } from '@smartmeter/domain';
 import {
   approval,
   contracts,

@@ -1,4 +1,4 @@
-import type { SubscriptionRecord } from '../src/api/records';
+import type { SubscriptionRecord } from '@smartmeter/domain';
 import { contracts, id, parse, reading, World, type Household } from './support/fixtures';
 
 const change = (

@@ -1,5 +1,5 @@
 import { newOrgKeyPair, newSessionKey, pairingProof } from '@smartmeter/crypto';
-import type { Page, SubscriptionRecord } from '../src/api/records';
+import type { Page, SubscriptionRecord, SubscriptionRequest } from '@smartmeter/domain';
 import { approval, AUTHORITY, contracts, D1, H1, H2, id, parse, World } from './support/fixtures';
 
 const sub = contracts.subscription;
@@ -106,7 +106,7 @@ describe('Subscription contract: request', () => {
 
   it('when a wrapped key is malformed then it is INVALID_ARGUMENT naming the grant', async () => {
     const world = await World.create();
-    const request = JSON.parse(world.requestJson(newSessionKey()));
+    const request = parse<SubscriptionRequest>(world.requestJson(newSessionKey()));
     request.keyGrants[1].wrappedKey.nonce = 'AAAA';
     await expect(
       world.run(id.subscriber(), (ctx) => sub.RequestSubscription(ctx, JSON.stringify(request))),
@@ -230,7 +230,7 @@ describe('Subscription contract: approval, pairing and end', () => {
     const household = await world.active();
     expect(await world.subscription(household.subscriptionId)).toMatchObject({
       status: 'ACTIVE',
-      pairedAt: expect.any(String),
+      pairedAt: expect.any(String) as unknown,
     });
     expect(world.ledger.events.at(-1)?.name).toBe('MeterPaired');
   });

@@ -56,7 +56,7 @@ describe('System contract', () => {
     const ledger = new MemoryLedger();
     await expect(
       ledger.invoke(distributor, (ctx) => new SystemContract().GetPing(ctx, 'a'.repeat(64))),
-    ).rejects.toThrow(/^NOT_FOUND: no ping with id a{64}$/);
+    ).rejects.toThrow(/^NOT_FOUND: ping a{64} does not exist$/);
   });
 
   it('when GetPing gets something that is not a tx id then it fails with INVALID_ARGUMENT', async () => {

@@ -1,4 +1,4 @@
-import { parseErrorMessage } from '../src/api/errors';
+import { parseErrorMessage } from '@smartmeter/domain';
 import { forbidden } from '../src/contractError';
 
 describe('error messages', () => {

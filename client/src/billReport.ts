@@ -1,7 +1,5 @@
 import { decryptReading } from '@smartmeter/crypto';
-import { periodsStartingIn } from '@smartmeter/chaincode/dist/api/periods';
-import type { TariffRecord } from '@smartmeter/chaincode/dist/api/tariffs';
-import { bandAt } from '@smartmeter/chaincode/dist/billing/computeBill';
+import { bandAt, isoSeconds, periodsStartingIn, type TariffRecord } from '@smartmeter/domain';
 import type { BillEvidence } from './billVerify';
 import { escapeXml, renderChart, type ChartPoint } from './charts';
 import { formatKwh, formatMoney } from './output';
@@ -36,7 +34,7 @@ export function periodPrices(evidence: BillEvidence): ChartPoint[] {
   const to = Date.parse(evidence.bill.periodTo) / 1000;
   const points: ChartPoint[] = [];
   for (const { startSeconds: at } of periodsStartingIn(approval, from, to)) {
-    const periodStart = new Date(at * 1000).toISOString().replace('.000Z', 'Z');
+    const periodStart = isoSeconds(at);
     const tariff = versionAt(evidence.tariffVersions, at);
     if (!tariff) continue;
     const pricing = tariff.pricing;

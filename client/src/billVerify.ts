@@ -1,12 +1,19 @@
-import type { Network } from '@hyperledger/fabric-gateway';
-import type { Page, ReadingRecord, SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
-import type {
-  BillComputation,
-  BillRecord,
-  PriceSignalRecord,
-  TariffRecord,
-} from '@smartmeter/chaincode/dist/api/tariffs';
-import { computeBill, openReadings } from '@smartmeter/chaincode/dist/billing';
+import { contractAdapters } from './contracts/adapters';
+import type { BillingClient } from './contracts/BillingClient';
+import type { ChaincodeChannel } from './contracts/invoke';
+import type { MeasurementClient } from './contracts/MeasurementClient';
+import type { PricingClient } from './contracts/PricingClient';
+import type { SubscriptionClient } from './contracts/SubscriptionClient';
+import {
+  type ReadingRecord,
+  type SubscriptionRecord,
+  type BillComputation,
+  type BillRecord,
+  type PriceSignalRecord,
+  type TariffRecord,
+  computeBill,
+  openReadings,
+} from '@smartmeter/domain';
 
 /**
  * A household checks its bill by itself: fetch the bill and everything it was computed from, decrypt the
@@ -28,51 +35,32 @@ export interface BillVerification {
   recomputed: BillComputation;
 }
 
-const CHAINCODE = 'smartmeter';
-const utf8 = new TextDecoder();
+/** The adapters a bill's evidence is read through. */
+export interface EvidenceSources {
+  billing: Pick<BillingClient, 'get'>;
+  subscriptions: Pick<SubscriptionClient, 'get'>;
+  measurements: Pick<MeasurementClient, 'all'>;
+  pricing: Pick<PricingClient, 'tariffHistory' | 'signals'>;
+}
 
-export async function fetchBillEvidence(network: Network, billId: string): Promise<BillEvidence> {
-  const evaluate = async <T>(contract: string, fn: string, ...args: string[]): Promise<T> =>
-    JSON.parse(
-      utf8.decode(await network.getContract(CHAINCODE, contract).evaluateTransaction(fn, ...args)),
-    ) as T;
-  const bill = await evaluate<BillRecord>('Billing', 'GetBill', billId);
-  const subscription = await evaluate<SubscriptionRecord>(
-    'Subscription',
-    'GetSubscription',
-    bill.subscriptionId,
-  );
-  const readings: ReadingRecord[] = [];
-  let bookmark = '';
-  do {
-    const page = await evaluate<Page<ReadingRecord>>(
-      'Measurement',
-      'GetReadings',
-      bill.subscriptionId,
-      bill.periodFrom,
-      bill.periodTo,
-      '100',
-      bookmark,
-    );
-    readings.push(...page.records);
-    bookmark = page.bookmark;
-  } while (bookmark !== '');
+/** The bill and everything it was computed from. */
+export async function fetchBillEvidence(
+  sources: EvidenceSources,
+  channel: string,
+  billId: string,
+): Promise<BillEvidence> {
+  const bill = await sources.billing.get(billId);
+  const subscription = await sources.subscriptions.get(bill.subscriptionId);
   const approval = subscription.approval;
   if (!approval) throw new Error(`subscription ${subscription.subscriptionId} has no approval`);
-  const tariffVersions = await evaluate<TariffRecord[]>(
-    'Pricing',
-    'GetTariffHistory',
-    subscription.distributorMspId,
-    approval.tariffId,
-  );
-  const signals = await evaluate<PriceSignalRecord[]>(
-    'Pricing',
-    'GetPriceSignals',
-    approval.regionCode,
-    bill.periodFrom,
-    bill.periodTo,
-  );
-  return { channel: network.getName(), bill, subscription, readings, tariffVersions, signals };
+  return {
+    channel,
+    bill,
+    subscription,
+    readings: await sources.measurements.all(bill.subscriptionId, bill.periodFrom, bill.periodTo),
+    tariffVersions: await sources.pricing.tariffHistory(subscription.distributorMspId, approval.tariffId),
+    signals: await sources.pricing.signals(approval.regionCode, bill.periodFrom, bill.periodTo),
+  };
 }
 
 /** Recomputes the bill from the evidence, setting aside readings that do not decrypt as the chaincode does. */
@@ -125,9 +113,10 @@ export function verifyEvidence(evidence: BillEvidence, sessionKey: Uint8Array): 
 }
 
 export async function verifyBill(
-  network: Network,
+  chaincode: ChaincodeChannel,
   billId: string,
   sessionKey: Uint8Array,
 ): Promise<BillVerification> {
-  return verifyEvidence(await fetchBillEvidence(network, billId), sessionKey);
+  const sources: EvidenceSources = contractAdapters(chaincode);
+  return verifyEvidence(await fetchBillEvidence(sources, chaincode.network.getName(), billId), sessionKey);
 }

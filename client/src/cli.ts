@@ -11,15 +11,18 @@ import { registerReadingCommands } from './commands/readings';
 import { registerReportCommands } from './commands/report';
 import { registerSubscriptionCommands } from './commands/subscription';
 import { registerTariffCommands } from './commands/tariff';
-import { resolveProfile, type GlobalOptions } from './commands/context';
+import { CommandExit, type GlobalOptions } from './commands/context';
+import type { CommandDeps, CommandFactory } from './commands/deps';
+import { defaultFactory } from './commands/factory';
 import { describeFailure, ExitCode } from './errors';
 
 /**
  * meterctl: the command line for distributors, the public authority and households. Results go to stdout
  * (tables or --json), messages to stderr; exit codes 0 ok, 1 refused by the network, 2 usage or
- * configuration, 3 network unreachable.
+ * configuration, 3 network unreachable. The factory supplies what the commands need (gateway, keystore, output);
+ * tests pass one with fakes.
  */
-export function buildProgram(): Command {
+export function buildProgram(factory: CommandFactory = defaultFactory): Command {
   const program = new Command('meterctl')
     .description('smart-meter metering and billing on Hyperledger Fabric')
     .option(
@@ -35,50 +38,65 @@ export function buildProgram(): Command {
     .option('--json', 'print results as JSON')
     .option('--csv', 'print lists as CSV')
     .showHelpAfterError()
-    .exitOverride();
-  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  registerProfileCommands(program, globals);
-  registerIdentityCommands(program, globals);
-  registerKeyCommands(program, globals);
-  registerSubscriptionCommands(program, globals);
-  registerMeterCommands(program, globals);
-  registerReadingCommands(program, globals);
-  registerPersonalDataCommands(program, globals);
-  registerTariffCommands(program, globals);
-  registerPriceSignalCommands(program, globals);
-  registerBillCommands(program, globals);
-  registerReportCommands(program, globals);
+    .exitOverride()
+    // Subcommands share this configuration: help and usage errors go where the factory's output goes.
+    .configureOutput({
+      writeOut: (text) => {
+        factory.streams.stdout.write(text);
+      },
+      writeErr: (text) => {
+        factory.streams.stderr.write(text);
+      },
+    });
+  const deps = (): CommandDeps => factory.deps(program.opts<GlobalOptions>());
+  registerProfileCommands(program, deps);
+  registerIdentityCommands(program, deps);
+  registerKeyCommands(program, deps);
+  registerSubscriptionCommands(program, deps);
+  registerMeterCommands(program, deps);
+  registerReadingCommands(program, deps);
+  registerPersonalDataCommands(program, deps);
+  registerTariffCommands(program, deps);
+  registerPriceSignalCommands(program, deps);
+  registerBillCommands(program, deps);
+  registerReportCommands(program, deps);
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+/**
+ * Runs meterctl on argv (as process.argv: node, script, arguments...) and resolves to its exit code; it never
+ * exits the process, so tests call it with their own factory.
+ */
+export async function main(argv: string[], factory: CommandFactory = defaultFactory): Promise<number> {
+  const program = buildProgram(factory);
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+    return ExitCode.Ok;
   } catch (err) {
+    if (err instanceof CommandExit) return err.exitCode;
     const commanderError = err as { code?: string; exitCode?: number };
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) {
       // Help and version print and exit 0; usage mistakes were already explained by commander.
       return commanderError.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
-    const failure = describeFailure(err, peerEndpoint(program.opts<GlobalOptions>()));
-    process.stderr.write(`meterctl: ${failure.message}\n`);
+    const failure = describeFailure(err, peerEndpoint(factory.deps(program.opts<GlobalOptions>())));
+    factory.streams.stderr.write(`meterctl: ${failure.message}\n`);
     return failure.exitCode;
   }
 }
 
 /** The gateway peer a failed command was talking to, for the "cannot reach" message. */
-function peerEndpoint(options: GlobalOptions): string | undefined {
+function peerEndpoint(deps: CommandDeps): string | undefined {
   try {
-    return resolveProfile(options).peer.endpoint;
+    return deps.profile().peer.endpoint;
   } catch {
     return undefined;
   }
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => {
+  // main reports every failure itself and resolves to the exit code; it does not reject.
+  void main(process.argv).then((code) => {
     // Exit only once stdout and stderr have flushed: a large --json result written to a pipe is asynchronous
     // and process.exit would cut it short.
     process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -1,5 +1,12 @@
-import { parseErrorMessage, type ErrorCode } from '@smartmeter/chaincode/dist/api/errors';
-import { CommitError, GatewayError } from '@hyperledger/fabric-gateway';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import {
+  CommitError,
+  CommitStatusError,
+  GatewayError,
+  StatusCode,
+  type SubmitError,
+} from '@hyperledger/fabric-gateway';
+import { parseErrorMessage, type ErrorCode } from '@smartmeter/domain';
 import { InvalidGrantError } from './grants';
 import { ProfileError } from './profile';
 
@@ -39,48 +46,76 @@ export interface CliFailure {
   message: string;
 }
 
-const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_UNAVAILABLE = 14;
-/** The gateway rejected the request itself (bad argument, identity not allowed): trying again cannot help. */
-const FINAL_GRPC_CODES: readonly number[] = [3, 7, 16];
+/** The network could not be reached, or did not answer in time. */
+const UNREACHABLE: readonly number[] = [GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED];
+/** Fabric's name of a validation code (fabric-gateway exports the codes, not the names). */
+function validationCodeName(code: number): string {
+  return Object.entries(StatusCode).find(([, value]) => value === code)?.[0] ?? 'validation code';
+}
+
+/** fabric-gateway exports SubmitError as a type only, so it is recognized by name. */
+export function isSubmitError(err: unknown): err is SubmitError {
+  return err instanceof GatewayError && err.name === 'SubmitError';
+}
+
+/** Lost a validation race with another transaction: the same call, endorsed again, may well commit. */
+const RACE_LOST: readonly number[] = [StatusCode.MVCC_READ_CONFLICT, StatusCode.PHANTOM_READ_CONFLICT];
 
 /** Turns any error into one line and an exit code; the chaincode's "CODE: text" and the peer that said it first. */
 export function describeFailure(err: unknown, endpoint?: string): CliFailure {
+  if (err instanceof CommitError) {
+    return {
+      exitCode: ExitCode.Refused,
+      message: `transaction ${err.transactionId} was not committed: ${validationCodeName(err.code)} (${err.code})`,
+    };
+  }
+  if (err instanceof GatewayError) return describeGatewayError(err, endpoint);
+  return (
+    describeLocalFailure(err) ?? {
+      exitCode: ExitCode.Refused,
+      message: oneLine(err instanceof Error ? err.message : String(err)),
+    }
+  );
+}
+
+/** Failures of meterctl's own making or of a service beside the peer. */
+function describeLocalFailure(err: unknown): CliFailure | undefined {
   if (err instanceof UsageError || err instanceof ProfileError)
     return { exitCode: ExitCode.Usage, message: err.message };
   if (err instanceof ServiceUnreachable) return { exitCode: ExitCode.Unreachable, message: err.message };
   if (err instanceof CaError)
     return { exitCode: err.unreachable ? ExitCode.Unreachable : ExitCode.Refused, message: err.message };
   if (err instanceof InvalidGrantError) return { exitCode: ExitCode.Refused, message: err.message };
-  if (err instanceof CommitError) {
+  return undefined;
+}
+
+function describeGatewayError(err: GatewayError, endpoint?: string): CliFailure {
+  for (const detail of err.details) {
+    const parsed = chaincodeError(detail.message);
+    if (parsed)
+      return { exitCode: ExitCode.Refused, message: `${parsed} (${detail.address}, ${detail.mspId})` };
+  }
+  if (outcomeUnknown(err)) {
     return {
-      exitCode: ExitCode.Refused,
-      message: `transaction ${err.transactionId} was not committed: validation code ${err.code}`,
+      exitCode: ExitCode.Unreachable,
+      message: `the network did not confirm transaction ${err.transactionId} (${oneLine(err.message)}); it may still commit: check the ledger before repeating it`,
     };
   }
-  if (err instanceof GatewayError) {
-    for (const detail of err.details ?? []) {
-      const parsed = chaincodeError(detail.message);
-      if (parsed)
-        return { exitCode: ExitCode.Refused, message: `${parsed} (${detail.address}, ${detail.mspId})` };
-    }
-    if (err.code === GRPC_UNAVAILABLE || err.code === GRPC_DEADLINE_EXCEEDED) {
-      return {
-        exitCode: ExitCode.Unreachable,
-        message: `cannot reach ${endpoint ?? 'the gateway peer'}; is the network up? ./test-network.sh status`,
-      };
-    }
-    const detail = err.details?.[0];
-    const where = detail ? ` (${detail.address}, ${detail.mspId}: ${detail.message})` : '';
-    return { exitCode: ExitCode.Refused, message: `${oneLine(err.message)}${where}` };
+  if (UNREACHABLE.includes(err.code)) {
+    return {
+      exitCode: ExitCode.Unreachable,
+      message: `cannot reach ${endpoint ?? 'the gateway peer'}; is the network up? ./test-network.sh status`,
+    };
   }
-  return { exitCode: ExitCode.Refused, message: oneLine(err instanceof Error ? err.message : String(err)) };
+  const detail = err.details.at(0);
+  const where = detail ? ` (${detail.address}, ${detail.mspId}: ${detail.message})` : '';
+  return { exitCode: ExitCode.Refused, message: `${oneLine(err.message)}${where}` };
 }
 
 /** The chaincode's refusal ("CODE: text") carried by a gateway error, or null when there is none. */
 export function refusalOf(err: unknown): { code: ErrorCode; text: string } | null {
   if (!(err instanceof GatewayError)) return null;
-  for (const detail of err.details ?? []) {
+  for (const detail of err.details) {
     const start = detail.message.search(/[A-Z_]+: /);
     const parsed = start < 0 ? null : parseErrorMessage(detail.message.slice(start));
     if (parsed) return parsed;
@@ -88,15 +123,46 @@ export function refusalOf(err: unknown): { code: ErrorCode; text: string } | nul
   return null;
 }
 
+/** The gateway refused the request itself (a bad argument, an identity it does not accept): final. */
+const REQUEST_REFUSED: readonly number[] = [
+  GrpcStatus.INVALID_ARGUMENT,
+  GrpcStatus.PERMISSION_DENIED,
+  GrpcStatus.UNAUTHENTICATED,
+];
+
 /**
- * Whether trying the same transaction again later may succeed: the peer or orderers could not be reached or
- * answered too late, or the transaction lost a validation race (MVCC). A chaincode refusal is final, and so
- * is the gateway rejecting the request or the identity.
+ * Whether a failed transaction is worth trying again later, as a new proposal. Only what is safe and useful:
+ * - a validation race (MVCC or phantom read conflict): endorsing again reads the new state;
+ * - an endorsement that failed for want of an endorser (a peer or chaincode server down or too slow, or one a
+ *   block behind the other: "ProposalResponsePayloads do not match"): nothing reached the orderers.
+ * Never a chaincode refusal, an endorsement-policy failure or another validation code at commit, nor the gateway
+ * refusing the request or the identity. A submit whose outcome is still unknown after submitConfirmed looked it
+ * up by id is not retried as a new transaction either (it may yet commit); see mayRepeat for idempotent ones.
  */
 export function isRetryable(err: unknown): boolean {
-  if (err instanceof CommitError) return true;
+  if (err instanceof CommitError) return RACE_LOST.includes(err.code);
   if (!(err instanceof GatewayError) || refusalOf(err)) return false;
-  return !FINAL_GRPC_CODES.includes(err.code);
+  if (outcomeUnknown(err)) return false;
+  return !REQUEST_REFUSED.includes(err.code);
+}
+
+/**
+ * For a transaction whose repeat is harmless (a reading slot is stored once; a pairing already confirmed is seen
+ * on the next read): worth trying again later also when the outcome of the last attempt is unknown.
+ */
+export function mayRepeat(err: unknown): boolean {
+  return isRetryable(err) || outcomeUnknown(err);
+}
+
+/** Whether the outcome of a submitted transaction is unknown: it may or may not have been ordered. */
+export function outcomeUnknown(err: unknown): err is SubmitError | CommitStatusError {
+  return isSubmitError(err) || err instanceof CommitStatusError;
+}
+
+/** Exponential back-off with full jitter: many meters coming back after an outage must not retry in step. */
+export function backoffDelayMs(attempt: number, baseMs = 1000, capMs = 30_000, random = Math.random): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt));
+  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
 }
 
 /** The "CODE: text" part of a peer's message such as "chaincode response 500, FORBIDDEN: ...". */

@@ -1,5 +1,5 @@
 import { DecryptionError, keyIdOf, unwrapSessionKey } from '@smartmeter/crypto';
-import type { SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { SubscriptionRecord } from '@smartmeter/domain';
 import type { Keystore } from './keystore';
 
 /** A key grant on a subscription request that does not hold the subscription's session key. */

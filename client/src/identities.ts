@@ -2,7 +2,7 @@ import FabricCAServices from 'fabric-ca-client';
 import { User } from 'fabric-common';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Role } from '@smartmeter/chaincode/dist/api/records';
+import { ROLES, type Role } from '@smartmeter/domain';
 import type { Keystore, IdentityFilePair } from './keystore';
 import type { CaEndpoint, ConnectionProfile, IdentityFiles } from './profile';
 import { CaError, UsageError } from './errors';
@@ -20,7 +20,6 @@ export interface RegistrationRequest extends IdentityAttributes {
   secret?: string;
 }
 
-const ROLES: readonly Role[] = ['operator', 'auditor', 'subscriber', 'meter'];
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Checks the attributes every role needs before anything is sent to the CA; all problems at once. */

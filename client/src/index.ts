@@ -5,6 +5,7 @@ export * from './subscriptionRequest';
 export * from './keystore';
 export * from './pairBundle';
 export * from './contracts/invoke';
+export * from './contracts/adapters';
 export * from './contracts/OrgKeyClient';
 export * from './contracts/SubscriptionClient';
 export * from './contracts/MeasurementClient';

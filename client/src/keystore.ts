@@ -1,4 +1,5 @@
 import { keyIdOf, newOrgKeyPair, newSessionKey, type OrgKeyPair } from '@smartmeter/crypto';
+import { isoSecondsOf } from '@smartmeter/domain';
 import {
   chmodSync,
   existsSync,
@@ -165,13 +166,16 @@ export class Keystore {
     return JSON.parse(readFileSync(path, 'utf8')) as StoredSessionKey;
   }
 
+  /** The named session key's 32 bytes. */
+  sessionKeyBytes(name: string): Buffer {
+    return keyBytes(this.sessionKey(name));
+  }
+
   /** The key with this id, current or retired, if this keystore has it. */
   sessionKeyById(keyId: string): Buffer | undefined {
-    for (const stored of this.sessionKeys())
-      if (stored.keyId === keyId) return Buffer.from(stored.key, 'hex');
+    for (const stored of this.sessionKeys()) if (stored.keyId === keyId) return keyBytes(stored);
     const retired = join(this.dir, 'session-keys', 'retired', `${keyId}.json`);
-    if (existsSync(retired))
-      return Buffer.from((JSON.parse(readFileSync(retired, 'utf8')) as StoredSessionKey).key, 'hex');
+    if (existsSync(retired)) return keyBytes(JSON.parse(readFileSync(retired, 'utf8')) as StoredSessionKey);
     return undefined;
   }
 
@@ -189,7 +193,7 @@ export class Keystore {
       name,
       keyId: keyIdOf(key),
       key: key.toString('hex'),
-      createdAt: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      createdAt: isoSecondsOf(now),
       previousKeyIds,
     };
     writeSecretFile(this.sessionKeyPath(name), `${JSON.stringify(stored, null, 2)}\n`);
@@ -224,6 +228,10 @@ function shredFile(path: string): void {
   const size = statSync(path).size;
   writeFileSync(path, Buffer.alloc(size), { flush: true });
   unlinkSync(path);
+}
+
+function keyBytes(stored: StoredSessionKey): Buffer {
+  return Buffer.from(stored.key, 'hex');
 }
 
 /** Permission bits of a file, for checks and tests. */

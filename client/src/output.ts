@@ -9,19 +9,33 @@ export interface Column<T> {
   value: (row: T) => string | number | undefined;
 }
 
+/** Where text goes: process.stdout and process.stderr in meterctl, strings in tests. */
+export interface Writer {
+  write(text: string): void;
+}
+
+/** Results go to stdout, messages to stderr. */
+export interface Streams {
+  readonly stdout: Writer;
+  readonly stderr: Writer;
+}
+
+/** A command's output: the streams and the --json/--csv choice. */
+export interface OutputSink extends OutputOptions, Streams {}
+
 /** One result object: JSON, or the human text. */
-export function printResult(options: OutputOptions, value: unknown, human: () => string): void {
-  process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+export function printResult(sink: OutputSink, value: unknown, human: () => string): void {
+  sink.stdout.write(sink.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
 /** A list of records: JSON array of the records themselves, CSV or an aligned table of the columns. */
-export function printRows<T>(options: OutputOptions, rows: T[], columns: Column<T>[]): void {
-  if (options.json) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  } else if (options.csv) {
-    process.stdout.write(formatCsv(rows, columns));
+export function printRows<T>(sink: OutputSink, rows: T[], columns: Column<T>[]): void {
+  if (sink.json) {
+    sink.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  } else if (sink.csv) {
+    sink.stdout.write(formatCsv(rows, columns));
   } else {
-    process.stdout.write(formatTable(rows, columns));
+    sink.stdout.write(formatTable(rows, columns));
   }
 }
 

@@ -1,4 +1,5 @@
 import { certificateAttributes, keyIdOf } from '@smartmeter/crypto';
+import { isoSecondsOf } from '@smartmeter/domain';
 import { readFileSync } from 'node:fs';
 import type { ConnectionProfile, IdentityFiles } from './profile';
 
@@ -13,6 +14,8 @@ export const PAIR_BUNDLE_FORMAT = 'smartmeter-pair-bundle/v1';
 export interface PairBundle {
   format: typeof PAIR_BUNDLE_FORMAT;
   channel: string;
+  /** The chaincode's name on the channel, from the profile. */
+  chaincodeName: string;
   mspId: string;
   subscriptionId: string;
   meterId: string;
@@ -43,6 +46,7 @@ export function buildPairBundle(input: PairBundleInput): PairBundle {
   return {
     format: PAIR_BUNDLE_FORMAT,
     channel: input.channel,
+    chaincodeName: input.profile.chaincodeName,
     mspId: input.profile.mspId,
     subscriptionId: input.subscriptionId,
     meterId: input.meterId,
@@ -62,7 +66,7 @@ export function buildPairBundle(input: PairBundleInput): PairBundle {
     },
     sessionKey: { keyId: keyIdOf(input.sessionKey), keyHex: input.sessionKey.toString('hex') },
     sealedPersonalData: input.sealedPersonalData?.toString('base64'),
-    createdAt: (input.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    createdAt: isoSecondsOf(input.now),
   };
 }
 

@@ -10,6 +10,8 @@ export interface ConnectionProfile {
   mspId: string;
   /** The public authority's MSP id (from network.conf): session keys are also wrapped for it. */
   authorityMspId: string;
+  /** The name the smart-meter chaincode is deployed under on the channels (network.conf). */
+  chaincodeName: string;
   /** In a households profile: the distributor its households subscribe to and whose peer they use. */
   distributorMspId?: string;
   /** In a distributor's profile: its households' MSP and CA, where it registers households and meters. */
@@ -25,6 +27,7 @@ export interface ConnectionProfile {
   ca: CaEndpoint;
   /** Name of the identity used when none is chosen; empty in a households profile (each uses its own). */
   defaultIdentity: string;
+  /** Identities by name (looked up with identityIn, so that a name such as "constructor" is just unknown). */
   identities: Record<string, IdentityFiles>;
   /** The reporting database (CouchDB API) the authority's `meterctl report` commands use, when there is one. */
   reportDbUrl?: string;
@@ -55,7 +58,7 @@ export function loadProfile(path: string): ConnectionProfile {
 
 export function identityFiles(profile: ConnectionProfile, name = profile.defaultIdentity): IdentityFiles {
   if (name === '') throw new ProfileError(noDefaultIdentity(profile));
-  const files = profile.identities[name];
+  const files = identityIn(profile, name);
   if (!files) {
     const known = Object.keys(profile.identities).join(', ');
     throw new ProfileError(`profile ${profile.org} has no identity "${name}" (known: ${known})`);
@@ -63,47 +66,67 @@ export function identityFiles(profile: ConnectionProfile, name = profile.default
   return files;
 }
 
+/** The profile's identity of this name, if it lists one. */
+export function identityIn(profile: ConnectionProfile, name: string): IdentityFiles | undefined {
+  return Object.hasOwn(profile.identities, name) ? profile.identities[name] : undefined;
+}
+
 /** What a households profile says when no -i is given: each household and meter acts as itself. */
 export function noDefaultIdentity(profile: ConnectionProfile): string {
   return `the ${profile.org} profile has no default identity: pass -i <name> of the identity you enrolled (meterctl identity enroll <name>)`;
 }
 
+type Fields = Record<string, unknown> | null;
+
+/** Collects the dotted names of missing or invalid fields, so one error lists them all. */
+class ProfileProblems {
+  readonly names: string[] = [];
+
+  strings(record: Fields, fields: string[], where = ''): void {
+    for (const field of fields) {
+      if (typeof record?.[field] !== 'string' || record[field] === '') this.names.push(`${where}${field}`);
+    }
+  }
+
+  add(name: string): void {
+    this.names.push(name);
+  }
+}
+
 function validateProfile(value: unknown, path: string): ConnectionProfile {
-  const problems: string[] = [];
+  const problems = new ProfileProblems();
   const obj = asRecord(value);
-  const requireString = (record: Record<string, unknown> | null, field: string, where: string): void => {
-    if (typeof record?.[field] !== 'string' || record[field] === '') problems.push(`${where}${field}`);
-  };
-  requireString(obj, 'org', '');
-  requireString(obj, 'mspId', '');
-  requireString(obj, 'authorityMspId', '');
-  if (typeof obj?.defaultIdentity !== 'string') problems.push('defaultIdentity');
-  if (obj?.distributorMspId !== undefined) requireString(obj, 'distributorMspId', '');
-  if (obj?.households !== undefined) {
-    const households = asRecord(obj.households);
-    requireString(households, 'mspId', 'households.');
-    const householdsCa = asRecord(households?.ca);
-    for (const field of ['url', 'caName', 'tlsCertPath'])
-      requireString(householdsCa, field, 'households.ca.');
-  }
-  const peer = asRecord(obj?.peer);
-  for (const field of ['endpoint', 'hostAlias', 'tlsRootCertPath']) requireString(peer, field, 'peer.');
-  const ca = asRecord(obj?.ca);
-  for (const field of ['url', 'caName', 'tlsCertPath']) requireString(ca, field, 'ca.');
+  problems.strings(obj, ['org', 'mspId', 'authorityMspId', 'chaincodeName']);
+  if (typeof obj?.defaultIdentity !== 'string') problems.add('defaultIdentity');
+  if (obj?.distributorMspId !== undefined) problems.strings(obj, ['distributorMspId']);
+  if (obj?.households !== undefined) validateHouseholds(asRecord(obj.households), problems);
+  problems.strings(asRecord(obj?.peer), ['endpoint', 'hostAlias', 'tlsRootCertPath'], 'peer.');
+  problems.strings(asRecord(obj?.ca), ['url', 'caName', 'tlsCertPath'], 'ca.');
   if (!Array.isArray(obj?.channels) || !obj.channels.every((c) => typeof c === 'string')) {
-    problems.push('channels');
+    problems.add('channels');
   }
-  const identities = asRecord(obj?.identities);
-  if (!identities) problems.push('identities');
-  for (const [name, files] of Object.entries(identities ?? {})) {
-    const record = asRecord(files);
-    requireString(record, 'certPath', `identities.${name}.`);
-    requireString(record, 'keyPath', `identities.${name}.`);
-  }
-  if (problems.length > 0) {
-    throw new ProfileError(`connection profile ${path} is missing or has invalid: ${problems.join(', ')}`);
+  validateIdentities(asRecord(obj?.identities), problems);
+  if (problems.names.length > 0) {
+    throw new ProfileError(
+      `connection profile ${path} is missing or has invalid: ${problems.names.join(', ')}`,
+    );
   }
   return value as ConnectionProfile;
+}
+
+function validateHouseholds(households: Fields, problems: ProfileProblems): void {
+  problems.strings(households, ['mspId'], 'households.');
+  problems.strings(asRecord(households?.ca), ['url', 'caName', 'tlsCertPath'], 'households.ca.');
+}
+
+function validateIdentities(identities: Fields, problems: ProfileProblems): void {
+  if (!identities) {
+    problems.add('identities');
+    return;
+  }
+  for (const [name, files] of Object.entries(identities)) {
+    problems.strings(asRecord(files), ['certPath', 'keyPath'], `identities.${name}.`);
+  }
 }
 
 function asRecord(value: unknown): Record<string, unknown> | null {

@@ -1,5 +1,5 @@
 import { unwrapSessionKey } from '@smartmeter/crypto';
-import type { SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { SubscriptionRecord } from '@smartmeter/domain';
 import type { Keystore } from './keystore';
 import { UsageError } from './errors';
 

@@ -1,4 +1,5 @@
 import { keyIdOf, pairingCommitment, pairingProof, wrapSessionKey } from '@smartmeter/crypto';
+import type { SubscriptionRequest } from '@smartmeter/domain';
 
 /** An organization's current encryption key as published with OrgKey:PublishOrgKey. */
 export interface RecipientKey {
@@ -16,12 +17,9 @@ export interface SubscriptionRequestInput {
   recipients: RecipientKey[];
 }
 
-/**
- * The JSON argument of Subscription:RequestSubscription: pseudonymous ids, the session key's id, the key
- * wrapped for each recipient organization, and the commitment the meter will later open. Nothing personal.
- */
+/** The JSON argument of Subscription:RequestSubscription (see SubscriptionRequest) for a new session key. */
 export function buildSubscriptionRequest(input: SubscriptionRequestInput): string {
-  return JSON.stringify({
+  const request: SubscriptionRequest = {
     distributorMspId: input.distributorMspId,
     meterId: input.meterId,
     requestedPlan: input.requestedPlan,
@@ -32,5 +30,6 @@ export function buildSubscriptionRequest(input: SubscriptionRequestInput): strin
       orgKeyVersion: recipient.version,
       wrappedKey: wrapSessionKey(input.sessionKey, recipient.publicKeyPem),
     })),
-  });
+  };
+  return JSON.stringify(request);
 }

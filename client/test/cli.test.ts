@@ -39,6 +39,7 @@ writeFileSync(
     org: 'distributor1',
     mspId: 'Distributor1MSP',
     authorityMspId: 'AuthorityMSP',
+    chaincodeName: 'smartmeter',
     channels: ['northgrid'],
     peer: { endpoint: '127.0.0.1:1', hostAlias: 'peer0', tlsRootCertPath: '/nonexistent' },
     ca: { url: 'https://127.0.0.1:1', caName: 'ca', tlsCertPath: '/nonexistent' },
@@ -150,7 +151,7 @@ describe('meterctl argument parsing', () => {
     for (const { path, command } of leaves)
       expect({ path, description: command.description() }).toEqual({
         path,
-        description: expect.stringMatching(/\S/),
+        description: expect.stringMatching(/\S/) as unknown,
       });
     const withExamples = leaves.filter(({ command }) => {
       let help = '';

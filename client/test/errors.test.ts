@@ -1,6 +1,15 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import { CommitError, EndorseError, GatewayError } from '@hyperledger/fabric-gateway';
-import { CaError, describeFailure, ExitCode, ServiceUnreachable, UsageError } from '../src/errors';
+import { CommitError, CommitStatusError, EndorseError, GatewayError } from '@hyperledger/fabric-gateway';
+import {
+  backoffDelayMs,
+  CaError,
+  describeFailure,
+  ExitCode,
+  isRetryable,
+  outcomeUnknown,
+  ServiceUnreachable,
+  UsageError,
+} from '../src/errors';
 import { ProfileError } from '../src/profile';
 
 const cause = new Error('grpc') as ServiceError;
@@ -8,6 +17,21 @@ const gatewayError = (code: number, details: { address: string; mspId: string; m
   new EndorseError({ code, details, cause, message: `${code} FAILED: endorse`, transactionId: 'tx1' });
 
 describe('describeFailure: one line and an exit code for every failure', () => {
+  it('when the network did not confirm a submitted transaction then the message says it may still commit, exit 3', () => {
+    const err = new CommitStatusError({
+      code: 4,
+      details: [],
+      cause,
+      message: '4 DEADLINE_EXCEEDED: Deadline exceeded',
+      transactionId: 'f00d',
+    });
+    expect(describeFailure(err)).toEqual({
+      exitCode: ExitCode.Unreachable,
+      message:
+        'the network did not confirm transaction f00d (4 DEADLINE_EXCEEDED: Deadline exceeded); it may still commit: check the ledger before repeating it',
+    });
+  });
+
   it('when a peer refuses with a chaincode error then the code, text and peer are printed, exit 1', () => {
     const err = gatewayError(10, [
       {
@@ -45,7 +69,7 @@ describe('describeFailure: one line and an exit code for every failure', () => {
     const err = new CommitError({ code: 10, transactionId: 'abc', message: 'failed' });
     expect(describeFailure(err)).toEqual({
       exitCode: 1,
-      message: 'transaction abc was not committed: validation code 10',
+      message: 'transaction abc was not committed: ENDORSEMENT_POLICY_FAILURE (10)',
     });
   });
 
@@ -68,5 +92,80 @@ describe('describeFailure: the CA and the reporting database', () => {
 
   it('when the reporting database cannot be reached then exit 3', () => {
     expect(describeFailure(new ServiceUnreachable('cannot reach the reporting database')).exitCode).toBe(3);
+  });
+});
+
+describe('retry rules: only what is safe and useful', () => {
+  const refusal = gatewayError(10, [
+    {
+      address: 'p:1',
+      mspId: 'Distributor1MSP',
+      message: 'chaincode response 500, CONFLICT: readings must advance',
+    },
+  ]);
+
+  it.each<[string, unknown, boolean]>([
+    [
+      'an MVCC read conflict at commit',
+      new CommitError({ code: 11, transactionId: 't', message: 'm' }),
+      true,
+    ],
+    [
+      'a phantom read conflict at commit',
+      new CommitError({ code: 12, transactionId: 't', message: 'm' }),
+      true,
+    ],
+    [
+      'an endorsement-policy failure at commit',
+      new CommitError({ code: 10, transactionId: 't', message: 'm' }),
+      false,
+    ],
+    ['a chaincode refusal', refusal, false],
+    ['an unreachable endorser', gatewayError(14, []), true],
+    ['an endorser that answered too late', gatewayError(4, []), true],
+    [
+      'endorsers one block apart',
+      new EndorseError({
+        code: 10,
+        details: [],
+        cause,
+        message: '10 ABORTED: ProposalResponsePayloads do not match',
+        transactionId: 't',
+      }),
+      true,
+    ],
+    ['the gateway refusing the identity', gatewayError(7, []), false],
+    [
+      'an endorser whose chaincode server is down',
+      gatewayError(10, [{ address: 'p:1', mspId: 'AuthorityMSP', message: 'connection refused' }]),
+      true,
+    ],
+    [
+      'a commit status that timed out (the outcome is unknown)',
+      new CommitStatusError({ code: 4, details: [], cause, message: 'x', transactionId: 't' }),
+      false,
+    ],
+  ])('when the failure is %s then retrying is %s', (_label, err, expected) => {
+    expect(isRetryable(err)).toBe(expected);
+  });
+
+  it('when a commit status timed out then the outcome counts as unknown (look the transaction up first)', () => {
+    expect(
+      outcomeUnknown(
+        new CommitStatusError({ code: 4, details: [], cause, message: 'x', transactionId: 't' }),
+      ),
+    ).toBe(true);
+    expect(outcomeUnknown(refusal)).toBe(false);
+  });
+
+  it('when backing off then the delay doubles to a cap, with jitter in its upper half', () => {
+    expect([0, 1, 2, 3, 10].map((n) => backoffDelayMs(n, 1000, 30_000, () => 0))).toEqual([
+      500, 1000, 2000, 4000, 15_000,
+    ]);
+    expect([0, 1, 2, 3, 10].map((n) => backoffDelayMs(n, 1000, 30_000, () => 0.999999))).toEqual([
+      999, 1999, 3999, 7999, 29_999,
+    ]);
+    const delays = new Set(Array.from({ length: 50 }, () => backoffDelayMs(3)));
+    expect(delays.size).toBeGreaterThan(10);
   });
 });

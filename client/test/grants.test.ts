@@ -1,6 +1,6 @@
-import type { Network } from '@hyperledger/fabric-gateway';
+import type { Gateway, Network } from '@hyperledger/fabric-gateway';
 import { keyIdOf, newOrgKeyPair, newSessionKey, wrapSessionKey } from '@smartmeter/crypto';
-import type { SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { SubscriptionRecord } from '@smartmeter/domain';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,13 +74,16 @@ describe('grant checks before approval', () => {
 describe('publishing an organization key', () => {
   it('when the key handed to the adapter is a private key then nothing is sent and the error says why', async () => {
     const sent: string[] = [];
+    const recordSent = (fn: string) => ({ endorse: async () => void sent.push(fn) });
     const network = {
-      getContract: () => ({ submitTransaction: async (...args: string[]) => void sent.push(...args) }),
+      getName: () => 'northgrid',
+      getContract: () => ({ newProposal: recordSent, submitTransaction: recordSent }),
     } as unknown as Network;
-    await expect(new OrgKeyClient(network).publish(newOrgKeyPair().privateKeyPem)).rejects.toThrow(
+    const channel = { gateway: {} as Gateway, network, chaincodeName: 'smartmeter' };
+    await expect(new OrgKeyClient(channel).publish(newOrgKeyPair().privateKeyPem)).rejects.toThrow(
       UsageError,
     );
-    await expect(new OrgKeyClient(network).publish(newOrgKeyPair().privateKeyPem)).rejects.toThrow(
+    await expect(new OrgKeyClient(channel).publish(newOrgKeyPair().privateKeyPem)).rejects.toThrow(
       /refusing to publish this key: an encryption public key must be one PEM block/,
     );
     expect(sent).toEqual([]);

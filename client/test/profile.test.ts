@@ -7,6 +7,7 @@ const valid: ConnectionProfile = {
   org: 'distributor1',
   mspId: 'Distributor1MSP',
   authorityMspId: 'AuthorityMSP',
+  chaincodeName: 'smartmeter',
   channels: ['northgrid'],
   peer: { endpoint: '127.0.0.1:7051', hostAlias: 'peer0.distributor1', tlsRootCertPath: '/n/ca.pem' },
   ca: { url: 'https://127.0.0.1:8054', caName: 'ca-distributor1', tlsCertPath: '/n/ca.pem' },

@@ -1,6 +1,6 @@
 import { common, ledger, peer } from '@hyperledger/fabric-protos';
 import { encryptReading, newSessionKey } from '@smartmeter/crypto';
-import type { ReadingRecord, SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { ReadingRecord, SubscriptionRecord } from '@smartmeter/domain';
 import { transactionsOf, type BlockTransaction } from '../src/reporting/blocks';
 import type { StoredDoc } from '../src/reporting/reportDb';
 import { bucketLoad, groupSubscriptions, missingReadings } from '../src/reporting/reports';
@@ -114,7 +114,11 @@ class MemoryStore implements DocStore {
   }
   content() {
     return [...this.docs.values()]
-      .map(({ _rev, ...rest }) => (void _rev, rest))
+      .map((doc) => {
+        const rest: Partial<StoredDoc> = { ...doc };
+        delete rest._rev;
+        return rest as StoredDoc;
+      })
       .sort((a, b) => (a._id < b._id ? -1 : 1));
   }
 }
@@ -123,6 +127,7 @@ function sources(key: Buffer | null = sessionKey): SyncSources & { skipped: stri
   const skipped: string[] = [];
   return {
     channel: 'northgrid',
+    chaincodeName: 'smartmeter',
     subscription: async () => subscription,
     sessionKey: () => key ?? { unavailable: 'no private key' },
     skipReading: (id) => skipped.push(id),
@@ -203,6 +208,65 @@ describe('report sync', () => {
       await applyChanges(store, await changesForTransactions(transactions, without, () => undefined));
     expect(without.skipped).toEqual(['sub_a', 'sub_a']);
     expect(store.content().filter((d) => d.docType === 'load')).toEqual([]);
+  });
+});
+
+describe('report sync fails closed', () => {
+  it('when a write holds a record type this client does not know then the sync stops and names the key', async () => {
+    const [block] = [
+      transactionsOf(
+        blockOf([
+          { txId: 'n', code: 0, writes: [{ key: 'wallet/1', value: { docType: 'wallet', balance: 5 } }] },
+        ]),
+      ),
+    ];
+    await expect(changesForTransactions(block, sources(), () => undefined)).rejects.toThrow(
+      /the write of "wallet\/1" holds no record of a known type \(docType "wallet"\)/,
+    );
+  });
+
+  it('when a write holds JSON without a docType then the sync stops too', async () => {
+    const block = transactionsOf(
+      blockOf([{ txId: 'n', code: 0, writes: [{ key: 'x', value: { version: 3 } }] }]),
+    );
+    await expect(changesForTransactions(block, sources(), () => undefined)).rejects.toThrow(
+      /docType undefined/,
+    );
+  });
+
+  it('when records of types the report leaves out and index entries are written then nothing is reported', async () => {
+    const block = transactionsOf(
+      blockOf([
+        {
+          txId: 'k',
+          code: 0,
+          writes: [
+            { key: 'ok', value: { docType: 'orgKeyPointer', mspId: 'Distributor1MSP', version: 2 } },
+            {
+              key: 'p',
+              value: {
+                docType: 'priceSignal',
+                regionCode: 'north/d1',
+                periodStart: 'x',
+                priceMicroPerKwh: 1,
+                publishedAt: 'x',
+              },
+            },
+          ],
+        },
+      ]),
+    );
+    expect(await changesForTransactions(block, sources(), () => undefined)).toEqual([]);
+  });
+
+  it('when a block carries no validation code for a transaction then parsing it refuses', () => {
+    const block = blockOf([{ txId: 'a', code: 0, writes: [] }]);
+    const metadata = new common.BlockMetadata();
+    metadata.setMetadataList([new Uint8Array(), new Uint8Array(), new Uint8Array()]);
+    block.setMetadata(metadata);
+    expect(() => transactionsOf(block)).toThrow(
+      /has no validation code for transaction 0: not a committed block/,
+    );
   });
 });
 

@@ -13,7 +13,7 @@ export function certificateKeyFingerprint(certificatePem: string | Uint8Array): 
 }
 
 /** Fabric CA's attributes in a certificate (extension 1.2.3.4.5.6.7.8.1, a JSON object {"attrs": {...}}). */
-export function certificateAttributes(certificatePem: string | Uint8Array): Record<string, string> {
+export function certificateAttributes(certificatePem: string | Uint8Array): Partial<Record<string, string>> {
   const raw = certificateOf(certificatePem).raw.toString('latin1');
   const start = raw.indexOf('{"attrs":');
   if (start < 0) return {};

@@ -48,11 +48,17 @@ describe('data sealed for one recipient', () => {
 
   it('when the shape is checked without the key then only the exact size and version pass', () => {
     const sealed = sealForRecipient(Buffer.from('x'), recipient.publicKeyPem, 'c', 64);
-    expect(() => validateSealed(sealed, 64)).not.toThrow();
-    expect(() => validateSealed(sealed.subarray(1), 64)).toThrow(/exactly/);
+    expect(() => {
+      validateSealed(sealed, 64);
+    }).not.toThrow();
+    expect(() => {
+      validateSealed(sealed.subarray(1), 64);
+    }).toThrow(/exactly/);
     const otherVersion = Buffer.from(sealed);
     otherVersion[0] = 2;
-    expect(() => validateSealed(otherVersion, 64)).toThrow(/version/);
+    expect(() => {
+      validateSealed(otherVersion, 64);
+    }).toThrow(/version/);
   });
 });
 

@@ -28,8 +28,16 @@ export function identityFiles(identityDir: string, meterId: string): { certPath:
   return { certPath: join(dir, 'cert.pem'), keyPath: join(dir, 'key.pem') };
 }
 
-const REQUIRED_TEXT: ReadonlyArray<[string, (b: PairBundle) => unknown]> = [
+/** A bundle as read from disk, before it is checked: any field may be missing or of another type. */
+type UncheckedBundle = {
+  [K in keyof PairBundle]?: PairBundle[K] extends object | undefined
+    ? { [F in keyof NonNullable<PairBundle[K]>]?: unknown }
+    : unknown;
+};
+
+const REQUIRED_TEXT: ReadonlyArray<[string, (b: UncheckedBundle) => unknown]> = [
   ['channel', (b) => b.channel],
+  ['chaincodeName', (b) => b.chaincodeName],
   ['mspId', (b) => b.mspId],
   ['subscriptionId', (b) => b.subscriptionId],
   ['meterId', (b) => b.meterId],
@@ -58,24 +66,28 @@ export function loadBundle(path: string, problems: string[], identityDir: string
     }
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    problems.push(`${path}: cannot read the pair bundle (${(err as NodeJS.ErrnoException).code ?? err})`);
+    problems.push(
+      `${path}: cannot read the pair bundle (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
     return undefined;
   }
-  let bundle: PairBundle;
-  try {
-    bundle = JSON.parse(text) as PairBundle;
-  } catch {
-    problems.push(`${path}: is not JSON; expected a pair bundle from "meterctl meter pair-bundle"`);
+  const unchecked = parseBundleJson(text);
+  if (!unchecked) {
+    problems.push(`${path}: is not a JSON object; expected a pair bundle from "meterctl meter pair-bundle"`);
     return undefined;
   }
-  if (bundle.format !== PAIR_BUNDLE_FORMAT)
-    say(`format must be "${PAIR_BUNDLE_FORMAT}" (got ${JSON.stringify(bundle.format)})`);
-  const missing = REQUIRED_TEXT.filter(([, get]) => typeof get(bundle) !== 'string' || get(bundle) === '');
+  if (unchecked.format !== PAIR_BUNDLE_FORMAT)
+    say(`format must be "${PAIR_BUNDLE_FORMAT}" (got ${JSON.stringify(unchecked.format)})`);
+  const missing = REQUIRED_TEXT.filter(
+    ([, get]) => typeof get(unchecked) !== 'string' || get(unchecked) === '',
+  );
   for (const [name] of missing) say(`${name} is missing`);
   if (missing.length > 0) {
     problems.push(...found);
     return undefined;
   }
+  // Format and every required text field checked; identity and sealed data are checked below.
+  const bundle = unchecked as PairBundle;
   const sessionKey = checkSessionKey(bundle, say);
   const identity = bundle.identity ?? enrolledIdentity(bundle, identityDir, say);
   if (identity) checkIdentity(bundle, identity, say);
@@ -85,6 +97,15 @@ export function loadBundle(path: string, problems: string[], identityDir: string
   }
   problems.push(...found);
   return found.length === 0 && sessionKey && identity ? { path, bundle, sessionKey, identity } : undefined;
+}
+
+function parseBundleJson(text: string): UncheckedBundle | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function enrolledIdentity(

@@ -287,7 +287,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`meter-sim: ${err.message}\n`);
       return ExitCode.Failed;
     }
-    process.stderr.write(`meter-sim: ${(err as Error).message ?? String(err)}\n`);
+    process.stderr.write(`meter-sim: ${err instanceof Error ? err.message : String(err)}\n`);
     return ExitCode.Failed;
   }
 }

@@ -1,4 +1,4 @@
-import { MAX_BATCH_SIZE } from '@smartmeter/chaincode/dist/api/limits';
+import { MAX_BATCH_SIZE } from '@smartmeter/domain';
 import { UTILITIES, type Utility } from '@smartmeter/crypto';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -6,6 +6,7 @@ import { loadBundle, type MeterBundle } from './bundle';
 import { HouseholdSource } from './sources/household';
 import { LclReplaySource, parseLcl, type LclHousehold } from './sources/lcl';
 import type { ReadingSource } from './sources/source';
+import type { MeterSettings } from './meter';
 
 /** The command line (or environment) as given: every value still a string. */
 export interface RunOptions {
@@ -30,18 +31,10 @@ export interface RunOptions {
   jsonLogs?: boolean;
 }
 
-export interface RunConfig {
+export interface RunConfig extends MeterSettings {
   meters: MeterBundle[];
   stateDir: string;
   sources: ReadingSource[];
-  speed: number;
-  /** Simulated start, epoch seconds; undefined: the subscription's start or where the outbox left off. */
-  fromSeconds?: number;
-  /** Stop once every period ending by this simulated time is on the ledger. */
-  untilSeconds?: number;
-  maxJitterSeconds: number;
-  batchSize: number;
-  refreshSeconds: number;
   jsonLogs: boolean;
 }
 
@@ -131,7 +124,9 @@ function loadMeters(options: RunOptions, problems: string[], identityDir: string
           .map((name) => join(options.bundleDir as string, name)),
       );
     } catch (err) {
-      problems.push(`--bundle-dir ${options.bundleDir}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      problems.push(
+        `--bundle-dir ${options.bundleDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
     }
   }
   let count = paths.length;

@@ -152,7 +152,9 @@ function callEnroll(
       },
     );
     req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (err) => reject(new EnrollError(`cannot reach the CA at ${ca.url}: ${err.message}`)));
+    req.on('error', (err) => {
+      reject(new EnrollError(`cannot reach the CA at ${ca.url}: ${err.message}`));
+    });
     req.end(body);
   });
 }

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { connect, type Gateway } from '@hyperledger/fabric-gateway';
+import { chaincodeChannel } from '@smartmeter/client/dist/contracts/invoke';
 import { peerClient, signingOptions } from '@smartmeter/client/dist/gateway';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +35,10 @@ export async function runFleet(config: RunConfig, log: Logger, stop: AbortSignal
         }),
       );
       gateways.push(gateway);
-      const ledger = new NetworkLedger(gateway.getNetwork(meter.bundle.channel), meter.bundle.subscriptionId);
+      const ledger = new NetworkLedger(
+        chaincodeChannel(gateway, meter.bundle.channel, meter.bundle.chaincodeName),
+        meter.bundle.subscriptionId,
+      );
       const outbox = Outbox.open(join(meterStateDir(config.stateDir, meter), 'outbox.jsonl'));
       outboxes.push(outbox);
       return new Meter(meter.bundle, meter.sessionKey, ledger, config.sources[index], outbox, log, config);
@@ -46,9 +50,15 @@ export async function runFleet(config: RunConfig, log: Logger, stop: AbortSignal
     }
     return { outcomes, stats };
   } finally {
-    outboxes.forEach((outbox) => outbox.close());
-    gateways.forEach((gateway) => gateway.close());
-    clients.forEach((client) => client.close());
+    outboxes.forEach((outbox) => {
+      outbox.close();
+    });
+    gateways.forEach((gateway) => {
+      gateway.close();
+    });
+    clients.forEach((client) => {
+      client.close();
+    });
   }
 }
 

@@ -1,16 +1,17 @@
 import {
+  ErrorCode,
   firstPeriodFrom,
   intervalOfPeriod,
-  isoOfEpochSeconds,
+  isoSeconds,
   periodAfter,
   periodIndex,
   type Period,
   type PeriodSchedule,
-} from '@smartmeter/chaincode/dist/api/periods';
-import type { SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+  type SubscriptionRecord,
+} from '@smartmeter/domain';
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
 import type { PairBundle } from '@smartmeter/client/dist/pairBundle';
-import { describeFailure, isRetryable, refusalOf } from '@smartmeter/client/dist/errors';
+import { backoffDelayMs, describeFailure, mayRepeat, refusalOf } from '@smartmeter/client/dist/errors';
 import { encryptReading, pairingProof, UNIT_OF } from '@smartmeter/crypto';
 import { SimClock } from './clock';
 import { submissionDelaySeconds } from './jitter';
@@ -27,7 +28,9 @@ export interface MeterLedger {
 
 export interface MeterSettings {
   speed: number;
+  /** Simulated start, epoch seconds; undefined: the subscription's start or where the outbox left off. */
   fromSeconds?: number;
+  /** Stop once every period ending by this simulated time is on the ledger. */
   untilSeconds?: number;
   maxJitterSeconds: number;
   batchSize: number;
@@ -48,6 +51,7 @@ export interface MeterStats {
 type DrainResult = 'done' | 'retry' | 'failed';
 
 const MAX_BACKOFF_MS = 30_000;
+const FIRST_BACKOFF_MS = 1000;
 
 /**
  * One smart meter: pairs if needed, then for every period of its subscription (as the ledger defines them,
@@ -66,6 +70,8 @@ export class Meter {
   private clock!: SimClock;
   private next!: Period;
   private backoffMs = 0;
+  /** Failed attempts in a row: the back-off grows with them, with jitter so that meters do not retry in step. */
+  private failures = 0;
   private waitingSince: number | undefined;
 
   constructor(
@@ -118,7 +124,7 @@ export class Meter {
       try {
         subscription = await this.ledger.getSubscription();
       } catch (err) {
-        if (!isRetryable(err)) return this.fail(err);
+        if (!mayRepeat(err)) return this.fail(err);
         this.say(
           'warn',
           'ledger.unreachable',
@@ -149,7 +155,7 @@ export class Meter {
         try {
           subscription = await this.ledger.confirmPairing(pairingProof(this.sessionKey, this.bundle.meterId));
         } catch (err) {
-          if (!isRetryable(err)) return this.fail(err);
+          if (!mayRepeat(err)) return this.fail(err);
           await sleep(this.nextBackoff(), stop);
           continue;
         }
@@ -160,7 +166,7 @@ export class Meter {
         );
       }
       this.subscription = subscription;
-      this.backoffMs = 0;
+      this.resetBackoff();
       return 'ready';
     }
     return 'stopped';
@@ -179,7 +185,7 @@ export class Meter {
       'info',
       'meter.started',
       `meter ${this.bundle.meterId} on ${this.bundle.channel}, subscription ${this.subscription.subscriptionId} (${this.subscription.status}); ` +
-        `${this.source.description}; next period ${isoOfEpochSeconds(this.next.startSeconds)} every ${this.next.intervalSeconds} s` +
+        `${this.source.description}; next period ${isoSeconds(this.next.startSeconds)} every ${this.next.intervalSeconds} s` +
         `${this.settings.speed === 1 ? '' : ` at ${this.settings.speed}× speed`}${pending > 0 ? `; ${pending} readings from before wait in the outbox` : ''}`,
     );
   }
@@ -190,7 +196,7 @@ export class Meter {
     try {
       latest = await this.ledger.getSubscription();
     } catch (err) {
-      return isRetryable(err) ? 'ok' : this.fail(err);
+      return mayRepeat(err) ? 'ok' : this.fail(err);
     }
     const before = JSON.stringify(this.subscription.approval?.intervalChanges ?? []);
     this.subscription = latest;
@@ -265,7 +271,7 @@ export class Meter {
       channel: this.bundle.channel,
       subscriptionId: this.bundle.subscriptionId,
       sequence: periodIndex(this.schedule, period.startSeconds) + 1,
-      periodStart: isoOfEpochSeconds(period.startSeconds),
+      periodStart: isoSeconds(period.startSeconds),
     };
     const unit = UNIT_OF[utility];
     const encrypted = encryptReading({ energyWh: quantity, utility, unit, quality }, this.sessionKey, slot);
@@ -294,8 +300,9 @@ export class Meter {
         this.committed(batch, result);
       } catch (err) {
         // Told to stop while this submission was in flight: the outbox keeps the batch for the next start.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- it can abort during the await
         if (stop.aborted) return 'done';
-        if (isRetryable(err)) return this.outage(err);
+        if (mayRepeat(err)) return this.outage(err);
         if (batch.length > 1) {
           size = 1;
           continue;
@@ -316,7 +323,7 @@ export class Meter {
       this.say('info', 'ledger.reachable', `the ledger is reachable again after ${seconds} s; catching up`);
       this.waitingSince = undefined;
     }
-    this.backoffMs = 0;
+    this.resetBackoff();
     const note =
       result.alreadyStored > 0
         ? ` (batch of ${batch.length}, ${result.alreadyStored} already on the ledger)`
@@ -357,8 +364,9 @@ export class Meter {
     await this.refresh();
     if (!this.outbox.pending().includes(reading)) return 'ok';
     const refusal = refusalOf(err);
-    const keyMismatch = refusal?.text.includes("but the subscription's key is");
-    if (refusal && (refusal.code === 'INVALID_ARGUMENT' || (refusal.code === 'CONFLICT' && !keyMismatch))) {
+    // A reading that can never be accepted is dropped; one under another key (WRONG_KEY) means the meter's
+    // bundle is stale, which no retry fixes: the meter stops and says so.
+    if (refusal && (refusal.code === ErrorCode.InvalidArgument || refusal.code === ErrorCode.Conflict)) {
       this.outbox.markDropped(reading.submission.periodStart, `${refusal.code}: ${refusal.text}`);
       this.stats.dropped += 1;
       this.say(
@@ -414,8 +422,14 @@ export class Meter {
   }
 
   private nextBackoff(): number {
-    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? 1000 : this.backoffMs * 2);
+    this.backoffMs = backoffDelayMs(this.failures, FIRST_BACKOFF_MS, MAX_BACKOFF_MS);
+    this.failures += 1;
     return this.backoffMs;
+  }
+
+  private resetBackoff(): void {
+    this.backoffMs = 0;
+    this.failures = 0;
   }
 
   private fail(err: unknown): 'failed' {
@@ -444,7 +458,10 @@ export class Meter {
 /** Resolves after ms, or at once when stop is signalled. */
 export function sleep(ms: number, stop: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (stop.aborted || ms <= 0) return resolve();
+    if (stop.aborted || ms <= 0) {
+      resolve();
+      return;
+    }
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);

@@ -1,5 +1,5 @@
-import type { Network } from '@hyperledger/fabric-gateway';
-import type { SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { ChaincodeChannel } from '@smartmeter/client/dist/contracts/invoke';
+import type { SubscriptionRecord } from '@smartmeter/domain';
 import {
   MeasurementClient,
   type BatchResult,
@@ -14,11 +14,11 @@ export class NetworkLedger implements MeterLedger {
   private readonly measurements: MeasurementClient;
 
   constructor(
-    network: Network,
+    chaincode: ChaincodeChannel,
     private readonly subscriptionId: string,
   ) {
-    this.subscriptions = new SubscriptionClient(network);
-    this.measurements = new MeasurementClient(network);
+    this.subscriptions = new SubscriptionClient(chaincode);
+    this.measurements = new MeasurementClient(chaincode);
   }
 
   getSubscription(): Promise<SubscriptionRecord> {

@@ -78,7 +78,9 @@ export class Outbox {
   markCommitted(periodStarts: string[]): void {
     if (periodStarts.length === 0) return;
     this.append([{ kind: 'committed', periodStarts }]);
-    periodStarts.forEach((periodStart) => this.settle(periodStart));
+    periodStarts.forEach((periodStart) => {
+      this.settle(periodStart);
+    });
     if (this.settledLines > COMPACT_AFTER_SETTLED) this.rewrite();
   }
 
@@ -116,7 +118,10 @@ export class Outbox {
       if (line === '') continue;
       const entry = JSON.parse(line) as OutboxLine;
       if (entry.kind === 'reading') this.waiting.set(entry.reading.submission.periodStart, entry.reading);
-      else if (entry.kind === 'committed') entry.periodStarts.forEach((p) => this.settle(p));
+      else if (entry.kind === 'committed')
+        entry.periodStarts.forEach((p) => {
+          this.settle(p);
+        });
       else {
         this.waiting.delete(entry.periodStart);
         this.settledLines += 1;

@@ -16,6 +16,7 @@ const validBundle: PairBundle = {
   format: PAIR_BUNDLE_FORMAT,
   channel: 'northgrid',
   mspId: 'Distributor1MSP',
+  chaincodeName: 'smartmeter',
   subscriptionId: 'sub_0123456789abcdef01234567',
   meterId: 'mtr-fixture-1',
   peer: {
@@ -128,6 +129,19 @@ describe('meter-sim configuration', () => {
     expect(problems).toContain(`${path}: subscriptionId is missing`);
     expect(problemsOf({ bundle: [join(dir, 'absent.json')] })).toEqual([
       `${join(dir, 'absent.json')}: cannot read the pair bundle (ENOENT)`,
+    ]);
+  });
+
+  it.each([
+    ['null', 'null'],
+    ['an array', '[]'],
+    ['a number', '42'],
+    ['not JSON', '{"format":'],
+  ])('when the bundle file holds %s then it is named as no pair bundle, without a crash', (_label, text) => {
+    const path = join(dir, 'not-a-bundle.json');
+    writeFileSync(path, text, { mode: 0o600 });
+    expect(problemsOf({ bundle: [path] })).toEqual([
+      `${path}: is not a JSON object; expected a pair bundle from "meterctl meter pair-bundle"`,
     ]);
   });
 

@@ -1,4 +1,4 @@
-import type { ReadingRecord, SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { Page, ReadingRecord, SubscriptionRecord } from '@smartmeter/domain';
 import { decryptReading, type ReadingPayload } from '@smartmeter/crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,17 +53,19 @@ async function setup(options: { untilHours?: number; batchSize?: number; speed?:
       meterSettings,
     );
   const stored = async (): Promise<ReadingRecord[]> =>
-    JSON.parse(
-      await world.run(household.subscriber, (ctx) =>
-        contracts.measurement.GetReadings(
-          ctx,
-          household.subscriptionId,
-          iso(dayStart - 86_400),
-          iso(dayStart + 4 * 86_400),
-          '100',
-          '',
+    (
+      JSON.parse(
+        await world.run(household.subscriber, (ctx) =>
+          contracts.measurement.GetReadings(
+            ctx,
+            household.subscriptionId,
+            iso(dayStart - 86_400),
+            iso(dayStart + 4 * 86_400),
+            '100',
+            '',
+          ),
         ),
-      ),
+      ) as Page<ReadingRecord>
     ).records;
   const decrypt = (r: ReadingRecord): ReadingPayload =>
     decryptReading(r, household.sessionKey, {

@@ -13,14 +13,14 @@ chaincode_version() {
 
 build_chaincode() {
   log "building the chaincode"
-  (cd "$REPO_DIR" && npx tsc -b crypto chaincode) || die "the chaincode does not compile"
+  (cd "$REPO_DIR" && npx tsc -b crypto domain chaincode) || die "the chaincode does not compile"
 }
 
 # The label carries a digest of the built code so that a changed chaincode gets a new package id.
 chaincode_label() {
   local digest
   digest=$(cd "$REPO_DIR" && find chaincode/dist chaincode/package.json chaincode/META-INF crypto/dist \
-    crypto/package.json -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-12)
+    crypto/package.json domain/dist domain/package.json -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-12)
   printf '%s_%s_%s' "$CHAINCODE_NAME" "$(chaincode_version)" "$digest"
 }
 

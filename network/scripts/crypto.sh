@@ -226,7 +226,8 @@ write_profile() {
 {
   "org": "$org",
   "mspId": "${ORG_MSP[$org]}",
-  "authorityMspId": "$(authority_msp)",$extra
+  "authorityMspId": "$(authority_msp)",
+  "chaincodeName": "$CHAINCODE_NAME",$extra
   "channels": [$channels],
   "peer": {
     "endpoint": "$(endpoint "$peer")",

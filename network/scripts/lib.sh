@@ -7,7 +7,6 @@ NETWORK_DIR="$REPO_DIR/network"
 NETWORK_CONF=${NETWORK_CONF:-$NETWORK_DIR/network.conf}
 # All generated state (crypto, ledgers, logs, PID files, profiles) lives here and nowhere else.
 NETWORK_HOME=${NETWORK_HOME:-$REPO_DIR/.network}
-CHAINCODE_NAME=smartmeter
 # Seconds a node gets to become ready before we give up and show its log.
 READY_TIMEOUT=${READY_TIMEOUT:-90}
 
@@ -21,6 +20,7 @@ die() {
 declare -gA ORG_MSP=() ORG_ROLE=() ORG_PARENT=() NODE_KIND=() NODE_ORG=() NODE_HOST=() NODE_PORT=() NODE_OPS=() NODE_EXTRA=()
 declare -gA CHANNEL_ORGS=()
 declare -ga ORGS=() NODES=() CHANNELS=()
+CHAINCODE_NAME=
 
 load_topology() {
   [ -f "$NETWORK_CONF" ] || die "network configuration $NETWORK_CONF not found"
@@ -34,6 +34,7 @@ load_topology() {
         ORG_ROLE[$a]=$c
         ORG_PARENT[$a]=$d
         ;;
+      chaincode) CHAINCODE_NAME=$a ;;
       channel)
         CHANNELS+=("$a")
         CHANNEL_ORGS[$a]="$b${c:+ $c}${d:+ $d}${e:+ $e}${f:+ $f}${g:+ $g}${rest:+ $rest}"
@@ -50,6 +51,7 @@ load_topology() {
       *) die "$NETWORK_CONF: unknown line type '$kind'" ;;
     esac
   done <"$NETWORK_CONF"
+  [ -n "$CHAINCODE_NAME" ] || die "$NETWORK_CONF names no chaincode (a line: chaincode <name>)"
 }
 
 # Nodes of one kind, optionally of one org, in file order.

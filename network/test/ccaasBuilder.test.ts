@@ -47,7 +47,7 @@ describe('ccaas external builder', () => {
 
     const connection = JSON.parse(
       readFileSync(join(release, 'chaincode', 'server', 'connection.json'), 'utf8'),
-    );
+    ) as unknown;
     expect(connection).toEqual({
       address: '127.0.0.1:7055',
       dial_timeout: '10s',

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openGateway, type GatewayConnection } from '../../client/src/gateway';
 import {
+  CHAINCODE,
   eventually,
   networkHome,
   ordererChannelInfo,
@@ -14,7 +15,6 @@ import {
   type NodeEntry,
 } from '../support/network';
 
-const CHAINCODE = 'smartmeter';
 const utf8 = new TextDecoder();
 const orderers = topologyNodes().filter((node) => node.kind === 'orderer');
 // Consenter 1 is SmartBFT's first leader; the last consenter is a follower. Both failures must be survived.

@@ -3,8 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { BillRecord } from '../../chaincode/src/api/tariffs';
+import type { BillRecord } from '@smartmeter/domain';
 import { billDifferences, fetchBillEvidence, verifyEvidence } from '../../client/src/billVerify';
+import { BillingClient } from '../../client/src/contracts/BillingClient';
+import { MeasurementClient } from '../../client/src/contracts/MeasurementClient';
+import { PricingClient } from '../../client/src/contracts/PricingClient';
+import { SubscriptionClient } from '../../client/src/contracts/SubscriptionClient';
 import { decodeJson, evaluateJson, Gateways, isoSeconds as iso, submitJson } from '../support/chaincode';
 import {
   AUTHORITY,
@@ -16,18 +20,20 @@ import {
   type OnboardedHousehold,
   HOUSEHOLDS,
 } from '../support/household';
-import { networkHome, repoDir } from '../support/network';
+import { CHAINCODE, networkHome, repoDir } from '../support/network';
+import { chaincodeChannel } from '../../client/src/contracts/invoke';
 
 /** Issue 4 on the real network: a time-of-use tariff, a day of readings, a bill both peers compute. */
 const execFileAsync = promisify(execFile);
-const CC = 'smartmeter';
 const ENDORSEMENT_POLICY_FAILURE = 10;
 
 const gateways = new Gateways();
 const gateway = (org: string, identity?: string) => gateways.gateway(org, identity);
 const contract = (org: string, name: string, identity?: string) =>
   gateways.contract(org, CHANNEL, name, identity);
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 describe('billing on northgrid', () => {
   const start = Math.floor(Date.now() / 1000 / 86_400) * 86_400 - 86_400; // yesterday 00:00 UTC
@@ -89,8 +95,17 @@ describe('billing on northgrid', () => {
   });
 
   it('the household verifies the bill with its own key: OK; a tampered local copy shows the differing line', async () => {
-    const network = gateway(HOUSEHOLDS, subscriber).getNetwork(CHANNEL);
-    const evidence = await fetchBillEvidence(network, billId);
+    const channel = chaincodeChannel(gateway(HOUSEHOLDS, subscriber), CHANNEL, CHAINCODE);
+    const evidence = await fetchBillEvidence(
+      {
+        billing: new BillingClient(channel),
+        subscriptions: new SubscriptionClient(channel),
+        measurements: new MeasurementClient(channel),
+        pricing: new PricingClient(channel),
+      },
+      CHANNEL,
+      billId,
+    );
     expect(verifyEvidence(evidence, sessionKey)).toMatchObject({ ok: true, differences: [] });
 
     const tampered = structuredClone(evidence);
@@ -141,7 +156,7 @@ describe('billing on northgrid', () => {
     const network = gateway('distributor1').getNetwork(CHANNEL);
     const commit = await (
       await network
-        .getContract(CC, 'Billing')
+        .getContract(CHAINCODE, 'Billing')
         .newProposal('RecordPayment', {
           arguments: [billId, String(bill.totalMinor), `PAY-${household.tariffId}`],
         })

@@ -1,7 +1,7 @@
+import type { PingRecord } from '@smartmeter/domain';
 import { openGateway } from '../../client/src/gateway';
-import { profile, testNetwork } from '../support/network';
+import { CHAINCODE, profile, testNetwork } from '../support/network';
 
-const CHAINCODE = 'smartmeter';
 const utf8 = new TextDecoder();
 
 function committedSequences(deployOutput: string): Record<string, number> {
@@ -29,7 +29,9 @@ describe('./test-network.sh deployCC on a running network', () => {
       expect(second.southgrid).toBe(first.southgrid + 1);
 
       // The upgraded definition serves the state written under the previous one, and accepts new writes.
-      const read = JSON.parse(utf8.decode(await contract.evaluateTransaction('GetPing', before.pingId)));
+      const read = JSON.parse(
+        utf8.decode(await contract.evaluateTransaction('GetPing', before.pingId)),
+      ) as PingRecord;
       expect(read).toMatchObject({ pingId: before.pingId, message: 'before upgrade' });
       await expect(contract.submitTransaction('Ping', 'after upgrade')).resolves.toBeDefined();
     } finally {

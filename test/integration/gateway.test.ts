@@ -1,9 +1,14 @@
-import type { Gateway } from '@hyperledger/fabric-gateway';
+import { CommitStatusError, StatusCode, type Gateway } from '@hyperledger/fabric-gateway';
+import {
+  chaincodeChannel,
+  commitStatusRequest,
+  contractOf,
+  submitJson,
+} from '../../client/src/contracts/invoke';
 import { openGateway, type GatewayConnection } from '../../client/src/gateway';
-import type { PingRecord } from '../../chaincode/src/api/records';
-import { eventually, profile } from '../support/network';
+import type { PingRecord } from '@smartmeter/domain';
+import { CHAINCODE, eventually, profile } from '../support/network';
 
-const CHAINCODE = 'smartmeter';
 const utf8 = new TextDecoder();
 
 interface Member {
@@ -95,8 +100,35 @@ describe('gateway submissions on both channels', () => {
 
   it('when Version is evaluated then the deployed chaincode reports its name and version', async () => {
     const contract = gatewayOf('authority').getNetwork('southgrid').getContract(CHAINCODE, 'System');
-    const version = JSON.parse(utf8.decode(await contract.evaluateTransaction('Version')));
-    expect(version).toEqual({ name: 'smartmeter', version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+    const version = JSON.parse(utf8.decode(await contract.evaluateTransaction('Version'))) as unknown;
+    expect(version).toEqual({
+      name: 'smartmeter',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/) as unknown,
+    });
+  });
+});
+
+describe('looking a transaction up by its id (what a client does when a BFT submit reports failure)', () => {
+  it('when a committed transaction is looked up by id then the peer reports it VALID in its block', async () => {
+    const target = contractOf(chaincodeChannel(gatewayOf('distributor1'), 'northgrid', CHAINCODE), 'System');
+    const written = await submitJson<PingRecord>(target, 'Ping', `lookup ${Date.now()}`);
+
+    const status = await commitStatusRequest(target, written.pingId).getStatus();
+
+    expect(status).toMatchObject({ transactionId: written.pingId, successful: true, code: StatusCode.VALID });
+    expect(status.blockNumber).toBeGreaterThan(0n);
+  });
+
+  it('when an id the orderers never saw is looked up then the deadline passes with a CommitStatusError', async () => {
+    const target = contractOf(chaincodeChannel(gatewayOf('distributor1'), 'northgrid', CHAINCODE), 'System');
+    const neverSent = 'ab'.repeat(32);
+
+    const failure = await commitStatusRequest(target, neverSent)
+      .getStatus({ deadline: Date.now() + 2_000 })
+      .catch((err: unknown) => err);
+
+    expect(failure).toBeInstanceOf(CommitStatusError);
+    expect((failure as CommitStatusError).transactionId).toBe(neverSent);
   });
 });
 
@@ -116,9 +148,9 @@ describe('channel isolation', () => {
     await expect(contract.evaluateTransaction('Version')).rejects.toMatchObject({
       details: expect.arrayContaining([
         expect.objectContaining({
-          message: expect.stringMatching(/access denied|creator org unknown|not authorized/i),
+          message: expect.stringMatching(/access denied|creator org unknown|not authorized/i) as unknown,
         }),
-      ]),
+      ]) as unknown,
     });
     await expect(contract.submitTransaction('Ping', 'intruder')).rejects.toThrow();
   });

@@ -20,11 +20,11 @@ import type {
   PersonalDataDelivery,
   ReadingRecord,
   SubscriptionRecord,
-} from '../../chaincode/src/api/records';
+} from '@smartmeter/domain';
 import { openGateway } from '../../client/src/gateway';
 import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { decodeJson, evaluateJson, Gateways, isoSeconds, rejection, submitJson } from '../support/chaincode';
-import { profile, testNetwork } from '../support/network';
+import { CHAINCODE, profile, testNetwork } from '../support/network';
 
 /**
  * The household story of issue 3 on the real network: CA-issued identities whose role, subscriberId and
@@ -32,7 +32,6 @@ import { profile, testNetwork } from '../support/network';
  * collection.
  */
 const CHANNEL = 'northgrid';
-const CC = 'smartmeter';
 const D1 = 'Distributor1MSP';
 const AUTHORITY = 'AuthorityMSP';
 /** Households and meters: Distributor1's households MSP, through Distributor1's peer. */
@@ -45,7 +44,9 @@ const gateways = new Gateways();
 const gateway = (org: string, identity?: string) => gateways.gateway(org, identity);
 const contract = (org: string, name: string, identity?: string) =>
   gateways.contract(org, CHANNEL, name, identity);
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 describe('household lifecycle on northgrid', () => {
   const subscriberName = `hh-${run}`;
@@ -297,7 +298,7 @@ describe('household lifecycle on northgrid', () => {
     );
     expect(ended.status).toBe('ENDED');
     const network = gateway(HOUSEHOLDS, meterName).getNetwork(CHANNEL);
-    const late = network.getContract(CC, 'Measurement');
+    const late = network.getContract(CHAINCODE, 'Measurement');
     const endSeconds = Date.parse(ended.end?.effectiveAt ?? '') / 1000;
     const n = Math.ceil((endSeconds - start) / INTERVAL);
     expect(
@@ -306,7 +307,7 @@ describe('household lifecycle on northgrid', () => {
 
     const status = await (
       await network
-        .getContract(CC, 'System')
+        .getContract(CHAINCODE, 'System')
         .newProposal('Ping', { arguments: ['end'] })
         .endorse()
     ).submit();
@@ -317,7 +318,7 @@ describe('household lifecycle on northgrid', () => {
     const outsider = profile('distributor2');
     const connection = openGateway({ ...outsider, peer: profile('authority').peer });
     gateways.track(connection);
-    const c = connection.gateway.getNetwork(CHANNEL).getContract(CC, 'Subscription');
+    const c = connection.gateway.getNetwork(CHANNEL).getContract(CHAINCODE, 'Subscription');
     expect(await rejection(c.evaluateTransaction('GetSubscription', subscriptionId))).toMatch(
       /access denied|creator org unknown/i,
     );

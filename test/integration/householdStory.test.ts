@@ -1,9 +1,4 @@
-import type {
-  AccessRequestRecord,
-  ReadingRecord,
-  SubscriptionRecord,
-} from '@smartmeter/chaincode/dist/api/records';
-import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
+import type { AccessRequestRecord, ReadingRecord, SubscriptionRecord, BillRecord } from '@smartmeter/domain';
 import { common } from '@hyperledger/fabric-protos';
 import { decryptReading, keyIdOf } from '@smartmeter/crypto';
 import { execFile } from 'node:child_process';
@@ -19,7 +14,8 @@ import { HouseholdSource } from '../../meter-sim/src/sources/household';
 import { Gateways, isoSeconds as iso, rejection } from '../support/chaincode';
 import { meterctl, meterctlJson } from '../support/meterctl';
 import { meterSimPath, MeterSimProcess } from '../support/meterSim';
-import { networkHome, profile, repoDir } from '../support/network';
+import { CHAINCODE, networkHome, profile, repoDir } from '../support/network';
+import { chaincodeChannel } from '../../client/src/contracts/invoke';
 
 /**
  * Issue 7: the README walkthrough as one story on the real network, with the real CLI and meter process. A
@@ -57,7 +53,9 @@ const household = ['-p', join(profiles, 'households1.json'), '-k', join(work, 'h
 const householdSouth = ['-p', join(profiles, 'households2.json'), '-k', join(work, 'household'), '-i', hh2];
 const meterSim = (...args: string[]) => new MeterSimProcess(args);
 const gateways = new Gateways();
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 /** `readings list --json`: the payload is there when the caller's key decrypts the reading. */
 interface DecryptedReading {
@@ -475,12 +473,12 @@ describe('the household story on the real network', () => {
       const connection = gateways.track(
         openGateway(profile(org), { files: identityFiles(join(work, stateDir, 'identity'), name) }),
       );
-      return new MeasurementClient(connection.gateway.getNetwork(channel));
+      return new MeasurementClient(chaincodeChannel(connection.gateway, channel, CHAINCODE));
     };
     const oldMeter = asMeter('meter1', meter1, 'households1', 'northgrid');
     const newMeter = asMeter('meter2', meter2, 'households2', 'southgrid');
     const northReadings: ReadingRecord[] = await new MeasurementClient(
-      gateways.gateway('distributor1').getNetwork('northgrid'),
+      chaincodeChannel(gateways.gateway('distributor1'), 'northgrid', CHAINCODE),
     ).all(northId, iso(monthStart), iso(monthStart + DAY));
     const strip = (r: ReadingRecord): ReadingSubmission => ({
       subscriptionId: r.subscriptionId,
@@ -499,7 +497,7 @@ describe('the household story on the real network', () => {
     ).toMatch(new RegExp(`FORBIDDEN: subscription ${northId} ended at ${northEndAt}`));
 
     const southReadings = await new MeasurementClient(
-      gateways.gateway('distributor2').getNetwork('southgrid'),
+      chaincodeChannel(gateways.gateway('distributor2'), 'southgrid', CHAINCODE),
     ).all(southId, iso(southStart), iso(southStart + DAY));
     const last = southReadings[southReadings.length - 1];
     const nextSlot = iso(Date.parse(last.periodStart) / 1000 + HALF_HOUR);
@@ -516,7 +514,7 @@ describe('the household story on the real network', () => {
           sequence: last.sequence + 1,
         }),
       ),
-    ).toMatch(/CONFLICT: the reading is encrypted under key/);
+    ).toMatch(/WRONG_KEY: the reading is encrypted under key/);
     // A ciphertext moved to another slot is stored (the ledger cannot read it) but no longer decrypts.
     const moved = await newMeter.submit({
       ...strip(southReadings[0]),

@@ -2,7 +2,7 @@ import { decryptReading, openPersonalData, sealPersonalData } from '@smartmeter/
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReadingRecord } from '../../chaincode/src/api/records';
+import type { ReadingRecord } from '@smartmeter/domain';
 import { MeasurementClient } from '../../client/src/contracts/MeasurementClient';
 import { SubscriptionClient } from '../../client/src/contracts/SubscriptionClient';
 import { writeSecretFile } from '../../client/src/keystore';
@@ -14,7 +14,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { meterctlJson } from '../support/meterctl';
 import { meterSimPath, MeterSimProcess } from '../support/meterSim';
-import { networkHome, profile, testNetwork } from '../support/network';
+import { CHAINCODE, networkHome, profile, testNetwork } from '../support/network';
+import { chaincodeChannel } from '../../client/src/contracts/invoke';
 
 const execFileAsync = promisify(execFile);
 
@@ -22,7 +23,9 @@ const execFileAsync = promisify(execFile);
 const HALF_HOUR = 1800;
 const HOUR = 3600;
 const gateways = new Gateways();
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 describe('meter-sim on northgrid', () => {
   // Two days back, six-hour aligned: the simulated days lie in the past, where the ledger accepts them.
@@ -68,7 +71,9 @@ describe('meter-sim on northgrid', () => {
       sealedPersonalData: sealPersonalData(personalData, household.sessionKey, household.subscriptionId),
     });
     writeSecretFile(bundlePath, JSON.stringify(bundle));
-    measurements = new MeasurementClient(gateways.gateway('distributor1').getNetwork(CHANNEL));
+    measurements = new MeasurementClient(
+      chaincodeChannel(gateways.gateway('distributor1'), CHANNEL, CHAINCODE),
+    );
   });
 
   afterAll(async () => {
@@ -164,7 +169,11 @@ describe('meter-sim on northgrid', () => {
     await committedAfter(meter, 2);
     const lastEnd = Date.parse(meter.committed().at(-1)?.periodStart as string) / 1000 + HALF_HOUR;
     const end = lastEnd + 2 * HOUR;
-    const subscriptions = gateways.gateway(HOUSEHOLDS, household.subscriber).getNetwork(CHANNEL);
+    const subscriptions = chaincodeChannel(
+      gateways.gateway(HOUSEHOLDS, household.subscriber),
+      CHANNEL,
+      CHAINCODE,
+    );
     await new SubscriptionClient(subscriptions).end(household.subscriptionId, 'moving out', iso(end));
 
     expect(await meter.exited).toEqual({ code: 0, signal: null });
@@ -190,11 +199,10 @@ describe('meter-sim enroll: the meter makes its own key', () => {
       { env: { ...process.env, METER_SIM_ENROLLMENT_SECRET: withSecret } },
     ).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({
-        code: e.code,
-        stdout: e.stdout,
-        stderr: e.stderr,
-      }),
+      (err: unknown) => {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      },
     );
 
   beforeAll(async () => {
@@ -233,7 +241,7 @@ describe('meter-sim enroll: the meter makes its own key', () => {
       bundlePath,
       '--state-dir',
       stateDir,
-    ]).catch((e: { code: number; stderr: string }) => e);
+    ]).catch((e: unknown) => e);
     expect((checked as { code: number }).code).toBe(2);
     expect((checked as { stderr: string }).stderr).toContain('has not enrolled yet');
   });

@@ -1,3 +1,5 @@
+import type { TariffDefinition } from '@smartmeter/domain';
+import type { ConnectionProfile } from '../../client/src/profile';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +11,9 @@ const profiles = join(networkHome, 'profiles');
 const meterctl = (...args: string[]) => run(args);
 
 const work = mkdtempSync(join(tmpdir(), 'meterctl-'));
-const example = JSON.parse(readFileSync(join(repoDir, 'examples', 'tariffs', 'time-of-use.json'), 'utf8'));
+const example = JSON.parse(
+  readFileSync(join(repoDir, 'examples', 'tariffs', 'time-of-use.json'), 'utf8'),
+) as TariffDefinition;
 
 describe('meterctl', () => {
   it('when no profile is given then it exits 2 and says how to give one', async () => {
@@ -52,7 +56,7 @@ describe('meterctl', () => {
     );
     expect(shown).toMatchObject({
       code: 0,
-      stdout: `${tariffId} v1 of Distributor1MSP: timeOfUse, GBP, from ${JSON.parse(readFileSync(file, 'utf8')).effectiveFrom}\n`,
+      stdout: `${tariffId} v1 of Distributor1MSP: timeOfUse, GBP, from ${(JSON.parse(readFileSync(file, 'utf8')) as TariffDefinition).effectiveFrom}\n`,
     });
   });
 
@@ -91,7 +95,9 @@ describe('meterctl', () => {
   });
 
   it('when the peer cannot be reached then it exits 3 and points at the network status', async () => {
-    const profile = JSON.parse(readFileSync(join(profiles, 'distributor1.json'), 'utf8'));
+    const profile = JSON.parse(
+      readFileSync(join(profiles, 'distributor1.json'), 'utf8'),
+    ) as ConnectionProfile;
     const file = join(work, 'unreachable.json');
     writeFileSync(file, JSON.stringify({ ...profile, peer: { ...profile.peer, endpoint: '127.0.0.1:1' } }));
     const result = await meterctl(

@@ -1,9 +1,9 @@
 import type { Contract, Gateway } from '@hyperledger/fabric-gateway';
 import { openGateway, type GatewayConnection } from '../../client/src/gateway';
-import { profile } from './network';
+import { CHAINCODE, profile } from './network';
 
 /** Gateway helpers for integration tests of the smartmeter chaincode. */
-export const CHAINCODE = 'smartmeter';
+export { CHAINCODE };
 const utf8 = new TextDecoder();
 
 /** Opens gateways on demand and closes them all at the end of a test file. */
@@ -50,7 +50,7 @@ export async function rejection(promise: Promise<unknown>): Promise<string> {
     // fabric-gateway errors carry one detail per peer; a raw gRPC error's details is its message text.
     const details = (err as { details?: { message: string }[] | string }).details ?? [];
     const messages = typeof details === 'string' ? [details] : details.map((detail) => detail.message);
-    return [String((err as Error).message), ...messages].join(' | ');
+    return [err instanceof Error ? err.message : String(err), ...messages].join(' | ');
   }
   throw new Error('expected the transaction to be refused');
 }

@@ -8,11 +8,12 @@ import {
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BillRecord } from '../../chaincode/src/api/tariffs';
+import type { BillRecord, TariffDefinition } from '@smartmeter/domain';
 import { BillingClient } from '../../client/src/contracts/BillingClient';
 import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
-import { Gateways, isoSeconds, submitJson } from './chaincode';
+import { CHAINCODE, Gateways, isoSeconds, submitJson } from './chaincode';
 import { repoDir, testNetwork } from './network';
+import { chaincodeChannel } from '../../client/src/contracts/invoke';
 
 /**
  * A household on northgrid made ready for billing, the way the parties do it: CA identities for the household
@@ -28,7 +29,7 @@ export const INTERVAL = 1800;
 
 export const exampleTariff = JSON.parse(
   readFileSync(join(repoDir, 'examples', 'tariffs', 'time-of-use.json'), 'utf8'),
-);
+) as TariffDefinition;
 
 export interface OnboardedHousehold {
   subscriptionId: string;
@@ -168,7 +169,7 @@ export function issueBill(
   fromSeconds: number,
   toSeconds: number,
 ): Promise<BillRecord> {
-  return new BillingClient(gateways.gateway('distributor1').getNetwork(CHANNEL)).issue(
+  return new BillingClient(chaincodeChannel(gateways.gateway('distributor1'), CHANNEL, CHAINCODE)).issue(
     household.subscriptionId,
     isoSeconds(fromSeconds),
     isoSeconds(toSeconds),

@@ -34,7 +34,9 @@ export class MeterSimProcess {
     });
     this.child.stderr.on('data', (chunk) => (this.stderr += String(chunk)));
     this.exited = new Promise((resolve) =>
-      this.child.on('close', (code, signal) => resolve({ code, signal })),
+      this.child.on('close', (code, signal) => {
+        resolve({ code, signal });
+      }),
     );
   }
 
@@ -43,10 +45,9 @@ export class MeterSimProcess {
     const seen = this.events.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no matching meter-sim event within ${timeoutMs} ms; stderr: ${this.stderr}`)),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        reject(new Error(`no matching meter-sim event within ${timeoutMs} ms; stderr: ${this.stderr}`));
+      }, timeoutMs);
       this.waiters.push({
         test,
         resolve: (event) => {
@@ -69,6 +70,8 @@ export class MeterSimProcess {
     this.events.push(event);
     const ready = this.waiters.filter((w) => w.test(event));
     this.waiters = this.waiters.filter((w) => !ready.includes(w));
-    ready.forEach((w) => w.resolve(event));
+    ready.forEach((w) => {
+      w.resolve(event);
+    });
   }
 }

@@ -54,6 +54,8 @@ export function meterctlKilledWhen(
         child.kill('SIGKILL');
       }
     });
-    child.on('close', (code) => resolveResult({ code: code ?? -1, stdout, stderr, killed }));
+    child.on('close', (code) => {
+      resolveResult({ code: code ?? -1, stdout, stderr, killed });
+    });
   });
 }

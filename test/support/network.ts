@@ -20,6 +20,13 @@ export const repoDir = findRepoDir(resolve(__dirname));
 export const networkHome = process.env.NETWORK_HOME ?? join(repoDir, '.network');
 const networkConf = process.env.NETWORK_CONF ?? join(repoDir, 'network', 'network.conf');
 
+/** The chaincode's name, from network/network.conf as the scripts read it. */
+export const CHAINCODE =
+  readFileSync(networkConf, 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((fields) => fields[0] === 'chaincode')?.[1] ?? 'no chaincode line in network.conf';
+
 export interface NodeEntry {
   name: string;
   kind: 'ca' | 'orderer' | 'peer' | 'ccaas' | 'reportdb';
@@ -77,7 +84,9 @@ export function portListening(host: string, port: number): Promise<boolean> {
       socket.destroy();
       done(true);
     });
-    socket.once('error', () => done(false));
+    socket.once('error', () => {
+      done(false);
+    });
     socket.once('timeout', () => {
       socket.destroy();
       done(false);

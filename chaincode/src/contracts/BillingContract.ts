@@ -1,9 +1,16 @@
 import { keyIdOf } from '@smartmeter/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { ErrorCode } from '../api/errors';
-import { describeSchedule, isPeriodBoundary, periodIndex } from '../api/periods';
-import type { ReadingRecord, SubscriptionRecord } from '../api/records';
-import type { BillRecord } from '../api/tariffs';
+import {
+  BillingError,
+  computeBill,
+  describeSchedule,
+  EventName,
+  isPeriodBoundary,
+  openReadings,
+  periodIndex,
+  type BillRecord,
+  type ReadingRecord,
+} from '@smartmeter/domain';
 import {
   callerOf,
   describe,
@@ -14,31 +21,28 @@ import {
   requireOperatorOf,
 } from '../access';
 import { SmartMeterContract } from '../baseContract';
-import { BillingError, computeBill } from '../billing/computeBill';
-import { openReadings } from '../billing/openReadings';
-import { ContractError, forbidden, invalidArgument } from '../contractError';
-import { billBySubscriptionKey, billKey, KeyType, readingKey } from '../ledger/keys';
-import { canonicalJson, marshal } from '../ledger/marshal';
+import { alreadyExists, conflict, forbidden, invalidArgument } from '../contractError';
+import { Keys, readingKey } from '../ledger/keys';
+import { canonicalJson } from '../ledger/marshal';
 import {
-  collectEntries,
-  collectValues,
-  keyAttributes,
+  idsByPartialKey,
   pageByPartialKey,
   readRequired,
-  write,
+  saveAndEmit,
+  valuesByRange,
   writeIndex,
 } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
+import { priceSignalsIn, tariffVersions } from '../pricing';
+import { approvalOf, loadSubscription, requireStatus, requireSubscriptionId } from '../subscriptions';
 import {
   parseBookmark,
   parseIntegerArgument,
-  requireDerivedId,
   parsePageSize,
+  requireDerivedId,
   requireIdentifier,
   requireText,
 } from '../validate';
-import { priceSignalsIn, tariffVersions } from './PricingContract';
-import { loadSubscription, requireSubscriptionId, requireStatus } from './SubscriptionContract';
 
 /** Name of the transient field that carries the session key to IssueBill. */
 export const SESSION_KEY_TRANSIENT_KEY = 'sessionKey';
@@ -82,7 +86,7 @@ export class BillingContract extends SmartMeterContract {
     const subscription = await loadSubscription(ctx, id);
     requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'IssueBill');
     requireStatus(subscription, ['ACTIVE', 'ENDED'], 'bill');
-    const approval = subscription.approval as NonNullable<SubscriptionRecord['approval']>;
+    const approval = approvalOf(subscription);
     if (!isPeriodBoundary(approval, from) || !isPeriodBoundary(approval, to)) {
       throw invalidArgument(
         `the billing period must start and end on period boundaries (${describeSchedule(approval)})`,
@@ -95,8 +99,10 @@ export class BillingContract extends SmartMeterContract {
     }
     await requireNoOverlap(ctx, id, from, to);
 
-    const readings = await collectValues<ReadingRecord>(
-      await ctx.stub.getStateByRange(readingKey(id, periodFrom), readingKey(id, periodTo)),
+    const readings = await valuesByRange<ReadingRecord>(
+      ctx,
+      readingKey(id, periodFrom),
+      readingKey(id, periodTo),
     );
     const { billed, invalid: invalidReadings } = openReadings(
       readings,
@@ -125,8 +131,7 @@ export class BillingContract extends SmartMeterContract {
         signals,
       });
     } catch (err) {
-      if (err instanceof BillingError)
-        throw new ContractError(ErrorCode.Conflict, `cannot bill ${id}: ${err.message}`);
+      if (err instanceof BillingError) throw conflict(`cannot bill ${id}: ${err.message}`);
       throw err;
     }
     const bill: BillRecord = {
@@ -140,10 +145,11 @@ export class BillingContract extends SmartMeterContract {
       status: 'ISSUED',
       issuedAt: isoSeconds(txEpochSeconds(ctx)),
     };
-    await write(ctx, billKey(ctx, bill.billId), bill);
-    await writeIndex(ctx, billBySubscriptionKey(ctx, id, periodFrom, bill.billId));
-    emit(ctx, 'BillIssued', bill);
-    return canonicalJson(bill);
+    await writeIndex(
+      ctx,
+      Keys.billBySubscription.key(ctx, { subscriptionId: id, periodFrom, billId: bill.billId }),
+    );
+    return save(ctx, bill, EventName.BillIssued);
   }
 
   @Transaction()
@@ -161,7 +167,7 @@ export class BillingContract extends SmartMeterContract {
     return save(
       ctx,
       { ...bill, status: 'DISPUTED', dispute: { reason: text, disputedAt: isoSeconds(txEpochSeconds(ctx)) } },
-      'BillDisputed',
+      EventName.BillDisputed,
     );
   }
 
@@ -182,7 +188,7 @@ export class BillingContract extends SmartMeterContract {
         status: 'RESOLVED',
         resolution: { outcome, note: text, resolvedAt: isoSeconds(txEpochSeconds(ctx)) },
       },
-      'DisputeResolved',
+      EventName.DisputeResolved,
     );
   }
 
@@ -194,7 +200,7 @@ export class BillingContract extends SmartMeterContract {
     const ref = requireIdentifier('reference', reference);
     requireOperatorOf(callerOf(ctx), bill.distributorMspId, 'RecordPayment');
     if (bill.status === 'RESOLVED' && bill.resolution?.outcome === 'UPHELD') {
-      throw new ContractError(ErrorCode.Conflict, `bill ${bill.billId} was voided by an upheld dispute`);
+      throw conflict(`bill ${bill.billId} was voided by an upheld dispute`);
     }
     requireBillStatus(bill, ['ISSUED', 'RESOLVED'], 'record a payment for');
     if (amount !== bill.totalMinor)
@@ -208,7 +214,7 @@ export class BillingContract extends SmartMeterContract {
         status: 'PAID',
         payment: { amountMinor: amount, reference: ref, paidAt: isoSeconds(txEpochSeconds(ctx)) },
       },
-      'BillPaid',
+      EventName.BillPaid,
     );
   }
 
@@ -239,7 +245,7 @@ export class BillingContract extends SmartMeterContract {
     const caller = callerOf(ctx);
     if (!isOperatorOf(caller) && !isAuditor(caller))
       throw forbidden(`ListBills is for operators and auditors; caller is ${describe(caller)}`);
-    const page = await pageByPartialKey<BillRecord>(ctx, KeyType.Bill, [], size, from);
+    const page = await pageByPartialKey<BillRecord, 'billId'>(ctx, Keys.bill, {}, size, from);
     return canonicalJson({
       records: page.records.filter((b) => isAuditor(caller) || b.distributorMspId === caller.mspId),
       bookmark: page.bookmark,
@@ -248,12 +254,9 @@ export class BillingContract extends SmartMeterContract {
 }
 
 async function billsOf(ctx: Context, subscriptionId: string): Promise<BillRecord[]> {
-  const entries = await collectEntries(
-    await ctx.stub.getStateByPartialCompositeKey(KeyType.BillBySubscription, [subscriptionId]),
-  );
   const bills: BillRecord[] = [];
-  for (const entry of entries)
-    bills.push(await loadBill(ctx, keyAttributes(ctx, entry.key).at(-1) as string));
+  for (const billId of await idsByPartialKey(ctx, Keys.billBySubscription, { subscriptionId }))
+    bills.push(await loadBill(ctx, billId));
   return bills;
 }
 
@@ -270,10 +273,7 @@ async function requireNoOverlap(
       parseIsoSeconds('periodFrom', bill.periodFrom) < to &&
       from < parseIsoSeconds('periodTo', bill.periodTo)
     ) {
-      throw new ContractError(
-        ErrorCode.AlreadyExists,
-        `bill ${bill.billId} already covers ${bill.periodFrom} to ${bill.periodTo}`,
-      );
+      throw alreadyExists(`bill ${bill.billId} already covers ${bill.periodFrom} to ${bill.periodTo}`);
     }
   }
 }
@@ -295,29 +295,21 @@ async function requireBillReader(
 
 async function loadBill(ctx: Context, billId: string): Promise<BillRecord> {
   const id = requireDerivedId('billId', 'bill', billId);
-  return readRequired<BillRecord>(ctx, billKey(ctx, id), `bill ${id}`);
+  return readRequired<BillRecord>(ctx, Keys.bill.key(ctx, { billId: id }), `bill ${id}`);
 }
 
 function requireBillStatus(bill: BillRecord, allowed: BillRecord['status'][], action: string): void {
   if (!allowed.includes(bill.status)) {
-    throw new ContractError(ErrorCode.Conflict, `cannot ${action} bill ${bill.billId}: it is ${bill.status}`);
+    throw conflict(`cannot ${action} bill ${bill.billId}: it is ${bill.status}`);
   }
 }
 
-async function save(ctx: Context, bill: BillRecord, event: string): Promise<string> {
-  await write(ctx, billKey(ctx, bill.billId), bill);
-  emit(ctx, event, bill);
-  return canonicalJson(bill);
-}
-
-function emit(ctx: Context, name: string, bill: BillRecord): void {
-  ctx.stub.setEvent(
-    name,
-    marshal({
-      billId: bill.billId,
-      subscriptionId: bill.subscriptionId,
-      status: bill.status,
-      invalidReadings: bill.invalidReadings.length,
-    }),
-  );
+/** Bill events carry ids and counts only. */
+function save(ctx: Context, bill: BillRecord, event: EventName): Promise<string> {
+  return saveAndEmit(ctx, Keys.bill.key(ctx, { billId: bill.billId }), bill, event, {
+    billId: bill.billId,
+    subscriptionId: bill.subscriptionId,
+    status: bill.status,
+    invalidReadings: bill.invalidReadings.length,
+  });
 }

@@ -1,14 +1,15 @@
 import { isKeyId, READING_CIPHERTEXT_BYTES } from '@smartmeter/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { ErrorCode } from '../api/errors';
-import { MAX_BATCH_SIZE } from '../api/limits';
-import { describeSchedule, intervalOfPeriod, periodsStartingIn } from '../api/periods';
 import {
+  MAX_BATCH_SIZE,
+  describeSchedule,
+  intervalOfPeriod,
+  periodsStartingIn,
   EventName,
   type ReadingCursorRecord,
   type ReadingRecord,
   type SubscriptionRecord,
-} from '../api/records';
+} from '@smartmeter/domain';
 import {
   callerOf,
   describe,
@@ -18,10 +19,10 @@ import {
   type Caller,
 } from '../access';
 import { SmartMeterContract } from '../baseContract';
-import { ContractError, forbidden, invalidArgument } from '../contractError';
-import { readingCursorKey, readingKey } from '../ledger/keys';
+import { conflict, forbidden, invalidArgument, wrongKey } from '../contractError';
+import { Keys, readingKey } from '../ledger/keys';
 import { canonicalJson, marshal } from '../ledger/marshal';
-import { collectValues, pageByRange, readOptional, write } from '../ledger/store';
+import { pageByRange, readOptional, valuesByRange, write } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
 import {
   parseBookmark,
@@ -31,7 +32,12 @@ import {
   requireInteger,
   requireOnlyFields,
 } from '../validate';
-import { BACKLOG_LIMIT_SECONDS, loadSubscription, requireSubscriptionId } from './SubscriptionContract';
+import {
+  BACKLOG_LIMIT_SECONDS,
+  loadSubscription,
+  readingCursor,
+  requireSubscriptionId,
+} from '../subscriptions';
 
 /** A meter's clock may run this far ahead of the orderer's. */
 export const CLOCK_TOLERANCE_SECONDS = 300;
@@ -73,7 +79,12 @@ export class MeasurementContract extends SmartMeterContract {
     const subscription = await loadSubscription(ctx, submission.subscriptionId);
     const state = await batchState(ctx, subscription.subscriptionId);
     const { record, stored } = await acceptReading(ctx, callerOf(ctx), subscription, state, submission);
-    if (stored) await write(ctx, readingCursorKey(ctx, subscription.subscriptionId), state.cursor);
+    if (stored)
+      await write(
+        ctx,
+        Keys.readingCursor.key(ctx, { subscriptionId: subscription.subscriptionId }),
+        state.cursor,
+      );
     ctx.stub.setEvent(
       EventName.ReadingSubmitted,
       marshal({ subscriptionId: record.subscriptionId, periodStart: record.periodStart, stored }),
@@ -106,7 +117,7 @@ export class MeasurementContract extends SmartMeterContract {
     for (const submission of submissions) {
       if ((await acceptReading(ctx, caller, subscription, state, submission)).stored) storedCount += 1;
     }
-    if (storedCount > 0) await write(ctx, readingCursorKey(ctx, subscriptionId), state.cursor);
+    if (storedCount > 0) await write(ctx, Keys.readingCursor.key(ctx, { subscriptionId }), state.cursor);
     const result = {
       subscriptionId,
       submitted: submissions.length,
@@ -173,9 +184,10 @@ export class MeasurementContract extends SmartMeterContract {
       }
       expected.push(isoSeconds(period.startSeconds));
     }
-    const iterator = await ctx.stub.getStateByRange(readingKey(id, range.from), readingKey(id, range.to));
     const present = new Set(
-      (await collectValues<ReadingRecord>(iterator)).map((reading) => reading.periodStart),
+      (await valuesByRange<ReadingRecord>(ctx, readingKey(id, range.from), readingKey(id, range.to))).map(
+        (reading) => reading.periodStart,
+      ),
     );
     const missing = expected.filter((periodStart) => !present.has(periodStart));
     return canonicalJson({
@@ -239,7 +251,7 @@ function requireReadingReader(caller: Caller, subscription: SubscriptionRecord):
 
 async function batchState(ctx: Context, subscriptionId: string): Promise<BatchState> {
   return {
-    cursor: await readOptional<ReadingCursorRecord>(ctx, readingCursorKey(ctx, subscriptionId)),
+    cursor: await readingCursor(ctx, subscriptionId),
     written: new Map(),
   };
 }
@@ -259,8 +271,7 @@ async function acceptReading(
   const interval = requireAcceptsPeriod(subscription, submission);
   requirePeriodInWindow(submission, interval, txEpochSeconds(ctx));
   if (submission.keyId !== subscription.keyId) {
-    throw new ContractError(
-      ErrorCode.Conflict,
+    throw wrongKey(
       `the reading is encrypted under key ${submission.keyId}, but the subscription's key is ${subscription.keyId}`,
     );
   }
@@ -274,8 +285,7 @@ async function acceptReading(
       existing.nonce === submission.nonce &&
       existing.keyId === submission.keyId;
     if (!identical) {
-      throw new ContractError(
-        ErrorCode.Conflict,
+      throw conflict(
         `a different reading is already stored for ${subscription.subscriptionId} at ${submission.periodStart}`,
       );
     }
@@ -287,8 +297,7 @@ async function acceptReading(
     cursor &&
     (submission.periodStart <= cursor.lastPeriodStart || submission.sequence <= cursor.lastSequence)
   ) {
-    throw new ContractError(
-      ErrorCode.Conflict,
+    throw conflict(
       `readings must advance: sequence ${submission.sequence} at ${submission.periodStart} does not follow ` +
         `sequence ${cursor.lastSequence} at ${cursor.lastPeriodStart}`,
     );
@@ -329,8 +338,7 @@ function requireItsMeter(caller: Caller, subscription: SubscriptionRecord): void
 function requireAcceptsPeriod(subscription: SubscriptionRecord, submission: ReadingSubmission): number {
   const approval = subscription.approval;
   if (!approval || (subscription.status !== 'ACTIVE' && subscription.status !== 'ENDED')) {
-    throw new ContractError(
-      ErrorCode.Conflict,
+    throw conflict(
       `subscription ${subscription.subscriptionId} is ${subscription.status}: it takes no readings`,
     );
   }

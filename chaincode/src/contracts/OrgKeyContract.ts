@@ -1,21 +1,17 @@
 import { CryptoInputError, publicKeyFingerprint } from '@smartmeter/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { SmartMeterContract } from '../baseContract';
-import { EventName, type OrgKeyRecord } from '../api/records';
+import { EventName, type OrgKeyPointer, type OrgKeyRecord } from '@smartmeter/domain';
 import { callerOf, describe, isAuditor, isOperatorOf, type Caller } from '../access';
-import { ContractError, forbidden, invalidArgument, notFound } from '../contractError';
-import { ErrorCode } from '../api/errors';
-import { KeyType, orgKeyCurrentKey, orgKeyVersionKey } from '../ledger/keys';
-import { canonicalJson, marshal } from '../ledger/marshal';
-import { collectValues, readOptional, readRequired, write } from '../ledger/store';
+import { SmartMeterContract } from '../baseContract';
+import { alreadyExists, forbidden, invalidArgument, notFound } from '../contractError';
+import { Keys } from '../ledger/keys';
+import { canonicalJson } from '../ledger/marshal';
+import { saveAndEmit, valuesByPartialKey, write } from '../ledger/store';
 import { txTimeIso } from '../ledger/txTime';
+import { currentOrgKey, orgKeyVersionKey } from '../orgKeys';
 import { requireIdentifier } from '../validate';
 
 const MAX_PEM_LENGTH = 1024;
-
-interface CurrentPointer {
-  version: number;
-}
 
 /** The registry of organizations' encryption public keys: session keys are wrapped for these keys. */
 @Info({ title: 'OrgKey', description: 'Organization encryption key registry (versioned, with history)' })
@@ -47,10 +43,7 @@ export class OrgKeyContract extends SmartMeterContract {
 
     const current = await currentOrgKey(ctx, caller.mspId);
     if (current?.fingerprint === fingerprint) {
-      throw new ContractError(
-        ErrorCode.AlreadyExists,
-        `this key is already version ${current.version} of ${caller.mspId}`,
-      );
+      throw alreadyExists(`this key is already version ${current.version} of ${caller.mspId}`);
     }
     const record: OrgKeyRecord = {
       docType: 'orgKey',
@@ -61,10 +54,18 @@ export class OrgKeyContract extends SmartMeterContract {
       publishedAt: txTimeIso(ctx),
       publishedByRole,
     };
-    await write(ctx, orgKeyVersionKey(ctx, record.mspId, record.version), record);
-    await write(ctx, orgKeyCurrentKey(ctx, record.mspId), { version: record.version });
-    ctx.stub.setEvent(EventName.OrgKeyPublished, marshal({ mspId: record.mspId, version: record.version }));
-    return canonicalJson(record);
+    const pointer: OrgKeyPointer = { docType: 'orgKeyPointer', mspId: record.mspId, version: record.version };
+    await write(ctx, Keys.orgKeyCurrent.key(ctx, { mspId: record.mspId }), pointer);
+    return saveAndEmit(
+      ctx,
+      orgKeyVersionKey(ctx, record.mspId, record.version),
+      record,
+      EventName.OrgKeyPublished,
+      {
+        mspId: record.mspId,
+        version: record.version,
+      },
+    );
   }
 
   @Transaction(false)
@@ -78,10 +79,10 @@ export class OrgKeyContract extends SmartMeterContract {
   @Transaction(false)
   @Returns('string')
   async GetOrgKeyHistory(ctx: Context, mspId: string): Promise<string> {
-    const iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.OrgKey, [
-      requireIdentifier('mspId', mspId),
-    ]);
-    return canonicalJson(await collectValues<OrgKeyRecord>(iterator));
+    const history = await valuesByPartialKey<OrgKeyRecord, 'mspId' | 'version'>(ctx, Keys.orgKey, {
+      mspId: requireIdentifier('mspId', mspId),
+    });
+    return canonicalJson(history);
   }
 }
 
@@ -91,15 +92,5 @@ function publisherRole(caller: Caller): string {
   if (isAuditor(caller)) return 'auditor';
   throw forbidden(
     `publishing an organization key needs an org admin, operator or auditor; caller is ${describe(caller)}`,
-  );
-}
-
-export async function currentOrgKey(ctx: Context, mspId: string): Promise<OrgKeyRecord | undefined> {
-  const pointer = await readOptional<CurrentPointer>(ctx, orgKeyCurrentKey(ctx, mspId));
-  if (!pointer) return undefined;
-  return readRequired<OrgKeyRecord>(
-    ctx,
-    orgKeyVersionKey(ctx, mspId, pointer.version),
-    `key version ${pointer.version}`,
   );
 }

@@ -7,7 +7,6 @@ import {
   validateSealed,
 } from '@smartmeter/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { ErrorCode } from '../api/errors';
 import {
   EventName,
   personalDataCollection,
@@ -17,7 +16,7 @@ import {
   type PersonalDataDelivery,
   type Role,
   type SubscriptionRecord,
-} from '../api/records';
+} from '@smartmeter/domain';
 import {
   callerOf,
   describe,
@@ -30,26 +29,20 @@ import {
   type Caller,
 } from '../access';
 import { SmartMeterContract } from '../baseContract';
-import { ContractError, forbidden, invalidArgument, notFound } from '../contractError';
-import {
-  accessRequestByRequesterKey,
-  accessRequestBySubscriptionKey,
-  accessRequestKey,
-  KeyType,
-} from '../ledger/keys';
+import { conflict, forbidden, invalidArgument, notFound } from '../contractError';
+import { Keys } from '../ledger/keys';
 import { canonicalJson, marshal, unmarshal } from '../ledger/marshal';
 import {
-  collectEntries,
-  keyAttributes,
+  idsByPartialKey,
   pageByPartialKey,
   pageThroughIndex,
   readRequired,
-  write,
+  saveAndEmit,
   writeIndex,
 } from '../ledger/store';
 import { txTimeIso } from '../ledger/txTime';
+import { loadSubscription, requireSubscriptionId } from '../subscriptions';
 import { parseBookmark, parsePageSize, requireDerivedId, requireText } from '../validate';
-import { loadSubscription, requireSubscriptionId } from './SubscriptionContract';
 
 /** Name of the transient field that carries the household's sealed personal data on a grant. */
 export const PERSONAL_DATA_TRANSIENT_KEY = 'personalData';
@@ -95,11 +88,13 @@ export class PersonalDataContract extends SmartMeterContract {
       status: 'PENDING',
       requestedAt: txTimeIso(ctx),
     };
-    await write(ctx, accessRequestKey(ctx, record.requestId), record);
-    await writeIndex(ctx, accessRequestBySubscriptionKey(ctx, id, record.requestId));
-    await writeIndex(ctx, accessRequestByRequesterKey(ctx, caller.mspId, record.requestId));
-    emit(ctx, EventName.PersonalDataRequested, record);
-    return canonicalJson(record);
+    const { requestId } = record;
+    await writeIndex(ctx, Keys.accessRequestBySubscription.key(ctx, { subscriptionId: id, requestId }));
+    await writeIndex(
+      ctx,
+      Keys.accessRequestByRequester.key(ctx, { requesterMspId: caller.mspId, requestId }),
+    );
+    return save(ctx, record, EventName.PersonalDataRequested);
   }
 
   /** The household consents; its encrypted personal data arrives as transient data, never in the ledger. */
@@ -138,9 +133,7 @@ export class PersonalDataContract extends SmartMeterContract {
       collection,
       deliveredHash: sha256Hex(personalData),
     };
-    await write(ctx, accessRequestKey(ctx, request.requestId), granted);
-    emit(ctx, EventName.PersonalDataGranted, granted);
-    return canonicalJson(granted);
+    return save(ctx, granted, EventName.PersonalDataGranted);
   }
 
   @Transaction()
@@ -156,9 +149,7 @@ export class PersonalDataContract extends SmartMeterContract {
       decidedAt: txTimeIso(ctx),
       denialReason,
     };
-    await write(ctx, accessRequestKey(ctx, request.requestId), denied);
-    emit(ctx, EventName.PersonalDataDenied, denied);
-    return canonicalJson(denied);
+    return save(ctx, denied, EventName.PersonalDataDenied);
   }
 
   /** The requesting organization reads what was delivered, until the collection purges it. */
@@ -173,23 +164,17 @@ export class PersonalDataContract extends SmartMeterContract {
       );
     }
     if (request.status !== 'GRANTED' || !request.collection) {
-      throw new ContractError(
-        ErrorCode.Conflict,
-        `request ${request.requestId} is ${request.status}, not GRANTED`,
-      );
+      throw conflict(`request ${request.requestId} is ${request.status}, not GRANTED`);
     }
     const bytes = await ctx.stub.getPrivateData(request.collection, request.requestId);
-    if (!bytes || bytes.length === 0) {
+    if (bytes.length === 0) {
       throw notFound(
         `the personal data of ${request.requestId} is no longer held (purged after its block-to-live)`,
       );
     }
     const delivery = unmarshal<PersonalDataDelivery>(bytes);
     if (sha256Hex(Buffer.from(delivery.sealedPersonalData, 'base64')) !== request.deliveredHash) {
-      throw new ContractError(
-        ErrorCode.Conflict,
-        `the delivered data does not match the hash recorded for ${request.requestId}`,
-      );
+      throw conflict(`the delivered data does not match the hash recorded for ${request.requestId}`);
     }
     return canonicalJson(delivery);
   }
@@ -214,10 +199,15 @@ export class PersonalDataContract extends SmartMeterContract {
     const caller = callerOf(ctx);
     let page: Page<AccessRequestRecord>;
     if (isAuditor(caller)) {
-      page = await pageByPartialKey(ctx, KeyType.AccessRequest, [], size, from);
+      page = await pageByPartialKey(ctx, Keys.accessRequest, {}, size, from);
     } else if (isOperatorOf(caller)) {
-      page = await pageThroughIndex(ctx, KeyType.AccessRequestByRequester, [caller.mspId], size, from, (id) =>
-        accessRequestKey(ctx, id),
+      page = await pageThroughIndex(
+        ctx,
+        Keys.accessRequestByRequester,
+        { requesterMspId: caller.mspId },
+        size,
+        from,
+        (requestId) => Keys.accessRequest.key(ctx, { requestId }),
       );
     } else {
       throw forbidden(`ListAccessRequests is for auditors and operators; caller is ${describe(caller)}`);
@@ -236,13 +226,11 @@ export class PersonalDataContract extends SmartMeterContract {
         `${describe(caller)} may not list the access requests of ${subscription.subscriptionId}`,
       );
     }
-    const iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.AccessRequestBySubscription, [
-      subscription.subscriptionId,
-    ]);
     const requests: AccessRequestRecord[] = [];
-    for (const entry of await collectEntries(iterator)) {
-      requests.push(await loadRequest(ctx, keyAttributes(ctx, entry.key).at(-1) as string));
-    }
+    const ids = await idsByPartialKey(ctx, Keys.accessRequestBySubscription, {
+      subscriptionId: subscription.subscriptionId,
+    });
+    for (const requestId of ids) requests.push(await loadRequest(ctx, requestId));
     return canonicalJson(requests);
   }
 }
@@ -254,7 +242,7 @@ function requireRequestId(value: unknown): string {
 async function loadRequest(ctx: Context, requestId: string): Promise<AccessRequestRecord> {
   return readRequired<AccessRequestRecord>(
     ctx,
-    accessRequestKey(ctx, requestId),
+    Keys.accessRequest.key(ctx, { requestId }),
     `access request ${requestId}`,
   );
 }
@@ -303,10 +291,7 @@ function requireRequestKey(value: unknown): string {
 function requirePending(request: AccessRequestRecord): void {
   const status: AccessRequestStatus = request.status;
   if (status !== 'PENDING') {
-    throw new ContractError(
-      ErrorCode.Conflict,
-      `request ${request.requestId} was already decided: ${status}`,
-    );
+    throw conflict(`request ${request.requestId} was already decided: ${status}`);
   }
 }
 
@@ -314,13 +299,11 @@ function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function emit(ctx: Context, name: string, record: AccessRequestRecord): void {
-  ctx.stub.setEvent(
-    name,
-    marshal({
-      requestId: record.requestId,
-      subscriptionId: record.subscriptionId,
-      requesterMspId: record.requesterMspId,
-    }),
-  );
+/** Access-request events carry ids only. */
+function save(ctx: Context, record: AccessRequestRecord, event: EventName): Promise<string> {
+  return saveAndEmit(ctx, Keys.accessRequest.key(ctx, { requestId: record.requestId }), record, event, {
+    requestId: record.requestId,
+    subscriptionId: record.subscriptionId,
+    requesterMspId: record.requesterMspId,
+  });
 }

@@ -1,14 +1,20 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { SmartMeterContract } from '../baseContract';
-import { ErrorCode } from '../api/errors';
-import type { PriceSignalRecord, TariffRecord } from '../api/tariffs';
+import {
+  EventName,
+  validateTariffDefinition,
+  type PriceSignalRecord,
+  type TariffPointer,
+  type TariffRecord,
+} from '@smartmeter/domain';
 import { callerOf, describe, isAuditor, isOperatorOf } from '../access';
-import { validateTariffDefinition } from '../billing/tariffValidation';
-import { ContractError, forbidden, invalidArgument, notFound } from '../contractError';
-import { KeyType, priceSignalKey, tariffCurrentKey, tariffVersionKey } from '../ledger/keys';
+import { SmartMeterContract } from '../baseContract';
+import { conflict, forbidden, invalidArgument, notFound } from '../contractError';
+import { Keys, priceSignalKey } from '../ledger/keys';
 import { canonicalJson, marshal } from '../ledger/marshal';
-import { collectValues, readOptional, readRequired, write } from '../ledger/store';
+import { readOptional, saveAndEmit, write } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
+import { currentTariff, priceSignalsIn, requireRegion, tariffVersionKey, tariffVersions } from '../pricing';
+import { BACKLOG_LIMIT_SECONDS } from '../subscriptions';
 import {
   parseJsonArray,
   parseJsonObject,
@@ -16,7 +22,6 @@ import {
   requireInteger,
   requireOnlyFields,
 } from '../validate';
-import { BACKLOG_LIMIT_SECONDS } from './SubscriptionContract';
 
 export const MAX_SIGNALS_PER_BATCH = 96;
 const SIGNAL_ALIGNMENT_SECONDS = 300;
@@ -49,16 +54,12 @@ export class PricingContract extends SmartMeterContract {
     }
     if (current) {
       if (effective < now || effective <= parseIsoSeconds('effectiveFrom', current.effectiveFrom)) {
-        throw new ContractError(
-          ErrorCode.Conflict,
+        throw conflict(
           `version ${current.version + 1} of ${tariff.tariffId} must take effect from now on and after version ${current.version} (${current.effectiveFrom})`,
         );
       }
       if (current.currency !== tariff.currency) {
-        throw new ContractError(
-          ErrorCode.Conflict,
-          `${tariff.tariffId} is priced in ${current.currency}, not ${tariff.currency}`,
-        );
+        throw conflict(`${tariff.tariffId} is priced in ${current.currency}, not ${tariff.currency}`);
       }
     }
     const record: TariffRecord = {
@@ -68,13 +69,24 @@ export class PricingContract extends SmartMeterContract {
       version: (current?.version ?? 0) + 1,
       publishedAt: isoSeconds(now),
     };
-    await write(ctx, tariffVersionKey(ctx, caller.mspId, tariff.tariffId, record.version), record);
-    await write(ctx, tariffCurrentKey(ctx, caller.mspId, tariff.tariffId), { version: record.version });
-    ctx.stub.setEvent(
-      'TariffPublished',
-      marshal({ distributorMspId: caller.mspId, tariffId: tariff.tariffId, version: record.version }),
+    const pointer: TariffPointer = {
+      docType: 'tariffPointer',
+      distributorMspId: caller.mspId,
+      tariffId: tariff.tariffId,
+      version: record.version,
+    };
+    await write(
+      ctx,
+      Keys.tariffCurrent.key(ctx, { distributorMspId: caller.mspId, tariffId: tariff.tariffId }),
+      pointer,
     );
-    return canonicalJson(record);
+    return saveAndEmit(
+      ctx,
+      tariffVersionKey(ctx, caller.mspId, tariff.tariffId, record.version),
+      record,
+      EventName.TariffPublished,
+      { distributorMspId: caller.mspId, tariffId: tariff.tariffId, version: record.version },
+    );
   }
 
   @Transaction(false)
@@ -152,10 +164,7 @@ export class PricingContract extends SmartMeterContract {
       const existing = await readOptional<PriceSignalRecord>(ctx, priceSignalKey(region, periodStart));
       if (existing) {
         if (existing.priceMicroPerKwh !== price) {
-          throw new ContractError(
-            ErrorCode.Conflict,
-            `${region} at ${periodStart} already has price ${existing.priceMicroPerKwh}`,
-          );
+          throw conflict(`${region} at ${periodStart} already has price ${existing.priceMicroPerKwh}`);
         }
         continue;
       }
@@ -170,7 +179,7 @@ export class PricingContract extends SmartMeterContract {
       stored += 1;
     }
     const result = { regionCode: region, submitted: items.length, stored };
-    ctx.stub.setEvent('PriceSignalsPublished', marshal(result));
+    ctx.stub.setEvent(EventName.PriceSignalsPublished, marshal(result));
     return canonicalJson(result);
   }
 
@@ -182,44 +191,4 @@ export class PricingContract extends SmartMeterContract {
     parseIsoSeconds('to', to);
     return canonicalJson(await priceSignalsIn(ctx, region, from, to));
   }
-}
-
-export function requireRegion(value: unknown): string {
-  if (typeof value !== 'string' || !/^[a-z0-9-]{1,16}(\/[a-z0-9-]{1,16}){0,5}$/.test(value)) {
-    throw invalidArgument(
-      'regionCode must be a grid area path such as north/d3/c12 (lowercase letters, digits, -)',
-    );
-  }
-  return value;
-}
-
-export async function currentTariff(
-  ctx: Context,
-  mspId: string,
-  tariffId: string,
-): Promise<TariffRecord | undefined> {
-  const pointer = await readOptional<{ version: number }>(ctx, tariffCurrentKey(ctx, mspId, tariffId));
-  if (!pointer) return undefined;
-  return readRequired<TariffRecord>(
-    ctx,
-    tariffVersionKey(ctx, mspId, tariffId, pointer.version),
-    `tariff ${tariffId} v${pointer.version}`,
-  );
-}
-
-export async function tariffVersions(ctx: Context, mspId: string, tariffId: string): Promise<TariffRecord[]> {
-  return collectValues<TariffRecord>(
-    await ctx.stub.getStateByPartialCompositeKey(KeyType.Tariff, [mspId, tariffId]),
-  );
-}
-
-export async function priceSignalsIn(
-  ctx: Context,
-  region: string,
-  from: string,
-  to: string,
-): Promise<PriceSignalRecord[]> {
-  return collectValues<PriceSignalRecord>(
-    await ctx.stub.getStateByRange(priceSignalKey(region, from), priceSignalKey(region, to)),
-  );
 }

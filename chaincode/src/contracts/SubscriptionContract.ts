@@ -13,14 +13,11 @@ import {
   type KeyGrant,
   type KeyRebind,
   type Page,
-  type ReadingCursorRecord,
-  type RetiredKeyRecord,
-  type SubscriptionApproval,
+  type SessionKeyRecord,
   type SubscriptionRecord,
+  type SubscriptionRequest,
   type SubscriptionStatus,
-} from '../api/records';
-import { ErrorCode } from '../api/errors';
-import { intervalOfPeriod } from '../api/periods';
+} from '@smartmeter/domain';
 import {
   callerOf,
   describe,
@@ -29,40 +26,46 @@ import {
   isItsMeter,
   isOperatorOf,
   isOwner,
+  mayReadSubscription,
   requireMeter,
   requireOperatorOf,
   requireSubscriber,
   type Caller,
 } from '../access';
 import { SmartMeterContract } from '../baseContract';
-import { topology } from '../topology';
-import { ContractError, forbidden, invalidArgument } from '../contractError';
-import {
-  KeyType,
-  readingCursorKey,
-  retiredKeyKey,
-  sessionKeyKey,
-  subscriptionByMeterKey,
-  subscriptionByStatusKey,
-  subscriptionBySubscriberKey,
-  subscriptionKey,
-} from '../ledger/keys';
+import { alreadyExists, conflict, forbidden, invalidArgument, notFound } from '../contractError';
+import { Keys } from '../ledger/keys';
 import { canonicalJson, marshal } from '../ledger/marshal';
 import {
-  collectEntries,
   exists,
-  keyAttributes,
+  idsByPartialKey,
   pageByPartialKey,
   pageThroughIndex,
-  readOptional,
-  readRequired,
+  saveAndEmit,
   write,
   writeIndex,
 } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds, txTimeIso } from '../ledger/txTime';
+import { currentOrgKey } from '../orgKeys';
+import { requireRegion } from '../pricing';
+import {
+  approvalOf,
+  BACKLOG_LIMIT_SECONDS,
+  lastPeriodEnd,
+  loadSubscription,
+  OPEN_STATUSES,
+  readingCursor,
+  requireStatus,
+  requireSubscriptionId,
+  retireKey,
+  saveWithStatus,
+  SUBSCRIPTION_STATUSES,
+  subscriptionIdFor,
+  subscriptionKey,
+} from '../subscriptions';
+import { topology } from '../topology';
 import {
   parseBookmark,
-  requireDerivedId,
   parseJsonObject,
   parsePageSize,
   requireHex,
@@ -71,15 +74,11 @@ import {
   requireOnlyFields,
   requireText,
 } from '../validate';
-import { currentOrgKey } from './OrgKeyContract';
 
 /** Reading intervals a distributor may set, in seconds. */
 export const ALLOWED_INTERVALS = [300, 600, 900, 1800, 3600] as const;
-/** How far back an approval's start date or a reading's period may lie (meters catch up after outages). */
-export const BACKLOG_LIMIT_SECONDS = 45 * 24 * 3600;
 const MAX_END_AHEAD_SECONDS = 90 * 24 * 3600;
 const MAX_REASON_LENGTH = 500;
-const OPEN_STATUSES: readonly SubscriptionStatus[] = ['REQUESTED', 'APPROVED', 'ACTIVE'];
 
 /** Subscription lifecycle: request → approve (or reject) → meter pairing → active → end. */
 @Info({ title: 'Subscription', description: 'Household subscriptions under pseudonymous ids' })
@@ -128,19 +127,25 @@ export class SubscriptionContract extends SmartMeterContract {
       requestedAt: now,
       updatedAt: now,
     };
-    await write(ctx, subscriptionKey(ctx, record.subscriptionId), record);
+    const { distributorMspId, subscriptionId } = record;
     await writeIndex(
       ctx,
-      subscriptionBySubscriberKey(ctx, record.distributorMspId, subscriberId, record.subscriptionId),
+      Keys.subscriptionBySubscriber.key(ctx, { distributorMspId, subscriberId, subscriptionId }),
     );
     await writeIndex(
       ctx,
-      subscriptionByMeterKey(ctx, record.distributorMspId, record.meterId, record.subscriptionId),
+      Keys.subscriptionByMeter.key(ctx, { distributorMspId, meterId: record.meterId, subscriptionId }),
     );
-    await writeIndex(ctx, subscriptionByStatusKey(ctx, record.status, record.subscriptionId));
-    await write(ctx, sessionKeyKey(ctx, record.keyId), { subscriptionId: record.subscriptionId });
-    emit(ctx, EventName.SubscriptionRequested, record);
-    return canonicalJson(record);
+    await writeIndex(ctx, Keys.subscriptionByStatus.key(ctx, { status: record.status, subscriptionId }));
+    const sessionKey: SessionKeyRecord = { docType: 'sessionKey', keyId: record.keyId, subscriptionId };
+    await write(ctx, Keys.sessionKey.key(ctx, { keyId: record.keyId }), sessionKey);
+    return saveAndEmit(
+      ctx,
+      subscriptionKey(ctx, subscriptionId),
+      record,
+      EventName.SubscriptionRequested,
+      eventOf(record),
+    );
   }
 
   /** The distributor's operator approves: reading interval, tariff, grid region and start date. */
@@ -158,9 +163,7 @@ export class SubscriptionContract extends SmartMeterContract {
       approval: { ...approval, approvedAt: now },
       updatedAt: now,
     };
-    const saved = await saveWithStatus(ctx, updated, 'APPROVED');
-    emit(ctx, EventName.SubscriptionApproved, saved);
-    return canonicalJson(saved);
+    return emitSaved(ctx, await saveWithStatus(ctx, updated, 'APPROVED'), EventName.SubscriptionApproved);
   }
 
   @Transaction()
@@ -179,8 +182,7 @@ export class SubscriptionContract extends SmartMeterContract {
     };
     const saved = await saveWithStatus(ctx, updated, 'REJECTED');
     await retireKey(ctx, saved, now);
-    emit(ctx, EventName.SubscriptionRejected, saved);
-    return canonicalJson(saved);
+    return emitSaved(ctx, saved, EventName.SubscriptionRejected);
   }
 
   /** The meter proves it holds the session key by revealing the proof behind the pairing commitment. */
@@ -210,9 +212,7 @@ export class SubscriptionContract extends SmartMeterContract {
       meterKeyFingerprint: caller.keyFingerprint,
       updatedAt: now,
     };
-    const saved = await saveWithStatus(ctx, updated, 'ACTIVE');
-    emit(ctx, EventName.MeterPaired, saved);
-    return canonicalJson(saved);
+    return emitSaved(ctx, await saveWithStatus(ctx, updated, 'ACTIVE'), EventName.MeterPaired);
   }
 
   /**
@@ -249,8 +249,7 @@ export class SubscriptionContract extends SmartMeterContract {
     }
     const previous =
       party === 'subscriber' ? record.subscriberKeyFingerprint : (record.meterKeyFingerprint ?? null);
-    if (previous === fingerprint)
-      throw new ContractError(ErrorCode.Conflict, `the ${party} is already bound to this key`);
+    if (previous === fingerprint) throw conflict(`the ${party} is already bound to this key`);
     const now = txTimeIso(ctx);
     const rebind: KeyRebind = { party, previousFingerprint: previous, fingerprint, reboundAt: now };
     const updated: SubscriptionRecord = {
@@ -261,9 +260,13 @@ export class SubscriptionContract extends SmartMeterContract {
       keyRebinds: [...(record.keyRebinds ?? []), rebind],
       updatedAt: now,
     };
-    await write(ctx, subscriptionKey(ctx, id), updated);
-    emit(ctx, EventName.SubscriptionKeyRebound, updated);
-    return canonicalJson(updated);
+    return saveAndEmit(
+      ctx,
+      subscriptionKey(ctx, id),
+      updated,
+      EventName.SubscriptionKeyRebound,
+      eventOf(updated),
+    );
   }
 
   /**
@@ -284,12 +287,12 @@ export class SubscriptionContract extends SmartMeterContract {
     const record = await loadSubscription(ctx, id);
     requireOperatorOf(callerOf(ctx), record.distributorMspId, 'ChangeReadingInterval');
     requireStatus(record, ['APPROVED', 'ACTIVE'], 'change the interval of');
-    const approval = record.approval as SubscriptionApproval;
+    const approval = approvalOf(record);
     if (interval === approval.intervalSeconds) {
       throw invalidArgument(`the reading interval already is ${interval} s`);
     }
     const nowSeconds = txEpochSeconds(ctx);
-    const cursor = await readOptional<ReadingCursorRecord>(ctx, readingCursorKey(ctx, id));
+    const cursor = await readingCursor(ctx, id);
     const earliest = Math.max(
       parseIsoSeconds('startDate', approval.startDate) + 1,
       ...(approval.intervalChanges ?? []).map((c) => parseIsoSeconds('effectiveFrom', c.effectiveFrom) + 1),
@@ -329,9 +332,13 @@ export class SubscriptionContract extends SmartMeterContract {
       },
       updatedAt: now,
     };
-    await write(ctx, subscriptionKey(ctx, id), updated);
-    emit(ctx, EventName.ReadingIntervalChanged, updated);
-    return canonicalJson(updated);
+    return saveAndEmit(
+      ctx,
+      subscriptionKey(ctx, id),
+      updated,
+      EventName.ReadingIntervalChanged,
+      eventOf(updated),
+    );
   }
 
   /**
@@ -357,7 +364,7 @@ export class SubscriptionContract extends SmartMeterContract {
     const caller = callerOf(ctx);
     const endedByRole = enderRole(caller, record);
     requireStatus(record, OPEN_STATUSES, 'end');
-    const cursor = await readOptional<ReadingCursorRecord>(ctx, readingCursorKey(ctx, id));
+    const cursor = await readingCursor(ctx, id);
     if (cursor && record.approval) {
       const lastEnd = lastPeriodEnd(record.approval, cursor);
       if (effectiveSeconds < lastEnd) {
@@ -374,8 +381,7 @@ export class SubscriptionContract extends SmartMeterContract {
     };
     const saved = await saveWithStatus(ctx, updated, 'ENDED');
     await retireKey(ctx, saved, now);
-    emit(ctx, EventName.SubscriptionEnded, saved);
-    return canonicalJson(saved);
+    return emitSaved(ctx, saved, EventName.SubscriptionEnded);
   }
 
   @Transaction(false)
@@ -394,23 +400,24 @@ export class SubscriptionContract extends SmartMeterContract {
   @Returns('string')
   async ListMySubscriptions(ctx: Context): Promise<string> {
     const caller = callerOf(ctx);
-    let iterator;
-    if (caller.role === 'subscriber' && caller.subscriberId && caller.distributorMspId) {
-      iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.SubscriptionBySubscriber, [
-        caller.distributorMspId,
-        caller.subscriberId,
-      ]);
-    } else if (caller.role === 'meter' && caller.meterId && caller.distributorMspId) {
-      iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.SubscriptionByMeter, [
-        caller.distributorMspId,
-        caller.meterId,
-      ]);
+    const distributorMspId = caller.distributorMspId ?? undefined;
+    let ids: string[];
+    if (caller.role === 'subscriber' && caller.subscriberId && distributorMspId) {
+      ids = await idsByPartialKey(ctx, Keys.subscriptionBySubscriber, {
+        distributorMspId,
+        subscriberId: caller.subscriberId,
+      });
+    } else if (caller.role === 'meter' && caller.meterId && distributorMspId) {
+      ids = await idsByPartialKey(ctx, Keys.subscriptionByMeter, {
+        distributorMspId,
+        meterId: caller.meterId,
+      });
     } else {
       throw forbidden(`ListMySubscriptions is for households and meters; caller is ${describe(caller)}`);
     }
     const records: SubscriptionRecord[] = [];
-    for (const entry of await collectEntries(iterator)) {
-      const record = await loadSubscription(ctx, keyAttributes(ctx, entry.key).at(-1) as string);
+    for (const id of ids) {
+      const record = await loadSubscription(ctx, id);
       if (isOwner(caller, record) || isItsMeter(caller, record)) records.push(record);
     }
     return canonicalJson(records);
@@ -428,10 +435,10 @@ export class SubscriptionContract extends SmartMeterContract {
       throw forbidden(`ListSubscriptions is for operators and auditors; caller is ${describe(caller)}`);
     }
     const page: Page<SubscriptionRecord> = statusFilter
-      ? await pageThroughIndex(ctx, KeyType.SubscriptionByStatus, [statusFilter], size, from, (id) =>
+      ? await pageThroughIndex(ctx, Keys.subscriptionByStatus, { status: statusFilter }, size, from, (id) =>
           subscriptionKey(ctx, id),
         )
-      : await pageByPartialKey(ctx, KeyType.Subscription, [], size, from);
+      : await pageByPartialKey(ctx, Keys.subscription, {}, size, from);
     const visible = page.records.filter(
       (record) => isAuditor(caller) || record.distributorMspId === caller.mspId,
     );
@@ -473,62 +480,16 @@ export class SubscriptionContract extends SmartMeterContract {
   }
 }
 
-// --- shared with the other contracts ---------------------------------------------------------------------
-
-export function subscriptionIdFor(txId: string): string {
-  return `sub_${txId.slice(0, 24)}`;
-}
-
-export function requireSubscriptionId(value: unknown): string {
-  return requireDerivedId('subscriptionId', 'sub', value);
-}
-
-export async function loadSubscription(ctx: Context, subscriptionId: string): Promise<SubscriptionRecord> {
-  return readRequired<SubscriptionRecord>(
-    ctx,
-    subscriptionKey(ctx, subscriptionId),
-    `subscription ${subscriptionId}`,
-  );
-}
-
 /** The household that owns it, its distributor's operators, the authority's auditors, and its meter. */
-export function requireReader(caller: Caller, record: SubscriptionRecord): void {
-  if (
-    isOwner(caller, record) ||
-    isOperatorOf(caller, record.distributorMspId) ||
-    isAuditor(caller) ||
-    isItsMeter(caller, record)
-  ) {
-    return;
-  }
-  throw forbidden(`${describe(caller)} may not read subscription ${record.subscriptionId}`);
-}
-
-export function requireStatus(
-  record: SubscriptionRecord,
-  allowed: readonly SubscriptionStatus[],
-  action: string,
-): void {
-  if (!allowed.includes(record.status)) {
-    throw new ContractError(
-      ErrorCode.Conflict,
-      `cannot ${action} subscription ${record.subscriptionId}: it is ${record.status} (needs ${allowed.join(' or ')})`,
-    );
+function requireReader(caller: Caller, record: SubscriptionRecord): void {
+  if (!mayReadSubscription(caller, record)) {
+    throw forbidden(`${describe(caller)} may not read subscription ${record.subscriptionId}`);
   }
 }
 
 // --- helpers ---------------------------------------------------------------------------------------------
 
-interface SubscriptionRequest {
-  distributorMspId: string;
-  meterId: string;
-  requestedPlan: string;
-  keyId: string;
-  pairingCommitment: string;
-  keyGrants: KeyGrant[];
-}
-
-const REQUEST_FIELDS = [
+const REQUEST_FIELDS: (keyof SubscriptionRequest)[] = [
   'distributorMspId',
   'meterId',
   'requestedPlan',
@@ -583,15 +544,9 @@ async function requireCurrentKeyGrants(ctx: Context, grants: KeyGrant[], mspIds:
   }
   for (const grant of grants) {
     const current = await currentOrgKey(ctx, grant.mspId);
-    if (!current) {
-      throw new ContractError(
-        ErrorCode.NotFound,
-        `${grant.mspId} has not published an encryption key on this channel`,
-      );
-    }
+    if (!current) throw notFound(`${grant.mspId} has not published an encryption key on this channel`);
     if (current.version !== grant.orgKeyVersion) {
-      throw new ContractError(
-        ErrorCode.Conflict,
+      throw conflict(
         `the key for ${grant.mspId} is wrapped for key version ${grant.orgKeyVersion}, but the current one is ${current.version}`,
       );
     }
@@ -599,34 +554,29 @@ async function requireCurrentKeyGrants(ctx: Context, grants: KeyGrant[], mspIds:
 }
 
 async function requireFreshSessionKey(ctx: Context, keyId: string): Promise<void> {
-  if (await exists(ctx, retiredKeyKey(ctx, keyId))) {
-    throw new ContractError(ErrorCode.Conflict, `session key ${keyId} is retired: create a new session key`);
+  if (await exists(ctx, Keys.retiredKey.key(ctx, { keyId }))) {
+    throw conflict(`session key ${keyId} is retired: create a new session key`);
   }
-  if (await exists(ctx, sessionKeyKey(ctx, keyId))) {
-    throw new ContractError(
-      ErrorCode.AlreadyExists,
-      `session key ${keyId} already belongs to a subscription`,
-    );
+  if (await exists(ctx, Keys.sessionKey.key(ctx, { keyId }))) {
+    throw alreadyExists(`session key ${keyId} already belongs to a subscription`);
   }
 }
 
 async function requireMeterFree(ctx: Context, distributorMspId: string, meterId: string): Promise<void> {
-  const iterator = await ctx.stub.getStateByPartialCompositeKey(KeyType.SubscriptionByMeter, [
-    distributorMspId,
-    meterId,
-  ]);
-  for (const entry of await collectEntries(iterator)) {
-    const other = await loadSubscription(ctx, keyAttributes(ctx, entry.key).at(-1) as string);
+  for (const id of await idsByPartialKey(ctx, Keys.subscriptionByMeter, { distributorMspId, meterId })) {
+    const other = await loadSubscription(ctx, id);
     if (OPEN_STATUSES.includes(other.status)) {
-      throw new ContractError(
-        ErrorCode.Conflict,
+      throw conflict(
         `meter ${meterId} already serves subscription ${other.subscriptionId} (${other.status})`,
       );
     }
   }
 }
 
-function parseCertificate(pem: unknown): { fingerprint: string; attributes: Record<string, string> } {
+function parseCertificate(pem: unknown): {
+  fingerprint: string;
+  attributes: Partial<Record<string, string>>;
+} {
   if (typeof pem !== 'string' || pem.length > 8192 || !pem.includes('-----BEGIN CERTIFICATE-----')) {
     throw invalidArgument('certificatePem must be a PEM certificate of at most 8192 characters');
   }
@@ -652,12 +602,6 @@ function leastCommonMultiple(a: number, b: number): number {
   return (a / gcd(a, b)) * b;
 }
 
-/** The end of the period of the last accepted reading. */
-function lastPeriodEnd(approval: SubscriptionApproval, cursor: ReadingCursorRecord): number {
-  const start = parseIsoSeconds('lastPeriodStart', cursor.lastPeriodStart);
-  return start + (intervalOfPeriod(approval, start) ?? approval.intervalSeconds);
-}
-
 function parseApproval(
   json: string,
   nowSeconds: number,
@@ -665,14 +609,7 @@ function parseApproval(
   const raw = parseJsonObject('approval', json);
   requireOnlyFields('approval', raw, ['intervalSeconds', 'tariffId', 'regionCode', 'startDate']);
   const intervalSeconds = requireAllowedInterval(raw.intervalSeconds, raw.intervalSeconds);
-  if (
-    typeof raw.regionCode !== 'string' ||
-    !/^[a-z0-9-]{1,16}(\/[a-z0-9-]{1,16}){0,5}$/.test(raw.regionCode)
-  ) {
-    throw invalidArgument(
-      'regionCode must be a grid area path such as north/d3/c12 (lowercase letters, digits, -)',
-    );
-  }
+  const regionCode = requireRegion(raw.regionCode);
   const startSeconds = parseIsoSeconds('startDate', raw.startDate);
   if (startSeconds % intervalSeconds !== 0) {
     throw invalidArgument(`startDate must be aligned to the ${intervalSeconds}-second interval`);
@@ -682,16 +619,15 @@ function parseApproval(
   return {
     intervalSeconds,
     tariffId: requireIdentifier('tariffId', raw.tariffId),
-    regionCode: raw.regionCode,
+    regionCode,
     startDate: isoSeconds(startSeconds),
   };
 }
 
 function parseStatusFilter(value: unknown): SubscriptionStatus | null {
-  const statuses: SubscriptionStatus[] = ['REQUESTED', 'APPROVED', 'REJECTED', 'ACTIVE', 'ENDED'];
   if (value === '') return null;
-  const status = statuses.find((known) => known === value);
-  if (!status) throw invalidArgument(`status must be empty or one of ${statuses.join(', ')}`);
+  const status = SUBSCRIPTION_STATUSES.find((known) => known === value);
+  if (!status) throw invalidArgument(`status must be empty or one of ${SUBSCRIPTION_STATUSES.join(', ')}`);
   return status;
 }
 
@@ -703,33 +639,13 @@ function enderRole(caller: Caller, record: SubscriptionRecord): 'subscriber' | '
   );
 }
 
-/** Writes the record with its new status and moves its status index entry; returns what was stored. */
-async function saveWithStatus(
-  ctx: Context,
-  record: SubscriptionRecord,
-  status: SubscriptionStatus,
-): Promise<SubscriptionRecord> {
-  await ctx.stub.deleteState(subscriptionByStatusKey(ctx, record.status, record.subscriptionId));
-  const updated = { ...record, status };
-  await write(ctx, subscriptionKey(ctx, record.subscriptionId), updated);
-  await writeIndex(ctx, subscriptionByStatusKey(ctx, status, record.subscriptionId));
-  return updated;
-}
-
-async function retireKey(ctx: Context, record: SubscriptionRecord, now: string): Promise<void> {
-  const retired: RetiredKeyRecord = {
-    docType: 'retiredKey',
-    keyId: record.keyId,
-    subscriptionId: record.subscriptionId,
-    retiredAt: now,
-  };
-  await write(ctx, retiredKeyKey(ctx, record.keyId), retired);
-}
-
 /** Events carry ids only, never ciphertext or anything about the household. */
-function emit(ctx: Context, name: string, record: SubscriptionRecord): void {
-  ctx.stub.setEvent(
-    name,
-    marshal({ subscriptionId: record.subscriptionId, distributorMspId: record.distributorMspId }),
-  );
+function eventOf(record: SubscriptionRecord): Record<string, string> {
+  return { subscriptionId: record.subscriptionId, distributorMspId: record.distributorMspId };
+}
+
+/** The ending of a transaction whose record saveWithStatus already stored. */
+function emitSaved(ctx: Context, record: SubscriptionRecord, event: EventName): string {
+  ctx.stub.setEvent(event, marshal(eventOf(record)));
+  return canonicalJson(record);
 }

@@ -1,9 +1,9 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { SmartMeterContract } from '../baseContract';
-import { EventName, type ChaincodeVersion, type PingRecord } from '../api/records';
-import { notFound } from '../contractError';
-import { pingKey } from '../ledger/keys';
-import { canonicalJson, marshal } from '../ledger/marshal';
+import { EventName, type ChaincodeVersion, type PingRecord } from '@smartmeter/domain';
+import { Keys } from '../ledger/keys';
+import { readRequired, saveAndEmit } from '../ledger/store';
+import { canonicalJson } from '../ledger/marshal';
 import { txTimestampIso } from '../ledger/txTime';
 import { requireText, requireTxId } from '../validate';
 import { CHAINCODE_NAME, CHAINCODE_VERSION } from '../version';
@@ -29,24 +29,24 @@ export class SystemContract extends SmartMeterContract {
       submitterMspId: ctx.clientIdentity.getMSPID(),
       recordedAt: txTimestampIso(ctx),
     };
-    await ctx.stub.putState(pingKey(ctx, record.pingId), marshal(record));
-    ctx.stub.setEvent(EventName.PingRecorded, marshal({ pingId: record.pingId }));
-    return canonicalJson(record);
+    return saveAndEmit(ctx, Keys.ping.key(ctx, { pingId: record.pingId }), record, EventName.PingRecorded, {
+      pingId: record.pingId,
+    });
   }
 
   @Transaction(false)
   @Returns('string')
   async GetPing(ctx: Context, pingId: string): Promise<string> {
     const validId = requireTxId('pingId', pingId);
-    const bytes = await ctx.stub.getState(pingKey(ctx, validId));
-    if (!bytes || bytes.length === 0) throw notFound(`no ping with id ${validId}`);
-    return Buffer.from(bytes).toString('utf8');
+    return canonicalJson(
+      await readRequired<PingRecord>(ctx, Keys.ping.key(ctx, { pingId: validId }), `ping ${validId}`),
+    );
   }
 
   @Transaction(false)
   @Returns('string')
-  async Version(_ctx: Context): Promise<string> {
+  Version(_ctx: Context): Promise<string> {
     const version: ChaincodeVersion = { name: CHAINCODE_NAME, version: CHAINCODE_VERSION };
-    return canonicalJson(version);
+    return Promise.resolve(canonicalJson(version));
   }
 }

@@ -1,71 +1,94 @@
 import type { Context } from 'fabric-contract-api';
-import type { SubscriptionStatus } from '../api/records';
 
-/** Object types used as the first part of composite keys; one per record kind or index. */
-export const KeyType = {
-  Ping: 'ping',
-  OrgKey: 'orgKey',
-  OrgKeyCurrent: 'orgKeyCurrent',
-  Subscription: 'subscription',
-  SubscriptionBySubscriber: 'subscriptionBySubscriber',
-  SubscriptionByMeter: 'subscriptionByMeter',
-  SubscriptionByStatus: 'subscriptionByStatus',
-  SessionKey: 'sessionKey',
-  RetiredKey: 'retiredKey',
-  Reading: 'reading',
-  ReadingCursor: 'readingCursor',
-  AccessRequest: 'accessRequest',
-  AccessRequestBySubscription: 'accessRequestBySubscription',
-  AccessRequestByRequester: 'accessRequestByRequester',
-  Tariff: 'tariff',
-  TariffCurrent: 'tariffCurrent',
-  PriceSignal: 'priceSignal',
-  Bill: 'bill',
-  BillBySubscription: 'billBySubscription',
-} as const;
+/**
+ * Every composite key the chaincode writes, with the names of its attributes in key order, in one place (as
+ * fabric-samples name their indexes 'color~name'). The same builder makes the keys a transaction writes and
+ * the partial keys its range queries read, so a read cannot drift from the write it looks for.
+ */
+export interface CompositeKeyType<Part extends string> {
+  /** The object type, the first element of the key. */
+  readonly objectType: string;
+  /** The attributes after the object type, in key order. */
+  readonly parts: readonly Part[];
+  /** The full key of one record. */
+  key(ctx: Context, values: Record<Part, string>): string;
+  /**
+   * The attributes of a partial-key query: a leading run of the parts (none, the first, the first two, ...).
+   * Giving a later part without an earlier one is a programming error.
+   */
+  leading(values: Partial<Record<Part, string>>): string[];
+}
 
-/** Versions are zero-padded so that keys sort in version order. */
+function compositeKeyType<Part extends string>(
+  objectType: string,
+  parts: readonly Part[],
+): CompositeKeyType<Part> {
+  return {
+    objectType,
+    parts,
+    key: (ctx, values) =>
+      ctx.stub.createCompositeKey(
+        objectType,
+        parts.map((part) => values[part]),
+      ),
+    leading: (values) => {
+      const given = parts.map((part) => values[part]);
+      const count = given.findIndex((value) => value === undefined);
+      const leading = (count < 0 ? given : given.slice(0, count)) as string[];
+      if (given.slice(leading.length).some((value) => value !== undefined)) {
+        throw new Error(`a partial ${objectType} key must give a leading run of ${parts.join(', ')}`);
+      }
+      return leading;
+    },
+  };
+}
+
+/** Versions and other numbers are zero-padded so that keys sort in numeric order. */
 export function fixedWidth(n: number, width = 10): string {
   return String(n).padStart(width, '0');
 }
 
-const key =
-  (type: string) =>
-  (ctx: Context, ...parts: string[]): string =>
-    ctx.stub.createCompositeKey(type, parts);
+export const Keys = {
+  ping: compositeKeyType('ping', ['pingId']),
+  orgKey: compositeKeyType('orgKey', ['mspId', 'version']),
+  orgKeyCurrent: compositeKeyType('orgKeyCurrent', ['mspId']),
+  subscription: compositeKeyType('subscription', ['subscriptionId']),
+  subscriptionBySubscriber: compositeKeyType('subscriptionBySubscriber', [
+    'distributorMspId',
+    'subscriberId',
+    'subscriptionId',
+  ]),
+  subscriptionByMeter: compositeKeyType('subscriptionByMeter', [
+    'distributorMspId',
+    'meterId',
+    'subscriptionId',
+  ]),
+  subscriptionByStatus: compositeKeyType('subscriptionByStatus', ['status', 'subscriptionId']),
+  sessionKey: compositeKeyType('sessionKey', ['keyId']),
+  retiredKey: compositeKeyType('retiredKey', ['keyId']),
+  readingCursor: compositeKeyType('readingCursor', ['subscriptionId']),
+  accessRequest: compositeKeyType('accessRequest', ['requestId']),
+  accessRequestBySubscription: compositeKeyType('accessRequestBySubscription', [
+    'subscriptionId',
+    'requestId',
+  ]),
+  accessRequestByRequester: compositeKeyType('accessRequestByRequester', ['requesterMspId', 'requestId']),
+  tariff: compositeKeyType('tariff', ['distributorMspId', 'tariffId', 'version']),
+  tariffCurrent: compositeKeyType('tariffCurrent', ['distributorMspId', 'tariffId']),
+  bill: compositeKeyType('bill', ['billId']),
+  billBySubscription: compositeKeyType('billBySubscription', ['subscriptionId', 'periodFrom', 'billId']),
+} as const;
 
-export const pingKey = key(KeyType.Ping);
-export const orgKeyVersionKey = (ctx: Context, mspId: string, version: number): string =>
-  ctx.stub.createCompositeKey(KeyType.OrgKey, [mspId, fixedWidth(version)]);
-export const orgKeyCurrentKey = key(KeyType.OrgKeyCurrent);
-export const subscriptionKey = key(KeyType.Subscription);
-export const subscriptionBySubscriberKey = key(KeyType.SubscriptionBySubscriber);
-export const subscriptionByMeterKey = key(KeyType.SubscriptionByMeter);
-export const subscriptionByStatusKey = (
-  ctx: Context,
-  status: SubscriptionStatus,
-  subscriptionId: string,
-): string => ctx.stub.createCompositeKey(KeyType.SubscriptionByStatus, [status, subscriptionId]);
-export const sessionKeyKey = key(KeyType.SessionKey);
-export const retiredKeyKey = key(KeyType.RetiredKey);
 /**
  * Readings use plain keys, not composite keys: Fabric allows range queries between two plain keys only,
  * and readings are read by time range. reading/<subscriptionId>/<periodStart> with a fixed-width time sorts
  * a subscription's readings in time order, contiguously.
  */
 export function readingKey(subscriptionId: string, periodStart: string): string {
-  return `${KeyType.Reading}/${subscriptionId}/${periodStart}`;
+  return `reading/${subscriptionId}/${periodStart}`;
 }
-export const readingCursorKey = key(KeyType.ReadingCursor);
-export const accessRequestKey = key(KeyType.AccessRequest);
-export const accessRequestBySubscriptionKey = key(KeyType.AccessRequestBySubscription);
-export const accessRequestByRequesterKey = key(KeyType.AccessRequestByRequester);
-export const tariffVersionKey = (ctx: Context, mspId: string, tariffId: string, version: number): string =>
-  ctx.stub.createCompositeKey(KeyType.Tariff, [mspId, tariffId, fixedWidth(version)]);
-export const tariffCurrentKey = key(KeyType.TariffCurrent);
+
 /** Price signals are read by time range, so they use plain keys too ('|' cannot occur in a region code). */
 export function priceSignalKey(regionCode: string, periodStart: string): string {
-  return `${KeyType.PriceSignal}|${regionCode}|${periodStart}`;
+  return `priceSignal|${regionCode}|${periodStart}`;
 }
-export const billKey = key(KeyType.Bill);
-export const billBySubscriptionKey = key(KeyType.BillBySubscription);

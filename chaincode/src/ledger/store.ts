@@ -1,15 +1,16 @@
 import type { Context } from 'fabric-contract-api';
 import type { Iterators } from 'fabric-shim-api';
-import type { Page } from '../api/records';
+import type { EventName, Page } from '@smartmeter/domain';
 import { invalidArgument, notFound } from '../contractError';
-import { marshal, unmarshal } from './marshal';
+import type { CompositeKeyType } from './keys';
+import { canonicalJson, marshal, unmarshal } from './marshal';
 
 /** Index entries carry no data of their own: the key is the information. */
 const INDEX_VALUE = new Uint8Array([0]);
 
 export async function readOptional<T>(ctx: Context, key: string): Promise<T | undefined> {
   const bytes = await ctx.stub.getState(key);
-  return bytes && bytes.length > 0 ? unmarshal<T>(bytes) : undefined;
+  return bytes.length > 0 ? unmarshal<T>(bytes) : undefined;
 }
 
 export async function readRequired<T>(ctx: Context, key: string, what: string): Promise<T> {
@@ -28,7 +29,23 @@ export async function writeIndex(ctx: Context, key: string): Promise<void> {
 
 export async function exists(ctx: Context, key: string): Promise<boolean> {
   const bytes = await ctx.stub.getState(key);
-  return !!bytes && bytes.length > 0;
+  return bytes.length > 0;
+}
+
+/**
+ * How most transactions end: store the record, emit one event (ids only, never ciphertext or anything
+ * about the household), and return the stored JSON so that every endorser returns identical bytes.
+ */
+export async function saveAndEmit(
+  ctx: Context,
+  key: string,
+  record: object,
+  event: EventName,
+  eventPayload: Record<string, string | number | boolean>,
+): Promise<string> {
+  await write(ctx, key, record);
+  ctx.stub.setEvent(event, marshal(eventPayload));
+  return canonicalJson(record);
 }
 
 /** Drains a state iterator into the parsed values, closing it whatever happens. */
@@ -50,9 +67,33 @@ export async function collectEntries(
   return entries;
 }
 
-/** The attributes after the object type of a composite key. */
-export function keyAttributes(ctx: Context, key: string): string[] {
-  return ctx.stub.splitCompositeKey(key).attributes;
+/** The records under a partial key: a leading run of the key type's attributes. */
+export async function valuesByPartialKey<T, Part extends string>(
+  ctx: Context,
+  keyType: CompositeKeyType<Part>,
+  leading: Partial<Record<Part, string>>,
+): Promise<T[]> {
+  return collectValues<T>(
+    await ctx.stub.getStateByPartialCompositeKey(keyType.objectType, keyType.leading(leading)),
+  );
+}
+
+/** The ids an index holds under a partial key: the last attribute of each of its keys. */
+export async function idsByPartialKey<Part extends string>(
+  ctx: Context,
+  indexType: CompositeKeyType<Part>,
+  leading: Partial<Record<Part, string>>,
+): Promise<string[]> {
+  const entries = await collectEntries(
+    await ctx.stub.getStateByPartialCompositeKey(indexType.objectType, indexType.leading(leading)),
+  );
+  return entries.map((entry) => lastAttribute(ctx, entry.key));
+}
+
+function lastAttribute(ctx: Context, key: string): string {
+  const id = ctx.stub.splitCompositeKey(key).attributes.at(-1);
+  if (id === undefined) throw new Error(`index key ${JSON.stringify(key)} has no attributes`);
+  return id;
 }
 
 /**
@@ -74,45 +115,49 @@ function partialKeyRange(ctx: Context, objectType: string, attributes: string[])
   return [prefix, `${prefix}\u{10FFFF}`];
 }
 
-/** One page of records under a partial composite key (read-only transactions only, as Fabric requires). */
-export async function pageByPartialKey<T>(
+/** A page under a partial key, once the bookmark is known to lie under that same key (see requireBookmarkIn). */
+async function checkedPage<Part extends string>(
   ctx: Context,
-  objectType: string,
-  attributes: string[],
+  keyType: CompositeKeyType<Part>,
+  leading: Partial<Record<Part, string>>,
   pageSize: number,
   bookmark: string,
-): Promise<Page<T>> {
-  requireBookmarkIn(bookmark, ...partialKeyRange(ctx, objectType, attributes));
-  const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
-    objectType,
+) {
+  const attributes = keyType.leading(leading);
+  requireBookmarkIn(bookmark, ...partialKeyRange(ctx, keyType.objectType, attributes));
+  return ctx.stub.getStateByPartialCompositeKeyWithPagination(
+    keyType.objectType,
     attributes,
     pageSize,
     bookmark,
   );
+}
+
+/** One page of records under a partial key (read-only transactions only, as Fabric requires). */
+export async function pageByPartialKey<T, Part extends string>(
+  ctx: Context,
+  keyType: CompositeKeyType<Part>,
+  leading: Partial<Record<Part, string>>,
+  pageSize: number,
+  bookmark: string,
+): Promise<Page<T>> {
+  const { iterator, metadata } = await checkedPage(ctx, keyType, leading, pageSize, bookmark);
   return { records: await collectValues<T>(iterator), bookmark: nextBookmark(metadata) };
 }
 
 /** One page of index entries resolved to the records they point at (the last key attribute is the id). */
-export async function pageThroughIndex<T>(
+export async function pageThroughIndex<T, Part extends string>(
   ctx: Context,
-  indexType: string,
-  attributes: string[],
+  indexType: CompositeKeyType<Part>,
+  leading: Partial<Record<Part, string>>,
   pageSize: number,
   bookmark: string,
   recordKeyOf: (id: string) => string,
 ): Promise<Page<T>> {
-  requireBookmarkIn(bookmark, ...partialKeyRange(ctx, indexType, attributes));
-  const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
-    indexType,
-    attributes,
-    pageSize,
-    bookmark,
-  );
-  const entries = await collectEntries(iterator);
+  const { iterator, metadata } = await checkedPage(ctx, indexType, leading, pageSize, bookmark);
   const records: T[] = [];
-  for (const entry of entries) {
-    const id = keyAttributes(ctx, entry.key).at(-1) as string;
-    const record = await readOptional<T>(ctx, recordKeyOf(id));
+  for (const entry of await collectEntries(iterator)) {
+    const record = await readOptional<T>(ctx, recordKeyOf(lastAttribute(ctx, entry.key)));
     if (record !== undefined) records.push(record);
   }
   return { records, bookmark: nextBookmark(metadata) };
@@ -134,6 +179,11 @@ export async function pageByRange<T>(
     bookmark,
   );
   return { records: await collectValues<T>(iterator), bookmark: nextBookmark(metadata) };
+}
+
+/** The records with plain keys in [startKey, endKey), all of them. */
+export async function valuesByRange<T>(ctx: Context, startKey: string, endKey: string): Promise<T[]> {
+  return collectValues<T>(await ctx.stub.getStateByRange(startKey, endKey));
 }
 
 /**

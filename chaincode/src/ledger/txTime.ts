@@ -1,4 +1,5 @@
 import type { Context } from 'fabric-contract-api';
+import { isoSeconds } from '@smartmeter/domain';
 import { invalidArgument } from '../contractError';
 
 /**
@@ -12,9 +13,7 @@ export function txEpochSeconds(ctx: Context): number {
   return Number(ctx.stub.getTxTimestamp().seconds);
 }
 
-export function isoSeconds(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { isoSeconds };
 
 /** The transaction time as ISO 8601 UTC, seconds precision. */
 export function txTimeIso(ctx: Context): string {

@@ -8,7 +8,7 @@ import {
 } from '@smartmeter/crypto';
 import type { Context } from 'fabric-contract-api';
 import { buildSubscriptionRequest } from '../../../client/src/subscriptionRequest';
-import type { SubscriptionRecord } from '../../src/api/records';
+import type { SubscriptionRecord } from '@smartmeter/domain';
 import { MeasurementContract } from '../../src/contracts/MeasurementContract';
 import { OrgKeyContract } from '../../src/contracts/OrgKeyContract';
 import { BillingContract } from '../../src/contracts/BillingContract';

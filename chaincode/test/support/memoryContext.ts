@@ -104,7 +104,7 @@ export class MemoryLedger {
       const start = bookmark ? entries.findIndex((entry) => entry.key >= bookmark) : 0;
       const from = start < 0 ? entries.length : start;
       const slice = entries.slice(from, from + pageSize);
-      const next = entries[from + pageSize];
+      const next = entries.at(from + pageSize);
       return {
         iterator: iteratorOver(slice),
         // Like a peer: an empty page comes without metadata.

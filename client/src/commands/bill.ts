@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
-import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
+import type { BillRecord } from '@smartmeter/domain';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fetchBillEvidence, verifyBill } from '../billVerify';
+import { verifyEvidence } from '../billVerify';
 import { renderBillHtml } from '../billReport';
-import { BillingClient } from '../contracts/BillingClient';
-import { SubscriptionClient } from '../contracts/SubscriptionClient';
 import { ExitCode, UsageError } from '../errors';
-import { formatKwh, formatMoney, printRows, type Column } from '../output';
+import { formatKwh, formatMoney, printResult, printRows, type Column } from '../output';
 import { sessionKeyFor } from '../sessionKeys';
-import { integerOption, isoOption, onChannel, print, resolveKeystore, type GlobalOptions } from './context';
+import { CommandExit, integerOption, isoOption, transientEndorsers } from './context';
+import type { ChannelContext, CommandDeps, ContractClients } from './deps';
 
 /** A session key file holds the 32-byte key as 64 hex characters. */
 export function readSessionKeyFile(path: string): Buffer {
@@ -59,15 +58,156 @@ export function describeBill(b: BillRecord): string {
   return lines.join('\n');
 }
 
-export function registerBillCommands(program: Command, globals: () => GlobalOptions): void {
+/** Runs one change (or read) of a bill and prints the bill as it is afterwards. */
+async function showBill(
+  deps: CommandDeps,
+  change: (clients: ContractClients, context: ChannelContext) => Promise<BillRecord>,
+): Promise<void> {
+  const record = await deps.withChannel(change);
+  printResult(deps.output, record, () => describeBill(record));
+}
+
+export interface BillPeriod {
+  from: string;
+  to: string;
+}
+
+export function parseBillPeriod(flags: { from: string; to: string }): BillPeriod {
+  return { from: isoOption('--from', flags.from), to: isoOption('--to', flags.to) };
+}
+
+/** The operator's organization unwraps the session key; it goes to the endorsers only, as transient data. */
+export function runBillIssue(deps: CommandDeps, subscriptionId: string, period: BillPeriod): Promise<void> {
+  return showBill(deps, async ({ subscriptions, billing }, { profile }) => {
+    const subscription = await subscriptions.get(subscriptionId);
+    const { key } = sessionKeyFor(subscription, profile.mspId, deps.keystore());
+    return billing.issue(
+      subscriptionId,
+      period.from,
+      period.to,
+      key,
+      transientEndorsers(subscription, profile),
+    );
+  });
+}
+
+export function runBillShow(deps: CommandDeps, billId: string): Promise<void> {
+  return showBill(deps, ({ billing }) => billing.get(billId));
+}
+
+export async function runBillList(deps: CommandDeps, options: { subscription?: string }): Promise<void> {
+  const records = await deps.withChannel(({ billing }) =>
+    options.subscription ? billing.forSubscription(options.subscription) : billing.all(),
+  );
+  printRows(deps.output, records, billColumns);
+}
+
+export interface BillVerifyOptions {
+  /** The session key from --session-key-file. */
+  sessionKey?: Buffer;
+  /** Else the keystore's session key of this name; else the key the caller holds for the subscription. */
+  key?: string;
+}
+
+export function parseVerifyOptions(flags: { key?: string; sessionKeyFile?: string }): BillVerifyOptions {
+  return flags.sessionKeyFile
+    ? { sessionKey: readSessionKeyFile(flags.sessionKeyFile) }
+    : { key: flags.key || undefined };
+}
+
+/** Recomputes the bill from the ledger with the session key; a mismatch prints the differences and exits 1. */
+export async function runBillVerify(
+  deps: CommandDeps,
+  billId: string,
+  options: BillVerifyOptions,
+): Promise<void> {
+  const result = await deps.withChannel(async (clients, { profile }) => {
+    let key: Buffer;
+    if (options.sessionKey) key = options.sessionKey;
+    else if (options.key) key = deps.keystore().sessionKeyBytes(options.key);
+    else {
+      const bill = await clients.billing.get(billId);
+      const subscription = await clients.subscriptions.get(bill.subscriptionId);
+      key = sessionKeyFor(subscription, profile.mspId, deps.keystore()).key;
+    }
+    return verifyEvidence(await clients.billEvidence(billId), key);
+  });
+  printResult(deps.output, { billId, ok: result.ok, differences: result.differences }, () =>
+    result.ok
+      ? `OK: bill ${billId} matches the ledger`
+      : [`MISMATCH: bill ${billId}`, ...result.differences.map((d) => `  ${d}`)].join('\n'),
+  );
+  if (!result.ok) throw new CommandExit(ExitCode.Refused);
+}
+
+export function runBillDispute(deps: CommandDeps, billId: string, reason: string): Promise<void> {
+  return showBill(deps, ({ billing }) => billing.dispute(billId, reason));
+}
+
+export interface BillResolveOptions {
+  outcome: 'UPHELD' | 'REJECTED';
+  note: string;
+}
+
+export function parseResolveOptions(flags: { outcome: string; note: string }): BillResolveOptions {
+  const outcome = flags.outcome.toUpperCase();
+  if (outcome !== 'UPHELD' && outcome !== 'REJECTED')
+    throw new UsageError('--outcome must be UPHELD or REJECTED');
+  return { outcome, note: flags.note };
+}
+
+export function runBillResolve(
+  deps: CommandDeps,
+  billId: string,
+  options: BillResolveOptions,
+): Promise<void> {
+  return showBill(deps, ({ billing }) => billing.resolve(billId, options.outcome, options.note));
+}
+
+export interface BillPayOptions {
+  amountMinor: number;
+  reference: string;
+}
+
+export function parsePayOptions(flags: { amount: string; reference: string }): BillPayOptions {
+  return {
+    amountMinor: integerOption('--amount', flags.amount, 0, Number.MAX_SAFE_INTEGER),
+    reference: flags.reference,
+  };
+}
+
+export function runBillPay(deps: CommandDeps, billId: string, options: BillPayOptions): Promise<void> {
+  return showBill(deps, ({ billing }) => billing.pay(billId, options.amountMinor, options.reference));
+}
+
+export interface BillReportOptions {
+  /** Where the HTML page goes. */
+  html: string;
+  /** Session key from the keystore; default: the key the caller holds for the subscription. */
+  key?: string;
+}
+
+export async function runBillReport(
+  deps: CommandDeps,
+  billId: string,
+  options: BillReportOptions,
+): Promise<void> {
+  const html = await deps.withChannel(async ({ billEvidence }, { profile }) => {
+    const evidence = await billEvidence(billId);
+    const keystore = deps.keystore();
+    const key = options.key
+      ? keystore.sessionKeyBytes(options.key)
+      : sessionKeyFor(evidence.subscription, profile.mspId, keystore).key;
+    return renderBillHtml(evidence, key);
+  });
+  writeFileSync(options.html, html);
+  deps.output.stderr.write(`wrote ${options.html}\n`);
+}
+
+export function registerBillCommands(program: Command, deps: () => CommandDeps): void {
   const bill = program
     .command('bill')
     .description('bills computed on the ledger from the encrypted readings');
-  const show = async (fn: (client: BillingClient) => Promise<BillRecord>) => {
-    const options = globals();
-    const record = await onChannel(options, (network) => fn(new BillingClient(network)));
-    print(options, record, () => describeBill(record));
-  };
   bill
     .command('issue <subscriptionId>')
     .description(
@@ -79,36 +219,19 @@ export function registerBillCommands(program: Command, globals: () => GlobalOpti
       'after',
       "\nThe session key is unwrapped with the distributor's organization key from the keystore.\nExample:\n  meterctl -p .network/profiles/distributor1.json bill issue sub_3f... --from 2026-10-01 --to 2026-11-01",
     )
-    .action(async (id: string, o: { from: string; to: string }) => {
-      const options = globals();
-      const from = isoOption('--from', o.from);
-      const to = isoOption('--to', o.to);
-      const record = await onChannel(options, async (network, { profile }) => {
-        const subscription = await new SubscriptionClient(network).get(id);
-        const { key } = sessionKeyFor(subscription, profile.mspId, resolveKeystore(options));
-        return new BillingClient(network).issue(id, from, to, key, [
-          subscription.distributorMspId,
-          profile.authorityMspId,
-        ]);
-      });
-      print(options, record, () => describeBill(record));
+    .action((id: string, flags: { from: string; to: string }) => {
+      const period = parseBillPeriod(flags);
+      return runBillIssue(deps(), id, period);
     });
   bill
     .command('show <billId>')
     .description('one bill')
-    .action(async (billId: string) => show((client) => client.get(billId)));
+    .action((billId: string) => runBillShow(deps(), billId));
   bill
     .command('list')
     .description('bills of one subscription, or every bill the caller may see (operators, auditors)')
     .option('--subscription <subscriptionId>', 'only this subscription (households use this)')
-    .action(async (o: { subscription?: string }) => {
-      const options = globals();
-      const records = await onChannel(options, (network) => {
-        const client = new BillingClient(network);
-        return o.subscription ? client.forSubscription(o.subscription) : client.all();
-      });
-      printRows(options, records, billColumns);
-    });
+    .action((options: { subscription?: string }) => runBillList(deps(), options));
   bill
     .command('verify <billId>')
     .description('recompute a bill from the ledger with the session key and compare (exit 1 on a mismatch)')
@@ -118,33 +241,15 @@ export function registerBillCommands(program: Command, globals: () => GlobalOpti
       'after',
       '\nExample:\n  meterctl -p .network/profiles/distributor1.json -i hh-17 bill verify bill_9c...',
     )
-    .action(async (billId: string, o: { key?: string; sessionKeyFile?: string }) => {
-      const options = globals();
-      const result = await onChannel(options, async (network, { profile }) => {
-        let key: Buffer;
-        if (o.sessionKeyFile) key = readSessionKeyFile(o.sessionKeyFile);
-        else if (o.key) key = Buffer.from(resolveKeystore(options).sessionKey(o.key).key, 'hex');
-        else {
-          const bill = await new BillingClient(network).get(billId);
-          const subscription = await new SubscriptionClient(network).get(bill.subscriptionId);
-          key = sessionKeyFor(subscription, profile.mspId, resolveKeystore(options)).key;
-        }
-        return verifyBill(network, billId, key);
-      });
-      print(options, { billId, ok: result.ok, differences: result.differences }, () =>
-        result.ok
-          ? `OK: bill ${billId} matches the ledger`
-          : [`MISMATCH: bill ${billId}`, ...result.differences.map((d) => `  ${d}`)].join('\n'),
-      );
-      if (!result.ok) process.exitCode = ExitCode.Refused;
+    .action((billId: string, flags: { key?: string; sessionKeyFile?: string }) => {
+      const options = parseVerifyOptions(flags);
+      return runBillVerify(deps(), billId, options);
     });
   bill
     .command('dispute <billId>')
     .description('the household disputes a bill')
     .requiredOption('--reason <text>', 'what is wrong, e.g. which line')
-    .action(async (billId: string, o: { reason: string }) =>
-      show((client) => client.dispute(billId, o.reason)),
-    );
+    .action((billId: string, flags: { reason: string }) => runBillDispute(deps(), billId, flags.reason));
   bill
     .command('resolve <billId>')
     .description(
@@ -152,20 +257,18 @@ export function registerBillCommands(program: Command, globals: () => GlobalOpti
     )
     .requiredOption('--outcome <outcome>', 'UPHELD or REJECTED')
     .requiredOption('--note <text>', 'explanation for the household')
-    .action(async (billId: string, o: { outcome: string; note: string }) => {
-      const outcome = o.outcome.toUpperCase();
-      if (outcome !== 'UPHELD' && outcome !== 'REJECTED')
-        throw new UsageError('--outcome must be UPHELD or REJECTED');
-      await show((client) => client.resolve(billId, outcome, o.note));
+    .action((billId: string, flags: { outcome: string; note: string }) => {
+      const options = parseResolveOptions(flags);
+      return runBillResolve(deps(), billId, options);
     });
   bill
     .command('pay <billId>')
     .description('the distributor operator records the payment of a bill (the exact total, in minor units)')
     .requiredOption('--amount <minorUnits>', 'amount paid in minor currency units (e.g. pence)')
     .requiredOption('--reference <ref>', 'payment reference')
-    .action(async (billId: string, o: { amount: string; reference: string }) => {
-      const amount = integerOption('--amount', o.amount, 0, Number.MAX_SAFE_INTEGER);
-      await show((client) => client.pay(billId, amount, o.reference));
+    .action((billId: string, flags: { amount: string; reference: string }) => {
+      const options = parsePayOptions(flags);
+      return runBillPay(deps(), billId, options);
     });
   bill
     .command('report <billId>')
@@ -176,17 +279,5 @@ export function registerBillCommands(program: Command, globals: () => GlobalOpti
       'after',
       '\nExample:\n  meterctl -p .network/profiles/distributor1.json -i hh-17 bill report bill_9c... --html bill.html',
     )
-    .action(async (billId: string, o: { html: string; key?: string }) => {
-      const options = globals();
-      const html = await onChannel(options, async (network, { profile }) => {
-        const evidence = await fetchBillEvidence(network, billId);
-        const keystore = resolveKeystore(options);
-        const key = o.key
-          ? Buffer.from(keystore.sessionKey(o.key).key, 'hex')
-          : sessionKeyFor(evidence.subscription, profile.mspId, keystore).key;
-        return renderBillHtml(evidence, key);
-      });
-      writeFileSync(o.html, html);
-      process.stderr.write(`wrote ${o.html}\n`);
-    });
+    .action((billId: string, options: BillReportOptions) => runBillReport(deps(), billId, options));
 }

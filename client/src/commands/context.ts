@@ -1,15 +1,14 @@
-import type { Gateway, Network } from '@hyperledger/fabric-gateway';
-import { withGateway } from '../gateway';
-import { Keystore } from '../keystore';
+import type { SubscriptionRecord } from '@smartmeter/domain';
+import type { Keystore } from '../keystore';
 import {
-  loadProfile,
+  identityIn,
   noDefaultIdentity,
   ProfileError,
   type ConnectionProfile,
   type IdentityFiles,
 } from '../profile';
 import { UsageError } from '../errors';
-import { printResult, type OutputOptions } from '../output';
+import type { OutputOptions } from '../output';
 
 /** Options every command shares. */
 export interface GlobalOptions extends OutputOptions {
@@ -19,28 +18,33 @@ export interface GlobalOptions extends OutputOptions {
   keystore?: string;
 }
 
-export function resolveProfile(options: GlobalOptions): ConnectionProfile {
-  const path = options.profile ?? process.env.METERCTL_PROFILE;
-  if (!path) throw new UsageError('no connection profile: pass --profile <file> or set METERCTL_PROFILE');
-  return loadProfile(path);
+/**
+ * A command has printed everything it has to say and ends with this exit code (bill verify on a mismatch):
+ * main returns the code and prints nothing more.
+ */
+export class CommandExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'CommandExit';
+  }
 }
 
-export function resolveKeystore(options: GlobalOptions): Keystore {
-  return Keystore.resolve(options.keystore);
-}
-
-/** The identity's name and files: from the profile, or one enrolled into the keystore with meterctl identity. */
+/**
+ * The identity's name and files: from the profile, or one enrolled into the keystore with meterctl identity.
+ * name: the one asked for (-i), else the profile's default.
+ */
 export function resolveIdentity(
   profile: ConnectionProfile,
-  options: GlobalOptions,
+  requested: string | undefined,
+  keystore: Keystore,
 ): { name: string; files: IdentityFiles } {
-  const name = options.identity ?? profile.defaultIdentity;
+  const name = requested ?? profile.defaultIdentity;
   if (name === '') throw new ProfileError(noDefaultIdentity(profile));
-  const files = profile.identities[name] ?? resolveKeystore(options).identity(profile.mspId, name);
+  const files = identityIn(profile, name) ?? keystore.identity(profile.mspId, name);
   if (!files) {
     const known = Object.keys(profile.identities).join(', ');
     throw new ProfileError(
-      `no identity "${name}" for ${profile.mspId}: not in the profile (${known}) nor in the keystore ${resolveKeystore(options).dir}`,
+      `no identity "${name}" for ${profile.mspId}: not in the profile (${known}) nor in the keystore ${keystore.dir}`,
     );
   }
   return { name, files };
@@ -60,29 +64,16 @@ export function resolveChannel(profile: ConnectionProfile, options: GlobalOption
   return profile.channels[0];
 }
 
-export interface ChannelContext {
-  profile: ConnectionProfile;
-  channel: string;
-  gateway: Gateway;
-  network: Network;
-}
-
-/** Runs fn against the profile's channel with a gateway that is always closed afterwards. */
-export async function onChannel<T>(
-  options: GlobalOptions,
-  fn: (network: Network, context: ChannelContext) => Promise<T>,
-): Promise<T> {
-  const profile = resolveProfile(options);
-  const channel = resolveChannel(profile, options);
-  const { files } = resolveIdentity(profile, options);
-  return withGateway(profile, { files }, (gateway) => {
-    const network = gateway.getNetwork(channel);
-    return fn(network, { profile, channel, gateway, network });
-  });
-}
-
-export function print(options: GlobalOptions, value: unknown, human: () => string): void {
-  printResult(options, value, human);
+/**
+ * Who endorses a transaction that carries secrets as transient data (bill issue the session key, personal-data
+ * grant the sealed data): with transient data the gateway endorses only on the organizations named, and the
+ * endorsement policy needs the channel's distributor and the authority.
+ */
+export function transientEndorsers(
+  subscription: Pick<SubscriptionRecord, 'distributorMspId'>,
+  profile: Pick<ConnectionProfile, 'authorityMspId'>,
+): string[] {
+  return [subscription.distributorMspId, profile.authorityMspId];
 }
 
 /** Parses an integer option, or explains which option is wrong. */
@@ -100,4 +91,9 @@ export function isoOption(name: string, value: string): string {
       `${name} must be a UTC time like 2026-01-15T10:00:00Z or a date like 2026-01-15 (got "${value}")`,
     );
   return full;
+}
+
+/** An optional time option: undefined when absent (or given empty), else checked like isoOption. */
+export function optionalIsoOption(name: string, value: string | undefined): string | undefined {
+  return value ? isoOption(name, value) : undefined;
 }

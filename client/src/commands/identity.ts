@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { enrollIdentity, registerIdentity, registrationTarget, validateAttributes } from '../identities';
-import type { Role } from '@smartmeter/chaincode/dist/api/records';
+import type { Role } from '@smartmeter/domain';
+import { registrationTarget, validateAttributes } from '../identities';
+import { printResult } from '../output';
 import { identityFiles } from '../profile';
-import { print, resolveKeystore, resolveProfile, type GlobalOptions } from './context';
+import type { CommandDeps } from './deps';
 
-interface RegisterOptions {
+export interface IdentityRegisterOptions {
   role: Role;
   meterId?: string;
   subscriberId?: string;
@@ -12,7 +13,43 @@ interface RegisterOptions {
   registrar?: string;
 }
 
-export function registerIdentityCommands(program: Command, globals: () => GlobalOptions): void {
+/** Registers at the CA for the role (options already checked with validateAttributes). */
+export async function runIdentityRegister(
+  deps: CommandDeps,
+  name: string,
+  options: IdentityRegisterOptions,
+): Promise<void> {
+  const profile = deps.profile();
+  const target = registrationTarget(profile, options.role);
+  const registrar = identityFiles(profile, options.registrar ?? target.registrar);
+  const secret = await deps.ca.register(target, registrar, {
+    name,
+    role: options.role,
+    meterId: options.meterId,
+    subscriberId: options.subscriberId,
+    secret: options.secret,
+  });
+  printResult(deps.output, { name, mspId: target.mspId, role: options.role, secret }, () =>
+    [
+      `registered ${name} at ${target.ca.caName} (${target.mspId}) as ${options.role}`,
+      `secret ${secret}`,
+    ].join('\n'),
+  );
+}
+
+export async function runIdentityEnroll(deps: CommandDeps, name: string, secret: string): Promise<void> {
+  const profile = deps.profile();
+  const files = await deps.ca.enroll(profile, deps.keystore(), name, secret);
+  printResult(deps.output, { name, mspId: profile.mspId, ...files }, () =>
+    [
+      `enrolled ${name} of ${profile.mspId}`,
+      `certificate ${files.certPath}`,
+      `private key ${files.keyPath} (0600)`,
+    ].join('\n'),
+  );
+}
+
+export function registerIdentityCommands(program: Command, deps: () => CommandDeps): void {
   const identity = program
     .command('identity')
     .description(
@@ -33,25 +70,9 @@ export function registerIdentityCommands(program: Command, globals: () => Global
       'after',
       "\nHouseholds and meters are registered at the distributor's households CA (MSP <Distributor>HouseholdsMSP),\noperators and auditors at the organization's own CA.\nExample:\n  meterctl -p .network/profiles/distributor1.json identity register mtr-0042 --role meter --meter-id mtr-0042",
     )
-    .action(async (name: string, commandOptions: RegisterOptions) => {
-      const options = globals();
-      validateAttributes(commandOptions);
-      const profile = resolveProfile(options);
-      const target = registrationTarget(profile, commandOptions.role);
-      const registrar = identityFiles(profile, commandOptions.registrar ?? target.registrar);
-      const secret = await registerIdentity(target, registrar, {
-        name,
-        role: commandOptions.role,
-        meterId: commandOptions.meterId,
-        subscriberId: commandOptions.subscriberId,
-        secret: commandOptions.secret,
-      });
-      print(options, { name, mspId: target.mspId, role: commandOptions.role, secret }, () =>
-        [
-          `registered ${name} at ${target.ca.caName} (${target.mspId}) as ${commandOptions.role}`,
-          `secret ${secret}`,
-        ].join('\n'),
-      );
+    .action((name: string, options: IdentityRegisterOptions) => {
+      validateAttributes(options);
+      return runIdentityRegister(deps(), name, options);
     });
   identity
     .command('enroll <name>')
@@ -61,16 +82,5 @@ export function registerIdentityCommands(program: Command, globals: () => Global
       'after',
       "\nThe key pair is made here and never leaves this keystore. Households use their distributor's households profile.\nExample:\n  meterctl -p .network/profiles/households1.json identity enroll hh-17 --secret 5f0c...\n  then use it with: meterctl -p .network/profiles/households1.json -i hh-17 ...",
     )
-    .action(async (name: string, commandOptions: { secret: string }) => {
-      const options = globals();
-      const profile = resolveProfile(options);
-      const files = await enrollIdentity(profile, resolveKeystore(options), name, commandOptions.secret);
-      print(options, { name, mspId: profile.mspId, ...files }, () =>
-        [
-          `enrolled ${name} of ${profile.mspId}`,
-          `certificate ${files.certPath}`,
-          `private key ${files.keyPath} (0600)`,
-        ].join('\n'),
-      );
-    });
+    .action((name: string, options: { secret: string }) => runIdentityEnroll(deps(), name, options.secret));
 }

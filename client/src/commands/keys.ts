@@ -1,9 +1,77 @@
 import type { Command } from 'commander';
-import { OrgKeyClient } from '../contracts/OrgKeyClient';
-import { printRows } from '../output';
-import { onChannel, print, resolveKeystore, type GlobalOptions } from './context';
+import { printResult, printRows } from '../output';
+import type { CommandDeps } from './deps';
 
-export function registerKeyCommands(program: Command, globals: () => GlobalOptions): void {
+/** A new key pair for the caller's organization: the private key stays in the keystore, the public one is published. */
+export async function runKeysPublish(deps: CommandDeps): Promise<void> {
+  const keystore = deps.keystore();
+  const record = await deps.withChannel(async ({ orgKeys }, { profile, channel }) => {
+    const pending = keystore.newPendingOrgKey(channel, profile.mspId);
+    const published = await orgKeys.publish(pending.pair.publicKeyPem);
+    keystore.commitOrgKey(pending.pendingPath, channel, profile.mspId, published.version);
+    return published;
+  });
+  printResult(
+    deps.output,
+    record,
+    () =>
+      `published ${record.mspId} encryption key v${record.version} (fingerprint ${record.fingerprint.slice(0, 16)}...)`,
+  );
+}
+
+export async function runKeysShow(
+  deps: CommandDeps,
+  mspId: string,
+  options: { history?: boolean },
+): Promise<void> {
+  const records = await deps.withChannel(async ({ orgKeys }) =>
+    options.history ? orgKeys.history(mspId) : [await orgKeys.current(mspId)],
+  );
+  printRows(deps.output, records, [
+    { header: 'msp', value: (r) => r.mspId },
+    { header: 'version', value: (r) => r.version },
+    { header: 'published', value: (r) => r.publishedAt },
+    { header: 'fingerprint', value: (r) => r.fingerprint },
+  ]);
+}
+
+export function runKeysNew(deps: CommandDeps, name: string): void {
+  const stored = deps.keystore().newSessionKey(name);
+  printResult(
+    deps.output,
+    { name, keyId: stored.keyId, createdAt: stored.createdAt },
+    () => `session key ${name}: key id ${stored.keyId}`,
+  );
+}
+
+export function runKeysRotate(deps: CommandDeps, name: string): void {
+  const stored = deps.keystore().rotateSessionKey(name);
+  const previous = stored.previousKeyIds.at(-1);
+  printResult(
+    deps.output,
+    { name, keyId: stored.keyId, previousKeyId: previous },
+    () => `session key ${name}: new key id ${stored.keyId} (was ${previous})`,
+  );
+}
+
+/** Session keys by name and id; never the keys themselves. */
+export function runKeysList(deps: CommandDeps): void {
+  printRows(
+    deps.output,
+    deps
+      .keystore()
+      .sessionKeys()
+      .map(({ name, keyId, createdAt, previousKeyIds }) => ({ name, keyId, createdAt, previousKeyIds })),
+    [
+      { header: 'name', value: (r) => r.name },
+      { header: 'key id', value: (r) => r.keyId },
+      { header: 'created', value: (r) => r.createdAt },
+      { header: 'rotations', value: (r) => r.previousKeyIds.length },
+    ],
+  );
+}
+
+export function registerKeyCommands(program: Command, deps: () => CommandDeps): void {
   const keys = program
     .command('keys')
     .description('encryption keys: organization keys on the ledger, session keys in the local keystore');
@@ -14,51 +82,18 @@ export function registerKeyCommands(program: Command, globals: () => GlobalOptio
       'after',
       '\nThe private key stays in the keystore (0600); publish once per channel the organization is on.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid keys publish',
     )
-    .action(async () => {
-      const options = globals();
-      const keystore = resolveKeystore(options);
-      const record = await onChannel(options, async (network, { profile, channel }) => {
-        const pending = keystore.newPendingOrgKey(channel, profile.mspId);
-        const published = await new OrgKeyClient(network).publish(pending.pair.publicKeyPem);
-        keystore.commitOrgKey(pending.pendingPath, channel, profile.mspId, published.version);
-        return published;
-      });
-      print(
-        options,
-        record,
-        () =>
-          `published ${record.mspId} encryption key v${record.version} (fingerprint ${record.fingerprint.slice(0, 16)}...)`,
-      );
-    });
+    .action(() => runKeysPublish(deps()));
   keys
     .command('show <mspId>')
     .description("an organization's current published encryption key")
     .option('--history', 'every version')
-    .action(async (mspId: string, commandOptions: { history?: boolean }) => {
-      const options = globals();
-      const records = await onChannel(options, async (network) => {
-        const client = new OrgKeyClient(network);
-        return commandOptions.history ? client.history(mspId) : [await client.current(mspId)];
-      });
-      printRows(options, records, [
-        { header: 'msp', value: (r) => r.mspId },
-        { header: 'version', value: (r) => r.version },
-        { header: 'published', value: (r) => r.publishedAt },
-        { header: 'fingerprint', value: (r) => r.fingerprint },
-      ]);
-    });
+    .action((mspId: string, options: { history?: boolean }) => runKeysShow(deps(), mspId, options));
   keys
     .command('new <name>')
     .description('create a session key for a subscription (households); prints its key id')
     .addHelpText('after', '\nExample:\n  meterctl keys new home')
     .action((name: string) => {
-      const options = globals();
-      const stored = resolveKeystore(options).newSessionKey(name);
-      print(
-        options,
-        { name, keyId: stored.keyId, createdAt: stored.createdAt },
-        () => `session key ${name}: key id ${stored.keyId}`,
-      );
+      runKeysNew(deps(), name);
     });
   keys
     .command('rotate <name>')
@@ -67,31 +102,12 @@ export function registerKeyCommands(program: Command, globals: () => GlobalOptio
     )
     .addHelpText('after', '\nExample:\n  meterctl keys rotate home')
     .action((name: string) => {
-      const options = globals();
-      const stored = resolveKeystore(options).rotateSessionKey(name);
-      const previous = stored.previousKeyIds.at(-1);
-      print(
-        options,
-        { name, keyId: stored.keyId, previousKeyId: previous },
-        () => `session key ${name}: new key id ${stored.keyId} (was ${previous})`,
-      );
+      runKeysRotate(deps(), name);
     });
   keys
     .command('list')
     .description('session keys in the local keystore (ids only, never the keys)')
     .action(() => {
-      const options = globals();
-      printRows(
-        options,
-        resolveKeystore(options)
-          .sessionKeys()
-          .map(({ name, keyId, createdAt, previousKeyIds }) => ({ name, keyId, createdAt, previousKeyIds })),
-        [
-          { header: 'name', value: (r) => r.name },
-          { header: 'key id', value: (r) => r.keyId },
-          { header: 'created', value: (r) => r.createdAt },
-          { header: 'rotations', value: (r) => r.previousKeyIds.length },
-        ],
-      );
+      runKeysList(deps());
     });
 }

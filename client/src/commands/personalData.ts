@@ -6,22 +6,13 @@ import {
   PERSONAL_DATA_PADDED_BYTES,
   sealForRecipient,
 } from '@smartmeter/crypto';
-import { ErrorCode } from '@smartmeter/chaincode/dist/api/errors';
-import type { AccessRequestRecord } from '@smartmeter/chaincode/dist/api/records';
+import { ErrorCode, type AccessRequestRecord } from '@smartmeter/domain';
 import { readFileSync } from 'node:fs';
-import { PersonalDataClient } from '../contracts/PersonalDataClient';
-import { SubscriptionClient } from '../contracts/SubscriptionClient';
 import { refusalOf, UsageError } from '../errors';
 import { writeSecretFile } from '../keystore';
-import { printRows, type Column } from '../output';
-import {
-  onChannel,
-  print,
-  resolveChannel,
-  resolveKeystore,
-  resolveProfile,
-  type GlobalOptions,
-} from './context';
+import { printResult, printRows, type Column } from '../output';
+import { resolveChannel, transientEndorsers } from './context';
+import type { ChannelContext, CommandDeps, ContractClients } from './deps';
 
 type AccessRequestSummary = Pick<
   AccessRequestRecord,
@@ -56,15 +47,165 @@ function readPersonalDataFile(path: string): Buffer {
   return bytes;
 }
 
-export function registerPersonalDataCommands(program: Command, globals: () => GlobalOptions): void {
+/** Runs one decision (or read) of an access request and prints the request as it is afterwards. */
+async function showRequest(
+  deps: CommandDeps,
+  decide: (clients: ContractClients, context: ChannelContext) => Promise<AccessRequestRecord>,
+): Promise<void> {
+  const record = await deps.withChannel(decide);
+  printResult(deps.output, record, () => describeRequest(record));
+}
+
+/**
+ * The request's own key pair is made first and kept as pending: it becomes the request's key once the ledger
+ * has the request, and is destroyed if the request fails.
+ */
+export function runPersonalDataRequest(
+  deps: CommandDeps,
+  subscriptionId: string,
+  reason: string,
+): Promise<void> {
+  const keystore = deps.keystore();
+  return showRequest(deps, async ({ personalData }, { channel }) => {
+    const pending = keystore.newPendingRequestKey(channel);
+    try {
+      const request = await personalData.request(subscriptionId, reason, pending.pair.publicKeyPem);
+      keystore.commitRequestKey(pending.pendingPath, channel, request.requestId);
+      return request;
+    } catch (err) {
+      keystore.discardPendingKey(pending.pendingPath);
+      throw err;
+    }
+  });
+}
+
+/** What the household hands over: its personal data as is, or the meter's copy, sealed with the session key. */
+export type GrantedData = { plain: Buffer } | { sealedFile: string; sealed: Buffer };
+
+export interface PersonalDataGrantOptions {
+  data: GrantedData;
+  /** Name of the subscription's session key in the keystore. */
+  key: string;
+}
+
+export function parseGrantOptions(flags: {
+  dataFile?: string;
+  sealedFile?: string;
+  key: string;
+}): PersonalDataGrantOptions {
+  if ((flags.dataFile === undefined) === (flags.sealedFile === undefined)) {
+    throw new UsageError('give exactly one of --data-file and --sealed-file');
+  }
+  const data: GrantedData =
+    flags.sealedFile !== undefined
+      ? { sealedFile: flags.sealedFile, sealed: readInputFile(flags.sealedFile) }
+      : { plain: readPersonalDataFile(flags.dataFile as string) };
+  return { data, key: flags.key };
+}
+
+/** The household consents: the data goes sealed for the request's own key, as transient data. */
+export async function runPersonalDataGrant(
+  deps: CommandDeps,
+  requestId: string,
+  options: PersonalDataGrantOptions,
+): Promise<void> {
+  const key = deps.keystore().sessionKeyBytes(options.key);
+  await showRequest(deps, async ({ personalData, subscriptions }, { profile }) => {
+    const request = await personalData.get(requestId);
+    const subscription = await subscriptions.get(request.subscriptionId);
+    const data =
+      'plain' in options.data
+        ? options.data.plain
+        : openedSealedFile(options.data.sealedFile, options.data.sealed, key, request.subscriptionId);
+    // Sealed for the requester's key of this request: the other endorser, which also receives the
+    // transient data, cannot open it even though it holds the session key.
+    const sealed = sealForRecipient(
+      data,
+      request.requestPublicKeyPem,
+      request.requestId,
+      PERSONAL_DATA_PADDED_BYTES,
+    );
+    return personalData.grant(requestId, sealed, transientEndorsers(subscription, profile));
+  });
+}
+
+export function runPersonalDataDeny(deps: CommandDeps, requestId: string, reason: string): Promise<void> {
+  return showRequest(deps, ({ personalData }) => personalData.deny(requestId, reason));
+}
+
+export interface PersonalDataFetchOptions {
+  /** Write the data to this file (0600) instead of stdout. */
+  out?: string;
+}
+
+/**
+ * Opens the delivered data with the request's own key. Once the peers have purged it (NOT_FOUND), the key is
+ * destroyed too, so that no copy left anywhere can be opened.
+ */
+export async function runPersonalDataFetch(
+  deps: CommandDeps,
+  requestId: string,
+  options: PersonalDataFetchOptions,
+): Promise<void> {
+  const keystore = deps.keystore();
+  const result = await deps.withChannel(async ({ personalData }, { channel }) => {
+    let delivery;
+    try {
+      delivery = await personalData.fetch(requestId);
+    } catch (err) {
+      if (refusalOf(err)?.code === ErrorCode.NotFound && keystore.shredRequestKey(channel, requestId)) {
+        deps.output.stderr.write(
+          `destroyed the key of ${requestId}: its data was purged, no copy can be opened\n`,
+        );
+      }
+      throw err;
+    }
+    const data = openSealed(
+      Buffer.from(delivery.sealedPersonalData, 'base64'),
+      keystore.requestPrivateKey(channel, requestId),
+      requestId,
+    );
+    return { requestId, subscriptionId: delivery.subscriptionId, deliveredAt: delivery.deliveredAt, data };
+  });
+  if (options.out) {
+    writeSecretFile(options.out, result.data);
+    deps.output.stderr.write(`wrote the personal data of ${result.subscriptionId} to ${options.out}\n`);
+    return;
+  }
+  printResult(deps.output, { ...result, data: result.data.toString('utf8') }, () =>
+    result.data.toString('utf8'),
+  );
+}
+
+/** Destroys the request's key in this keystore; nothing is sent. */
+export function runPersonalDataForget(deps: CommandDeps, requestId: string): void {
+  const channel = resolveChannel(deps.profile(), deps.globals);
+  const destroyed = deps.keystore().shredRequestKey(channel, requestId);
+  printResult(deps.output, { requestId, destroyed }, () =>
+    destroyed
+      ? `destroyed the key of ${requestId}`
+      : `no key of ${requestId} in this keystore (already destroyed?)`,
+  );
+}
+
+export function runPersonalDataShow(deps: CommandDeps, requestId: string): Promise<void> {
+  return showRequest(deps, ({ personalData }) => personalData.get(requestId));
+}
+
+export async function runPersonalDataList(
+  deps: CommandDeps,
+  options: { subscription?: string },
+): Promise<void> {
+  const records = await deps.withChannel(({ personalData }) =>
+    options.subscription ? personalData.forSubscription(options.subscription) : personalData.all(),
+  );
+  printRows(deps.output, records, accessRequestColumns);
+}
+
+export function registerPersonalDataCommands(program: Command, deps: () => CommandDeps): void {
   const personal = program
     .command('personal-data')
     .description("consented, logged access to a household's personal data (never stored on the ledger)");
-  const show = async (fn: (client: PersonalDataClient) => Promise<AccessRequestRecord>) => {
-    const options = globals();
-    const record = await onChannel(options, (network) => fn(new PersonalDataClient(network)));
-    print(options, record, () => describeRequest(record));
-  };
   personal
     .command('request <subscriptionId>')
     .description("the distributor or the authority asks for a household's personal data, with a reason")
@@ -73,26 +214,7 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
       'after',
       '\nA key pair is made for this request alone; its private key stays in the keystore (request-keys/, 0600)\nand is destroyed when the data is purged, so no copy left on any peer\'s disk can be opened afterwards.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data request sub_3f... --reason "fraud case 117"',
     )
-    .action(async (id: string, o: { reason: string }) => {
-      const options = globals();
-      const keystore = resolveKeystore(options);
-      const record = await onChannel(options, async (network, { channel }) => {
-        const pending = keystore.newPendingRequestKey(channel);
-        try {
-          const request = await new PersonalDataClient(network).request(
-            id,
-            o.reason,
-            pending.pair.publicKeyPem,
-          );
-          keystore.commitRequestKey(pending.pendingPath, channel, request.requestId);
-          return request;
-        } catch (err) {
-          keystore.discardPendingKey(pending.pendingPath);
-          throw err;
-        }
-      });
-      print(options, record, () => describeRequest(record));
-    });
+    .action((id: string, flags: { reason: string }) => runPersonalDataRequest(deps(), id, flags.reason));
   personal
     .command('grant <requestId>')
     .description(
@@ -105,38 +227,16 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
     )
     .requiredOption('--key <name>', "the subscription's session key from the keystore")
     .addHelpText('after', '\nGive exactly one of --data-file and --sealed-file.')
-    .action(async (requestId: string, o: { dataFile?: string; sealedFile?: string; key: string }) => {
-      if ((o.dataFile === undefined) === (o.sealedFile === undefined)) {
-        throw new UsageError('give exactly one of --data-file and --sealed-file');
-      }
-      const key = Buffer.from(resolveKeystore(globals()).sessionKey(o.key).key, 'hex');
-      const options = globals();
-      const record = await onChannel(options, async (network, { profile }) => {
-        const client = new PersonalDataClient(network);
-        const request = await client.get(requestId);
-        const subscription = await new SubscriptionClient(network).get(request.subscriptionId);
-        const data = o.sealedFile
-          ? openedSealedFile(o.sealedFile, key, request.subscriptionId)
-          : readPersonalDataFile(o.dataFile as string);
-        // Sealed for the requester's key of this request: the other endorser, which also receives the
-        // transient data, cannot open it even though it holds the session key.
-        const sealed = sealForRecipient(
-          data,
-          request.requestPublicKeyPem,
-          request.requestId,
-          PERSONAL_DATA_PADDED_BYTES,
-        );
-        // The endorsement policy needs the channel's distributor and the authority.
-        return client.grant(requestId, sealed, [subscription.distributorMspId, profile.authorityMspId]);
-      });
-      print(options, record, () => describeRequest(record));
+    .action((requestId: string, flags: { dataFile?: string; sealedFile?: string; key: string }) => {
+      const options = parseGrantOptions(flags);
+      return runPersonalDataGrant(deps(), requestId, options);
     });
   personal
     .command('deny <requestId>')
     .description('the household refuses a request')
     .requiredOption('--reason <text>', 'why')
-    .action(async (requestId: string, o: { reason: string }) =>
-      show((client) => client.deny(requestId, o.reason)),
+    .action((requestId: string, flags: { reason: string }) =>
+      runPersonalDataDeny(deps(), requestId, flags.reason),
     );
   personal
     .command('fetch <requestId>')
@@ -146,41 +246,9 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
       'after',
       "\nOpened with the request's own key from the keystore. Once the peers have purged the data (block-to-live),\nfetch destroys that key too: every copy left anywhere is then unreadable.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data fetch par_3f...",
     )
-    .action(async (requestId: string, o: { out?: string }) => {
-      const options = globals();
-      const keystore = resolveKeystore(options);
-      const result = await onChannel(options, async (network, { channel }) => {
-        const client = new PersonalDataClient(network);
-        let delivery;
-        try {
-          delivery = await client.fetch(requestId);
-        } catch (err) {
-          if (refusalOf(err)?.code === ErrorCode.NotFound && keystore.shredRequestKey(channel, requestId)) {
-            process.stderr.write(
-              `destroyed the key of ${requestId}: its data was purged, no copy can be opened\n`,
-            );
-          }
-          throw err;
-        }
-        const data = openSealed(
-          Buffer.from(delivery.sealedPersonalData, 'base64'),
-          keystore.requestPrivateKey(channel, requestId),
-          requestId,
-        );
-        return {
-          requestId,
-          subscriptionId: delivery.subscriptionId,
-          deliveredAt: delivery.deliveredAt,
-          data,
-        };
-      });
-      if (o.out) {
-        writeSecretFile(o.out, result.data);
-        process.stderr.write(`wrote the personal data of ${result.subscriptionId} to ${o.out}\n`);
-        return;
-      }
-      print(options, { ...result, data: result.data.toString('utf8') }, () => result.data.toString('utf8'));
-    });
+    .action((requestId: string, options: PersonalDataFetchOptions) =>
+      runPersonalDataFetch(deps(), requestId, options),
+    );
   personal
     .command('forget <requestId>')
     .description(
@@ -191,42 +259,30 @@ export function registerPersonalDataCommands(program: Command, globals: () => Gl
       '\nFor when the data is no longer needed before its block-to-live ends (fetch does this by itself after).\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data forget par_3f...',
     )
     .action((requestId: string) => {
-      const options = globals();
-      const profile = resolveProfile(options);
-      const channel = resolveChannel(profile, options);
-      const destroyed = resolveKeystore(options).shredRequestKey(channel, requestId);
-      print(options, { requestId, destroyed }, () =>
-        destroyed
-          ? `destroyed the key of ${requestId}`
-          : `no key of ${requestId} in this keystore (already destroyed?)`,
-      );
+      runPersonalDataForget(deps(), requestId);
     });
   personal
     .command('show <requestId>')
     .description('one access request')
-    .action(async (requestId: string) => show((client) => client.get(requestId)));
+    .action((requestId: string) => runPersonalDataShow(deps(), requestId));
   personal
     .command('list')
     .description('access requests: of one subscription, or all the caller may see')
     .option('--subscription <subscriptionId>', 'only this subscription (households use this)')
-    .action(async (o: { subscription?: string }) => {
-      const options = globals();
-      const records = await onChannel(options, (network) => {
-        const client = new PersonalDataClient(network);
-        return o.subscription ? client.forSubscription(o.subscription) : client.all();
-      });
-      printRows(options, records, accessRequestColumns);
-    });
+    .action((options: { subscription?: string }) => runPersonalDataList(deps(), options));
 }
 
-/** The meter's sealed copy, opened with this subscription's key (the household re-seals it for the requester). */
-function openedSealedFile(path: string, key: Buffer, subscriptionId: string): Buffer {
-  let sealed: Buffer;
+/** An input file as bytes; one that cannot be read is a usage mistake. */
+function readInputFile(path: string): Buffer {
   try {
-    sealed = readFileSync(path);
+    return readFileSync(path);
   } catch (err) {
     throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
   }
+}
+
+/** The meter's sealed copy, opened with this subscription's key (the household re-seals it for the requester). */
+function openedSealedFile(path: string, sealed: Buffer, key: Buffer, subscriptionId: string): Buffer {
   try {
     return openPersonalData(sealed, key, subscriptionId);
   } catch {

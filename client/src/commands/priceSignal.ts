@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { PricingClient, type PriceSignalInput } from '../contracts/PricingClient';
+import type { PriceSignalInput } from '../contracts/PricingClient';
 import { UsageError } from '../errors';
 import { readStructuredFile } from '../jsonFile';
-import { printRows } from '../output';
-import { isoOption, onChannel, print, type GlobalOptions } from './context';
+import { printResult, printRows } from '../output';
+import { isoOption } from './context';
+import type { CommandDeps } from './deps';
 
 /** A price-signal file: an array of { periodStart, priceMicroPerKwh }; problems reported by index. */
 export function readSignalFile(path: string): PriceSignalInput[] {
@@ -28,7 +29,45 @@ export function readSignalFile(path: string): PriceSignalInput[] {
   return parsed as PriceSignalInput[];
 }
 
-export function registerPriceSignalCommands(program: Command, globals: () => GlobalOptions): void {
+export interface PriceSignalPublishOptions {
+  regionCode: string;
+  signals: PriceSignalInput[];
+}
+
+export async function runPriceSignalPublish(
+  deps: CommandDeps,
+  options: PriceSignalPublishOptions,
+): Promise<void> {
+  const { regionCode, signals } = options;
+  const result = await deps.withChannel(({ pricing }) => pricing.publishSignals(regionCode, signals));
+  printResult(deps.output, result, () => `published ${signals.length} price signals for ${regionCode}`);
+}
+
+export interface PriceSignalShowOptions {
+  regionCode: string;
+  from: string;
+  to: string;
+}
+
+export function parseShowOptions(flags: {
+  region: string;
+  from: string;
+  to: string;
+}): PriceSignalShowOptions {
+  return { regionCode: flags.region, from: isoOption('--from', flags.from), to: isoOption('--to', flags.to) };
+}
+
+export async function runPriceSignalShow(deps: CommandDeps, options: PriceSignalShowOptions): Promise<void> {
+  const { regionCode, from, to } = options;
+  const records = await deps.withChannel(({ pricing }) => pricing.signals(regionCode, from, to));
+  printRows(deps.output, records, [
+    { header: 'period start', value: (s) => s.periodStart },
+    { header: 'price (µ/kWh)', value: (s) => s.priceMicroPerKwh },
+    { header: 'published', value: (s) => s.publishedAt },
+  ]);
+}
+
+export function registerPriceSignalCommands(program: Command, deps: () => CommandDeps): void {
   const signals = program.command('price-signal').description("the authority's regional price signals");
   signals
     .command('publish')
@@ -39,13 +78,9 @@ export function registerPriceSignalCommands(program: Command, globals: () => Glo
       'after',
       '\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid price-signal publish --region north/d1 --file examples/price-signals.json',
     )
-    .action(async (o: { region: string; file: string }) => {
-      const options = globals();
-      const items = readSignalFile(o.file);
-      const result = await onChannel(options, (network) =>
-        new PricingClient(network).publishSignals(o.region, items),
-      );
-      print(options, result, () => `published ${items.length} price signals for ${o.region}`);
+    .action((flags: { region: string; file: string }) => {
+      const options = { regionCode: flags.region, signals: readSignalFile(flags.file) };
+      return runPriceSignalPublish(deps(), options);
     });
   signals
     .command('show')
@@ -53,17 +88,8 @@ export function registerPriceSignalCommands(program: Command, globals: () => Glo
     .requiredOption('--region <regionCode>', 'grid area')
     .requiredOption('--from <time>', 'start')
     .requiredOption('--to <time>', 'end (exclusive)')
-    .action(async (o: { region: string; from: string; to: string }) => {
-      const options = globals();
-      const from = isoOption('--from', o.from);
-      const to = isoOption('--to', o.to);
-      const records = await onChannel(options, (network) =>
-        new PricingClient(network).signals(o.region, from, to),
-      );
-      printRows(options, records, [
-        { header: 'period start', value: (s) => s.periodStart },
-        { header: 'price (µ/kWh)', value: (s) => s.priceMicroPerKwh },
-        { header: 'published', value: (s) => s.publishedAt },
-      ]);
+    .action((flags: { region: string; from: string; to: string }) => {
+      const options = parseShowOptions(flags);
+      return runPriceSignalShow(deps(), options);
     });
 }

@@ -1,25 +1,29 @@
 import type { Command } from 'commander';
+import { printResult } from '../output';
 import { identityFiles } from '../profile';
-import { print, resolveProfile, type GlobalOptions } from './context';
+import type { CommandDeps } from './deps';
 
-export function registerProfileCommands(program: Command, globals: () => GlobalOptions): void {
+export function runProfileShow(deps: CommandDeps): void {
+  const loaded = deps.profile();
+  const identity = deps.globals.identity ?? loaded.defaultIdentity;
+  const files = identityFiles(loaded, identity);
+  printResult(deps.output, { ...loaded, identity, identityFiles: files }, () =>
+    [
+      `organization  ${loaded.org} (${loaded.mspId})`,
+      `channels      ${loaded.channels.join(', ')}`,
+      `peer          ${loaded.peer.endpoint} (TLS name ${loaded.peer.hostAlias})`,
+      `CA            ${loaded.ca.url} (${loaded.ca.caName})`,
+      `identity      ${identity}: ${files.certPath}`,
+    ].join('\n'),
+  );
+}
+
+export function registerProfileCommands(program: Command, deps: () => CommandDeps): void {
   const profile = program.command('profile').description('connection profiles');
   profile
     .command('show')
     .description('print the connection profile and identity in use')
     .action(() => {
-      const options = globals();
-      const loaded = resolveProfile(options);
-      const identity = options.identity ?? loaded.defaultIdentity;
-      const files = identityFiles(loaded, identity);
-      print(options, { ...loaded, identity, identityFiles: files }, () =>
-        [
-          `organization  ${loaded.org} (${loaded.mspId})`,
-          `channels      ${loaded.channels.join(', ')}`,
-          `peer          ${loaded.peer.endpoint} (TLS name ${loaded.peer.hostAlias})`,
-          `CA            ${loaded.ca.url} (${loaded.ca.caName})`,
-          `identity      ${identity}: ${files.certPath}`,
-        ].join('\n'),
-      );
+      runProfileShow(deps());
     });
 }

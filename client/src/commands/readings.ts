@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
 import { decryptReading, DecryptionError, type ReadingPayload } from '@smartmeter/crypto';
-import type { ReadingRecord, SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
-import { MeasurementClient } from '../contracts/MeasurementClient';
-import { SubscriptionClient } from '../contracts/SubscriptionClient';
-import { printResult, printRows } from '../output';
+import {
+  type InvalidReading,
+  type ReadingRecord,
+  type SubscriptionRecord,
+  openReadings,
+} from '@smartmeter/domain';
+import type { MissingPeriods } from '../contracts/MeasurementClient';
+import { printResult, printRows, type OutputSink } from '../output';
 import { sessionKeyFor } from '../sessionKeys';
-import { openReadings } from '@smartmeter/chaincode/dist/billing';
-import { isoOption, onChannel, resolveKeystore, type GlobalOptions } from './context';
+import { isoOption } from './context';
+import type { CommandDeps } from './deps';
 
 export interface DecryptedReading {
   periodStart: string;
@@ -47,12 +51,98 @@ export function decryptReadings(
   });
 }
 
-interface RangeOptions {
+/** A period range [from, to), both checked UTC times. */
+export interface ReadingRange {
   from: string;
   to: string;
 }
 
-export function registerReadingCommands(program: Command, globals: () => GlobalOptions): void {
+export function parseRange(flags: { from: string; to: string }): ReadingRange {
+  return { from: isoOption('--from', flags.from), to: isoOption('--to', flags.to) };
+}
+
+/** Without encrypted, readings are decrypted with the key the caller holds (its own or its grant). */
+export async function runReadingsList(
+  deps: CommandDeps,
+  subscriptionId: string,
+  options: ReadingRange & { encrypted?: boolean },
+): Promise<void> {
+  const { from, to } = options;
+  const rows = await deps.withChannel(async ({ subscriptions, measurements }, { profile }) => {
+    const subscription = await subscriptions.get(subscriptionId);
+    const records = await measurements.all(subscriptionId, from, to);
+    const key = options.encrypted
+      ? undefined
+      : sessionKeyFor(subscription, profile.mspId, deps.keystore()).key;
+    return decryptReadings(subscription, records, key);
+  });
+  printRows(deps.output, rows, [
+    { header: 'period start', value: (r) => r.periodStart },
+    { header: 'seq', value: (r) => r.sequence },
+    { header: 'energy', value: (r) => (r.payload ? `${r.payload.energyWh} ${r.payload.unit}` : r.error) },
+    { header: 'utility', value: (r) => r.payload?.utility },
+    { header: 'quality', value: (r) => r.payload?.quality },
+    { header: 'submitted', value: (r) => r.submittedAt },
+  ]);
+}
+
+/** The missing periods of a range and the readings in it that do not decrypt in their slot. */
+export type ReadingGaps = MissingPeriods & { invalid: InvalidReading[] };
+
+export async function runReadingsMissing(
+  deps: CommandDeps,
+  subscriptionId: string,
+  options: ReadingRange,
+): Promise<void> {
+  const { from, to } = options;
+  const gaps = await deps.withChannel(async ({ subscriptions, measurements }, { profile, channel }) => {
+    const missing = await measurements.missing(subscriptionId, from, to);
+    const subscription = await subscriptions.get(subscriptionId);
+    const { key } = sessionKeyFor(subscription, profile.mspId, deps.keystore());
+    const { invalid } = openReadings(
+      await measurements.all(subscriptionId, from, to),
+      key,
+      channel,
+      subscription.keyId,
+    );
+    return { ...missing, invalid };
+  });
+  if (deps.output.csv) printGapRows(deps.output, gaps);
+  else printGaps(deps.output, subscriptionId, gaps);
+}
+
+/** CSV: one row per missing or invalid period, in time order. */
+function printGapRows(output: OutputSink, gaps: ReadingGaps): void {
+  printRows(
+    output,
+    [
+      ...gaps.missing.map((periodStart) => ({ periodStart, status: 'MISSING', reason: '' })),
+      ...gaps.invalid.map((r) => ({ periodStart: r.periodStart, status: r.code, reason: r.reason })),
+    ].sort((a, b) => (a.periodStart < b.periodStart ? -1 : 1)),
+    [
+      { header: 'period_start', value: (r) => r.periodStart },
+      { header: 'status', value: (r) => r.status },
+      { header: 'reason', value: (r) => r.reason },
+    ],
+  );
+}
+
+function printGaps(output: OutputSink, subscriptionId: string, gaps: ReadingGaps): void {
+  printResult(output, gaps, () =>
+    [
+      `${gaps.missing.length} of ${gaps.expected} periods missing for ${subscriptionId} in [${gaps.from}, ${gaps.to})`,
+      ...gaps.missing.map((p) => `  ${p}`),
+      ...(gaps.invalid.length > 0
+        ? [
+            `${gaps.invalid.length} readings on the ledger that do not decrypt (INVALID_READING, not billed):`,
+            ...gaps.invalid.map((r) => `  ${r.periodStart}  ${r.reason}`),
+          ]
+        : []),
+    ].join('\n'),
+  );
+}
+
+export function registerReadingCommands(program: Command, deps: () => CommandDeps): void {
   const readings = program.command('readings').description('encrypted meter readings');
   readings
     .command('list <subscriptionId>')
@@ -64,26 +154,9 @@ export function registerReadingCommands(program: Command, globals: () => GlobalO
       'after',
       '\nThe household decrypts with its own session key, the distributor and the authority by unwrapping\ntheir grant with their organization key from the keystore.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid readings list sub_3f... --from 2026-11-01 --to 2026-11-02',
     )
-    .action(async (id: string, o: RangeOptions & { encrypted?: boolean }) => {
-      const options = globals();
-      const from = isoOption('--from', o.from);
-      const to = isoOption('--to', o.to);
-      const rows = await onChannel(options, async (network, { profile }) => {
-        const subscription = await new SubscriptionClient(network).get(id);
-        const records = await new MeasurementClient(network).all(id, from, to);
-        const key = o.encrypted
-          ? undefined
-          : sessionKeyFor(subscription, profile.mspId, resolveKeystore(options)).key;
-        return decryptReadings(subscription, records, key);
-      });
-      printRows(options, rows, [
-        { header: 'period start', value: (r) => r.periodStart },
-        { header: 'seq', value: (r) => r.sequence },
-        { header: 'energy', value: (r) => (r.payload ? `${r.payload.energyWh} ${r.payload.unit}` : r.error) },
-        { header: 'utility', value: (r) => r.payload?.utility },
-        { header: 'quality', value: (r) => r.payload?.quality },
-        { header: 'submitted', value: (r) => r.submittedAt },
-      ]);
+    .action((id: string, flags: { from: string; to: string; encrypted?: boolean }) => {
+      const range = parseRange(flags);
+      return runReadingsList(deps(), id, { ...range, encrypted: flags.encrypted });
     });
   readings
     .command('missing <subscriptionId>')
@@ -96,49 +169,8 @@ export function registerReadingCommands(program: Command, globals: () => GlobalO
       'after',
       '\nInvalid readings are found by decrypting with the key the caller holds; bills list them the same way and do\nnot bill them.\nExample:\n  meterctl -p .network/profiles/distributor1.json readings missing sub_3f... --from 2026-11-01 --to 2026-12-01',
     )
-    .action(async (id: string, o: RangeOptions) => {
-      const options = globals();
-      const from = isoOption('--from', o.from);
-      const to = isoOption('--to', o.to);
-      const result = await onChannel(options, async (network, { profile, channel }) => {
-        const measurements = new MeasurementClient(network);
-        const missing = await measurements.missing(id, from, to);
-        const subscription = await new SubscriptionClient(network).get(id);
-        const { key } = sessionKeyFor(subscription, profile.mspId, resolveKeystore(options));
-        const { invalid } = openReadings(
-          await measurements.all(id, from, to),
-          key,
-          channel,
-          subscription.keyId,
-        );
-        return { ...missing, invalid };
-      });
-      if (options.csv) {
-        printRows(
-          options,
-          [
-            ...result.missing.map((periodStart) => ({ periodStart, status: 'MISSING', reason: '' })),
-            ...result.invalid.map((r) => ({ periodStart: r.periodStart, status: r.code, reason: r.reason })),
-          ].sort((a, b) => (a.periodStart < b.periodStart ? -1 : 1)),
-          [
-            { header: 'period_start', value: (r) => r.periodStart },
-            { header: 'status', value: (r) => r.status },
-            { header: 'reason', value: (r) => r.reason },
-          ],
-        );
-        return;
-      }
-      printResult(options, result, () =>
-        [
-          `${result.missing.length} of ${result.expected} periods missing for ${id} in [${result.from}, ${result.to})`,
-          ...result.missing.map((p) => `  ${p}`),
-          ...(result.invalid.length > 0
-            ? [
-                `${result.invalid.length} readings on the ledger that do not decrypt (INVALID_READING, not billed):`,
-                ...result.invalid.map((r) => `  ${r.periodStart}  ${r.reason}`),
-              ]
-            : []),
-        ].join('\n'),
-      );
+    .action((id: string, flags: { from: string; to: string }) => {
+      const range = parseRange(flags);
+      return runReadingsMissing(deps(), id, range);
     });
 }

@@ -1,23 +1,14 @@
 import type { Command } from 'commander';
 import { pairingProof } from '@smartmeter/crypto';
-import type { SubscriptionRecord, SubscriptionStatus } from '@smartmeter/chaincode/dist/api/records';
+import { isoSeconds, type SubscriptionRecord, type SubscriptionStatus } from '@smartmeter/domain';
 import { readFileSync } from 'node:fs';
 import { checkGrant } from '../grants';
-import { OrgKeyClient } from '../contracts/OrgKeyClient';
-import { SubscriptionClient } from '../contracts/SubscriptionClient';
 import { UsageError } from '../errors';
-import { printRows, type Column } from '../output';
-import { buildSubscriptionRequest } from '../subscriptionRequest';
-import {
-  integerOption,
-  isoOption,
-  onChannel,
-  print,
-  resolveKeystore,
-  resolveProfile,
-  type GlobalOptions,
-} from './context';
+import { printResult, printRows, type Column } from '../output';
 import type { ConnectionProfile } from '../profile';
+import { buildSubscriptionRequest } from '../subscriptionRequest';
+import { integerOption, optionalIsoOption } from './context';
+import type { ChannelContext, CommandDeps, ContractClients } from './deps';
 
 /** A subscription is requested by a household, through its households profile. */
 function requireHouseholdsProfile(profile: ConnectionProfile): string {
@@ -65,14 +56,231 @@ export function describeSubscription(s: SubscriptionRecord): string {
   return lines.join('\n');
 }
 
-export function registerSubscriptionCommands(program: Command, globals: () => GlobalOptions): void {
-  const subscription = program.command('subscription').description('household subscriptions');
-  const run = async (fn: (client: SubscriptionClient) => Promise<SubscriptionRecord>): Promise<void> => {
-    const options = globals();
-    const record = await onChannel(options, (network) => fn(new SubscriptionClient(network)));
-    print(options, record, () => describeSubscription(record));
-  };
+/** Runs one change (or read) of a subscription and prints the subscription as it is afterwards. */
+async function showSubscription(
+  deps: CommandDeps,
+  change: (clients: ContractClients, context: ChannelContext) => Promise<SubscriptionRecord>,
+): Promise<void> {
+  const record = await deps.withChannel(change);
+  printResult(deps.output, record, () => describeSubscription(record));
+}
 
+export interface SubscriptionRequestOptions {
+  meterId: string;
+  /** Name of the household's session key in the keystore. */
+  keyName: string;
+  plan: string;
+}
+
+/** The household asks with its session key wrapped for its distributor's and the authority's current keys. */
+export async function runSubscriptionRequest(
+  deps: CommandDeps,
+  options: SubscriptionRequestOptions,
+): Promise<void> {
+  const sessionKey = deps.keystore().sessionKeyBytes(options.keyName);
+  await showSubscription(deps, async ({ orgKeys, subscriptions }, { profile }) => {
+    const distributorMspId = requireHouseholdsProfile(profile);
+    const recipients = [];
+    for (const mspId of [distributorMspId, profile.authorityMspId]) {
+      const current = await orgKeys.current(mspId);
+      recipients.push({ mspId, version: current.version, publicKeyPem: current.publicKeyPem });
+    }
+    return subscriptions.request(
+      buildSubscriptionRequest({
+        distributorMspId,
+        meterId: options.meterId,
+        requestedPlan: options.plan,
+        sessionKey,
+        recipients,
+      }),
+    );
+  });
+}
+
+export interface SubscriptionApproveOptions {
+  tariffId: string;
+  regionCode: string;
+  intervalSeconds: number;
+  /** First period start; the next interval boundary when absent. */
+  startDate?: string;
+}
+
+export function parseApproveOptions(flags: {
+  tariff: string;
+  region: string;
+  interval: string;
+  start?: string;
+}): SubscriptionApproveOptions {
+  return {
+    tariffId: flags.tariff,
+    regionCode: flags.region,
+    intervalSeconds: integerOption('--interval', flags.interval, 60, 86_400),
+    startDate: optionalIsoOption('--start', flags.start),
+  };
+}
+
+/** Approves only once the grant to the caller's organization is checked: a bad one is INVALID_GRANT, nothing sent. */
+export async function runSubscriptionApprove(
+  deps: CommandDeps,
+  subscriptionId: string,
+  options: SubscriptionApproveOptions,
+): Promise<void> {
+  const { tariffId, regionCode, intervalSeconds } = options;
+  const startDate = options.startDate ?? nextBoundary(intervalSeconds, deps.now().getTime());
+  await showSubscription(deps, async ({ subscriptions }, { profile }) => {
+    checkGrant(await subscriptions.get(subscriptionId), profile.mspId, deps.keystore());
+    return subscriptions.approve(subscriptionId, { intervalSeconds, tariffId, regionCode, startDate });
+  });
+}
+
+export async function runSubscriptionCheckGrant(deps: CommandDeps, subscriptionId: string): Promise<void> {
+  const result = await deps.withChannel(async ({ subscriptions }, { profile }) =>
+    checkGrant(await subscriptions.get(subscriptionId), profile.mspId, deps.keystore()),
+  );
+  printResult(
+    deps.output,
+    { ok: true, ...result },
+    () =>
+      `OK: the key granted to ${result.mspId} (org key v${result.orgKeyVersion}) is ${result.keyId}, the key of ${result.subscriptionId}`,
+  );
+}
+
+export interface SubscriptionRebindOptions {
+  party: 'subscriber' | 'meter';
+  certificatePem: string;
+}
+
+export function parseRebindOptions(flags: { party: string; certificate: string }): SubscriptionRebindOptions {
+  const party = flags.party;
+  if (party !== 'subscriber' && party !== 'meter')
+    throw new UsageError('--party must be subscriber or meter');
+  try {
+    return { party, certificatePem: readFileSync(flags.certificate, 'utf8') };
+  } catch (err) {
+    throw new UsageError(`cannot read certificate ${flags.certificate}: ${(err as Error).message}`);
+  }
+}
+
+export function runSubscriptionRebind(
+  deps: CommandDeps,
+  subscriptionId: string,
+  options: SubscriptionRebindOptions,
+): Promise<void> {
+  return showSubscription(deps, ({ subscriptions }) =>
+    subscriptions.rebindKey(subscriptionId, options.party, options.certificatePem),
+  );
+}
+
+export function runSubscriptionReject(
+  deps: CommandDeps,
+  subscriptionId: string,
+  reason: string,
+): Promise<void> {
+  return showSubscription(deps, ({ subscriptions }) => subscriptions.reject(subscriptionId, reason));
+}
+
+/** The meter proves it holds the session key named keyName; the proof is bound to its meter id. */
+export function runSubscriptionPair(
+  deps: CommandDeps,
+  subscriptionId: string,
+  keyName: string,
+): Promise<void> {
+  const key = deps.keystore().sessionKeyBytes(keyName);
+  return showSubscription(deps, async ({ subscriptions }) =>
+    subscriptions.confirmPairing(
+      subscriptionId,
+      pairingProof(key, (await subscriptions.get(subscriptionId)).meterId),
+    ),
+  );
+}
+
+export interface ChangeIntervalOptions {
+  intervalSeconds: number;
+  /** First period with the new interval; empty for the next boundary of both intervals. */
+  effectiveFrom: string;
+}
+
+export function parseChangeIntervalOptions(flags: {
+  interval: string;
+  from?: string;
+}): ChangeIntervalOptions {
+  return {
+    intervalSeconds: integerOption('--interval', flags.interval, 60, 86_400),
+    effectiveFrom: optionalIsoOption('--from', flags.from) ?? '',
+  };
+}
+
+export function runSubscriptionChangeInterval(
+  deps: CommandDeps,
+  subscriptionId: string,
+  options: ChangeIntervalOptions,
+): Promise<void> {
+  return showSubscription(deps, ({ subscriptions }) =>
+    subscriptions.changeInterval(subscriptionId, options.intervalSeconds, options.effectiveFrom),
+  );
+}
+
+export interface SubscriptionEndOptions {
+  reason: string;
+  /** Empty for now (the transaction time). */
+  effectiveAt: string;
+}
+
+export function parseEndOptions(flags: { reason: string; effectiveAt?: string }): SubscriptionEndOptions {
+  return { reason: flags.reason, effectiveAt: optionalIsoOption('--effective-at', flags.effectiveAt) ?? '' };
+}
+
+export function runSubscriptionEnd(
+  deps: CommandDeps,
+  subscriptionId: string,
+  options: SubscriptionEndOptions,
+): Promise<void> {
+  return showSubscription(deps, ({ subscriptions }) =>
+    subscriptions.end(subscriptionId, options.reason, options.effectiveAt),
+  );
+}
+
+export function runSubscriptionShow(deps: CommandDeps, subscriptionId: string): Promise<void> {
+  return showSubscription(deps, ({ subscriptions }) => subscriptions.get(subscriptionId));
+}
+
+export interface SubscriptionListOptions {
+  /** Empty for every status. */
+  status: SubscriptionStatus | '';
+  mine: boolean;
+}
+
+export function parseListOptions(flags: { status?: string; mine?: boolean }): SubscriptionListOptions {
+  const status = flags.status?.toUpperCase() ?? '';
+  if (status !== '' && !STATUSES.includes(status as SubscriptionStatus))
+    throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+  return { status: status as SubscriptionStatus | '', mine: Boolean(flags.mine) };
+}
+
+export async function runSubscriptionList(
+  deps: CommandDeps,
+  options: SubscriptionListOptions,
+): Promise<void> {
+  const { status, mine } = options;
+  const records = await deps.withChannel(async ({ subscriptions }) => {
+    // The caller's own list has no status filter on the ledger: filter here.
+    const list = mine ? await subscriptions.mine() : await subscriptions.all(status);
+    return mine && status ? list.filter((s) => s.status === status) : list;
+  });
+  printRows(deps.output, records, subscriptionColumns);
+}
+
+export async function runSubscriptionHistory(deps: CommandDeps, subscriptionId: string): Promise<void> {
+  const versions = await deps.withChannel(({ subscriptions }) => subscriptions.history(subscriptionId));
+  printRows(deps.output, versions, [
+    { header: 'time', value: (v) => v.timestamp },
+    { header: 'status', value: (v) => v.record?.status ?? 'deleted' },
+    { header: 'transaction', value: (v) => v.txId },
+  ]);
+}
+
+export function registerSubscriptionCommands(program: Command, deps: () => CommandDeps): void {
+  const subscription = program.command('subscription').description('household subscriptions');
   subscription
     .command('request')
     .description("a household asks its distributor (the caller's organization) for a subscription")
@@ -83,30 +291,9 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
       'after',
       '\nRun as the household, with its households profile and its own identity (-i).\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription request --meter mtr-0042 --key home',
     )
-    .action(async (commandOptions: { meter: string; key: string; plan: string }) => {
-      const stored = resolveKeystore(globals()).sessionKey(commandOptions.key);
-      const options = globals();
-      const record = await onChannel(options, async (network, { profile }) => {
-        const distributorMspId = requireHouseholdsProfile(profile);
-        const orgKeys = new OrgKeyClient(network);
-        const recipients = [];
-        for (const mspId of [distributorMspId, profile.authorityMspId]) {
-          const current = await orgKeys.current(mspId);
-          recipients.push({ mspId, version: current.version, publicKeyPem: current.publicKeyPem });
-        }
-        return new SubscriptionClient(network).request(
-          buildSubscriptionRequest({
-            distributorMspId,
-            meterId: commandOptions.meter,
-            requestedPlan: commandOptions.plan,
-            sessionKey: Buffer.from(stored.key, 'hex'),
-            recipients,
-          }),
-        );
-      });
-      print(options, record, () => describeSubscription(record));
-    });
-
+    .action((flags: { meter: string; key: string; plan: string }) =>
+      runSubscriptionRequest(deps(), { meterId: flags.meter, keyName: flags.key, plan: flags.plan }),
+    );
   subscription
     .command('approve <subscriptionId>')
     .description('the distributor operator approves: reading interval, tariff, grid region, start')
@@ -121,14 +308,9 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
       'after',
       "\nBefore approving, the session key granted to the distributor is unwrapped with its key from the keystore\nand checked against the request's key id; a bad grant is refused (INVALID_GRANT) and nothing is sent.\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription approve sub_3f... --tariff tou-2026 --region north/d1 --interval 1800",
     )
-    .action(async (id: string, o: { tariff: string; region: string; interval: string; start?: string }) => {
-      const intervalSeconds = integerOption('--interval', o.interval, 60, 86_400);
-      const startDate = o.start ? isoOption('--start', o.start) : nextBoundary(intervalSeconds);
-      const options = globals();
-      await run(async (client) => {
-        checkGrant(await client.get(id), resolveProfile(options).mspId, resolveKeystore(options));
-        return client.approve(id, { intervalSeconds, tariffId: o.tariff, regionCode: o.region, startDate });
-      });
+    .action((id: string, flags: { tariff: string; region: string; interval: string; start?: string }) => {
+      const options = parseApproveOptions(flags);
+      return runSubscriptionApprove(deps(), id, options);
     });
   subscription
     .command('check-grant <subscriptionId>')
@@ -139,18 +321,7 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
       'after',
       '\nFor the authority, and for a distributor before it approves (approve checks it too).\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid subscription check-grant sub_3f...',
     )
-    .action(async (id: string) => {
-      const options = globals();
-      const result = await onChannel(options, async (network, { profile }) =>
-        checkGrant(await new SubscriptionClient(network).get(id), profile.mspId, resolveKeystore(options)),
-      );
-      print(
-        options,
-        { ok: true, ...result },
-        () =>
-          `OK: the key granted to ${result.mspId} (org key v${result.orgKeyVersion}) is ${result.keyId}, the key of ${result.subscriptionId}`,
-      );
-    });
+    .action((id: string) => runSubscriptionCheckGrant(deps(), id));
   subscription
     .command('rebind <subscriptionId>')
     .description("the household moves its subscription (or its meter) to a new certificate's key")
@@ -160,23 +331,15 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
       'after',
       "\nSigned with the household's current identity: only the key a subscription is bound to can move it.\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription rebind sub_3f... --party meter --certificate new-meter.pem",
     )
-    .action(async (id: string, o: { party: string; certificate: string }) => {
-      if (o.party !== 'subscriber' && o.party !== 'meter')
-        throw new UsageError('--party must be subscriber or meter');
-      const party = o.party;
-      let pem: string;
-      try {
-        pem = readFileSync(o.certificate, 'utf8');
-      } catch (err) {
-        throw new UsageError(`cannot read certificate ${o.certificate}: ${(err as Error).message}`);
-      }
-      await run((client) => client.rebindKey(id, party, pem));
+    .action((id: string, flags: { party: string; certificate: string }) => {
+      const options = parseRebindOptions(flags);
+      return runSubscriptionRebind(deps(), id, options);
     });
   subscription
     .command('reject <subscriptionId>')
     .description('the distributor operator rejects a request')
     .requiredOption('--reason <text>', 'why')
-    .action(async (id: string, o: { reason: string }) => run((client) => client.reject(id, o.reason)));
+    .action((id: string, flags: { reason: string }) => runSubscriptionReject(deps(), id, flags.reason));
   subscription
     .command('pair <subscriptionId>')
     .description(
@@ -187,12 +350,7 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
       'after',
       '\nExample:\n  meterctl -p .network/profiles/distributor1.json -i mtr-0042 subscription pair sub_3f... --key home',
     )
-    .action(async (id: string, o: { key: string }) => {
-      const key = Buffer.from(resolveKeystore(globals()).sessionKey(o.key).key, 'hex');
-      await run(async (client) =>
-        client.confirmPairing(id, pairingProof(key, (await client.get(id)).meterId)),
-      );
-    });
+    .action((id: string, flags: { key: string }) => runSubscriptionPair(deps(), id, flags.key));
   subscription
     .command('change-interval <subscriptionId>')
     .description('the distributor operator changes how often the meter reports; the meter follows the ledger')
@@ -205,24 +363,23 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
       'after',
       '\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription change-interval sub_3f... --interval 900',
     )
-    .action(async (id: string, o: { interval: string; from?: string }) => {
-      const intervalSeconds = integerOption('--interval', o.interval, 60, 86_400);
-      const from = o.from ? isoOption('--from', o.from) : '';
-      await run((client) => client.changeInterval(id, intervalSeconds, from));
+    .action((id: string, flags: { interval: string; from?: string }) => {
+      const options = parseChangeIntervalOptions(flags);
+      return runSubscriptionChangeInterval(deps(), id, options);
     });
   subscription
     .command('end <subscriptionId>')
     .description('the household or the distributor operator ends a subscription; its session key is retired')
     .requiredOption('--reason <text>', 'why')
     .option('--effective-at <time>', 'readings from this period on are refused (default: now)')
-    .action(async (id: string, o: { reason: string; effectiveAt?: string }) => {
-      const effectiveAt = o.effectiveAt ? isoOption('--effective-at', o.effectiveAt) : '';
-      await run((client) => client.end(id, o.reason, effectiveAt));
+    .action((id: string, flags: { reason: string; effectiveAt?: string }) => {
+      const options = parseEndOptions(flags);
+      return runSubscriptionEnd(deps(), id, options);
     });
   subscription
     .command('show <subscriptionId>')
     .description('one subscription')
-    .action(async (id: string) => run((client) => client.get(id)));
+    .action((id: string) => runSubscriptionShow(deps(), id));
   subscription
     .command('list')
     .description(
@@ -230,34 +387,18 @@ export function registerSubscriptionCommands(program: Command, globals: () => Gl
     )
     .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
     .option('--mine', "the caller's own subscriptions (households and meters)")
-    .action(async (o: { status?: string; mine?: boolean }) => {
-      const status = o.status?.toUpperCase() ?? '';
-      if (status !== '' && !STATUSES.includes(status as SubscriptionStatus))
-        throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
-      const options = globals();
-      const records = await onChannel(options, async (network) => {
-        const client = new SubscriptionClient(network);
-        const list = o.mine ? await client.mine() : await client.all(status as SubscriptionStatus | '');
-        return o.mine && status ? list.filter((s) => s.status === status) : list;
-      });
-      printRows(options, records, subscriptionColumns);
+    .action((flags: { status?: string; mine?: boolean }) => {
+      const options = parseListOptions(flags);
+      return runSubscriptionList(deps(), options);
     });
   subscription
     .command('history <subscriptionId>')
     .description('every committed version of a subscription, oldest first')
-    .action(async (id: string) => {
-      const options = globals();
-      const versions = await onChannel(options, (network) => new SubscriptionClient(network).history(id));
-      printRows(options, versions, [
-        { header: 'time', value: (v) => v.timestamp },
-        { header: 'status', value: (v) => v.record?.status ?? 'deleted' },
-        { header: 'transaction', value: (v) => v.txId },
-      ]);
-    });
+    .action((id: string) => runSubscriptionHistory(deps(), id));
 }
 
 /** The next multiple of the interval from now (UTC epoch), so the first period has not started yet. */
 export function nextBoundary(intervalSeconds: number, nowMs = Date.now()): string {
   const next = Math.ceil(nowMs / 1000 / intervalSeconds) * intervalSeconds;
-  return new Date(next * 1000).toISOString().replace('.000Z', 'Z');
+  return isoSeconds(next);
 }

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
-import type { TariffRecord } from '@smartmeter/chaincode/dist/api/tariffs';
-import { validateTariffDefinition } from '@smartmeter/chaincode/dist/billing';
-import { PricingClient } from '../contracts/PricingClient';
+import { type TariffRecord, validateTariffDefinition } from '@smartmeter/domain';
 import { UsageError } from '../errors';
 import { readStructuredFile } from '../jsonFile';
-import { printRows } from '../output';
-import { isoOption, onChannel, print, type GlobalOptions } from './context';
+import { printResult, printRows } from '../output';
+import { isoOption } from './context';
+import type { CommandDeps } from './deps';
 
-/** Reads and validates a tariff file (JSON or YAML); every schema problem is reported by field before anything is sent. */
-/** The tariff in the file, with the fields given on the command line replacing the file's. */
+/**
+ * Reads and validates a tariff file (JSON or YAML), the fields given on the command line replacing the file's;
+ * every schema problem is reported by field before anything is sent.
+ */
 export function readTariffFile(
   path: string,
   overrides: { tariffId?: string; effectiveFrom?: string } = {},
@@ -27,7 +28,44 @@ function describeTariff(tariff: TariffRecord): string {
   return `${tariff.tariffId} v${tariff.version} of ${tariff.distributorMspId}: ${tariff.pricing.kind}, ${tariff.currency}, from ${tariff.effectiveFrom}`;
 }
 
-export function registerTariffCommands(program: Command, globals: () => GlobalOptions): void {
+/** The tariff file with --id and --effective-from applied, validated: the JSON to publish. */
+export function parseTariffPublish(file: string, flags: { id?: string; effectiveFrom?: string }): string {
+  return readTariffFile(file, {
+    ...(flags.id ? { tariffId: flags.id } : {}),
+    ...(flags.effectiveFrom ? { effectiveFrom: isoOption('--effective-from', flags.effectiveFrom) } : {}),
+  });
+}
+
+export async function runTariffPublish(deps: CommandDeps, tariffJson: string): Promise<void> {
+  const record = await deps.withChannel(({ pricing }) => pricing.publishTariff(tariffJson));
+  printResult(deps.output, record, () => `published ${describeTariff(record)}`);
+}
+
+export async function runTariffShow(
+  deps: CommandDeps,
+  tariffId: string,
+  distributorMspId: string,
+): Promise<void> {
+  const record = await deps.withChannel(({ pricing }) => pricing.tariff(distributorMspId, tariffId));
+  printResult(deps.output, record, () => describeTariff(record));
+}
+
+export async function runTariffHistory(
+  deps: CommandDeps,
+  tariffId: string,
+  distributorMspId: string,
+): Promise<void> {
+  const records = await deps.withChannel(({ pricing }) => pricing.tariffHistory(distributorMspId, tariffId));
+  printRows(deps.output, records, [
+    { header: 'version', value: (t) => t.version },
+    { header: 'kind', value: (t) => t.pricing.kind },
+    { header: 'currency', value: (t) => t.currency },
+    { header: 'effective from', value: (t) => t.effectiveFrom },
+    { header: 'published', value: (t) => t.publishedAt },
+  ]);
+}
+
+export function registerTariffCommands(program: Command, deps: () => CommandDeps): void {
   const tariff = program
     .command('tariff')
     .description('tariffs (distributor operators publish, everyone reads)');
@@ -40,42 +78,23 @@ export function registerTariffCommands(program: Command, globals: () => GlobalOp
       'after',
       '\nExample:\n  meterctl -p .network/profiles/distributor1.json tariff publish examples/tariffs/time-of-use.json --effective-from 2026-11-01T00:00:00Z',
     )
-    .action(async (file: string, o: { id?: string; effectiveFrom?: string }) => {
-      const options = globals();
-      const body = readTariffFile(file, {
-        ...(o.id ? { tariffId: o.id } : {}),
-        ...(o.effectiveFrom ? { effectiveFrom: isoOption('--effective-from', o.effectiveFrom) } : {}),
-      });
-      const record = await onChannel(options, (network) => new PricingClient(network).publishTariff(body));
-      print(options, record, () => `published ${describeTariff(record)}`);
+    .action((file: string, flags: { id?: string; effectiveFrom?: string }) => {
+      const tariffJson = parseTariffPublish(file, flags);
+      return runTariffPublish(deps(), tariffJson);
     });
   tariff
     .command('show <tariffId>')
     .description('the current version of a tariff')
     .requiredOption('--distributor <mspId>', 'MSP id of the distributor that publishes it')
     .addHelpText('after', '\nExample:\n  meterctl tariff show tou-2026 --distributor Distributor1MSP')
-    .action(async (tariffId: string, o: { distributor: string }) => {
-      const options = globals();
-      const record = await onChannel(options, (network) =>
-        new PricingClient(network).tariff(o.distributor, tariffId),
-      );
-      print(options, record, () => describeTariff(record));
-    });
+    .action((tariffId: string, flags: { distributor: string }) =>
+      runTariffShow(deps(), tariffId, flags.distributor),
+    );
   tariff
     .command('history <tariffId>')
     .description('every published version of a tariff, oldest first')
     .requiredOption('--distributor <mspId>', 'MSP id of the distributor that publishes it')
-    .action(async (tariffId: string, o: { distributor: string }) => {
-      const options = globals();
-      const records = await onChannel(options, (network) =>
-        new PricingClient(network).tariffHistory(o.distributor, tariffId),
-      );
-      printRows(options, records, [
-        { header: 'version', value: (t) => t.version },
-        { header: 'kind', value: (t) => t.pricing.kind },
-        { header: 'currency', value: (t) => t.currency },
-        { header: 'effective from', value: (t) => t.effectiveFrom },
-        { header: 'published', value: (t) => t.publishedAt },
-      ]);
-    });
+    .action((tariffId: string, flags: { distributor: string }) =>
+      runTariffHistory(deps(), tariffId, flags.distributor),
+    );
 }

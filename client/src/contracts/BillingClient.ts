@@ -1,14 +1,12 @@
-import type { Network } from '@hyperledger/fabric-gateway';
-import type { Page } from '@smartmeter/chaincode/dist/api/records';
-import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
-import { allPages, contractOf, evaluateJson, submitJson, submitWith } from './invoke';
+import type { Page, BillRecord } from '@smartmeter/domain';
+import { allPages, contractOf, evaluateJson, submitJson, submitWith, type ChaincodeChannel } from './invoke';
 
 /** The Billing contract: bills computed on the endorsing peers from the encrypted readings. */
 export class BillingClient {
   private readonly contract;
 
-  constructor(network: Network) {
-    this.contract = contractOf(network, 'Billing');
+  constructor(channel: ChaincodeChannel) {
+    this.contract = contractOf(channel, 'Billing');
   }
 
   /** The session key travels as transient data; both policy organizations must endorse. */

@@ -1,6 +1,5 @@
-import type { Network } from '@hyperledger/fabric-gateway';
-import type { Page, ReadingRecord } from '@smartmeter/chaincode/dist/api/records';
-import { allPages, contractOf, evaluateJson, submitJson } from './invoke';
+import type { Page, ReadingRecord } from '@smartmeter/domain';
+import { allPages, contractOf, evaluateJson, submitJson, type ChaincodeChannel } from './invoke';
 
 /** What a meter submits for one period: the slot and the reading encrypted for it. */
 export type ReadingSubmission = Pick<
@@ -29,8 +28,8 @@ export interface MissingPeriods {
 export class MeasurementClient {
   private readonly contract;
 
-  constructor(network: Network) {
-    this.contract = contractOf(network, 'Measurement');
+  constructor(channel: ChaincodeChannel) {
+    this.contract = contractOf(channel, 'Measurement');
   }
 
   submit(reading: ReadingSubmission): Promise<ReadingRecord> {

@@ -1,15 +1,14 @@
-import type { Network } from '@hyperledger/fabric-gateway';
 import { CryptoInputError, publicKeyFingerprint } from '@smartmeter/crypto';
 import { UsageError } from '../errors';
-import type { OrgKeyRecord } from '@smartmeter/chaincode/dist/api/records';
-import { contractOf, evaluateJson, submitJson } from './invoke';
+import type { OrgKeyRecord } from '@smartmeter/domain';
+import { contractOf, evaluateJson, submitJson, type ChaincodeChannel } from './invoke';
 
 /** The OrgKey contract: organizations' published encryption keys. */
 export class OrgKeyClient {
   private readonly contract;
 
-  constructor(network: Network) {
-    this.contract = contractOf(network, 'OrgKey');
+  constructor(channel: ChaincodeChannel) {
+    this.contract = contractOf(channel, 'OrgKey');
   }
 
   /** Refuses, before anything is sent, whatever is not a P-256 public key PEM (a private key above all). */

@@ -1,13 +1,12 @@
-import type { Network } from '@hyperledger/fabric-gateway';
-import type { AccessRequestRecord, Page, PersonalDataDelivery } from '@smartmeter/chaincode/dist/api/records';
-import { allPages, contractOf, evaluateJson, submitJson, submitWith } from './invoke';
+import type { AccessRequestRecord, Page, PersonalDataDelivery } from '@smartmeter/domain';
+import { allPages, contractOf, evaluateJson, submitJson, submitWith, type ChaincodeChannel } from './invoke';
 
 /** The PersonalData contract: logged, consented access to a household's personal data. */
 export class PersonalDataClient {
   private readonly contract;
 
-  constructor(network: Network) {
-    this.contract = contractOf(network, 'PersonalData');
+  constructor(channel: ChaincodeChannel) {
+    this.contract = contractOf(channel, 'PersonalData');
   }
 
   /** requestPublicKeyPem: the public half of a key pair made for this request only (see the keystore). */

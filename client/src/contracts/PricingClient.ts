@@ -1,6 +1,5 @@
-import type { Network } from '@hyperledger/fabric-gateway';
-import type { PriceSignalRecord, TariffRecord } from '@smartmeter/chaincode/dist/api/tariffs';
-import { contractOf, evaluateJson, submitJson } from './invoke';
+import type { PriceSignalRecord, TariffRecord } from '@smartmeter/domain';
+import { contractOf, evaluateJson, submitJson, type ChaincodeChannel } from './invoke';
 
 export interface PriceSignalInput {
   periodStart: string;
@@ -11,8 +10,8 @@ export interface PriceSignalInput {
 export class PricingClient {
   private readonly contract;
 
-  constructor(network: Network) {
-    this.contract = contractOf(network, 'Pricing');
+  constructor(channel: ChaincodeChannel) {
+    this.contract = contractOf(channel, 'Pricing');
   }
 
   publishTariff(tariffJson: string): Promise<TariffRecord> {

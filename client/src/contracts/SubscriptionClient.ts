@@ -1,6 +1,5 @@
-import type { Network } from '@hyperledger/fabric-gateway';
-import type { Page, SubscriptionRecord, SubscriptionStatus } from '@smartmeter/chaincode/dist/api/records';
-import { allPages, contractOf, evaluateJson, submitJson } from './invoke';
+import type { Page, SubscriptionRecord, SubscriptionStatus } from '@smartmeter/domain';
+import { allPages, contractOf, evaluateJson, submitJson, type ChaincodeChannel } from './invoke';
 
 export interface ApprovalTerms {
   intervalSeconds: number;
@@ -20,8 +19,8 @@ export interface SubscriptionVersion {
 export class SubscriptionClient {
   private readonly contract;
 
-  constructor(network: Network) {
-    this.contract = contractOf(network, 'Subscription');
+  constructor(channel: ChaincodeChannel) {
+    this.contract = contractOf(channel, 'Subscription');
   }
 
   request(requestJson: string): Promise<SubscriptionRecord> {

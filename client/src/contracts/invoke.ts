@@ -1,29 +1,137 @@
-import type { Contract, Network, ProposalOptions } from '@hyperledger/fabric-gateway';
-import type { Page } from '@smartmeter/chaincode/dist/api/records';
+import {
+  CommitError,
+  type Commit,
+  type Contract,
+  type Gateway,
+  type Network,
+  type ProposalOptions,
+  type Status,
+  type Transaction,
+} from '@hyperledger/fabric-gateway';
+import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
+import type { Page } from '@smartmeter/domain';
+import { isSubmitError } from '../errors';
 
-/** Name of the chaincode every contract lives in. */
-export const CHAINCODE = 'smartmeter';
 const utf8 = new TextDecoder();
 
-export function contractOf(network: Network, name: string): Contract {
-  return network.getContract(CHAINCODE, name);
+/** The chaincode on one channel, through one gateway: what every contract adapter is built from. */
+export interface ChaincodeChannel {
+  readonly gateway: Gateway;
+  readonly network: Network;
+  /** From the connection profile (network.conf's `chaincode` line). */
+  readonly chaincodeName: string;
+}
+
+export function chaincodeChannel(
+  gateway: Gateway,
+  channelName: string,
+  chaincodeName: string,
+): ChaincodeChannel {
+  return { gateway, network: gateway.getNetwork(channelName), chaincodeName };
+}
+
+/** One contract of the chaincode, and the gateway that can look its transactions up by id. */
+export interface ContractTarget {
+  readonly contract: Contract;
+  readonly gateway: Gateway;
+  readonly channelName: string;
+}
+
+export function contractOf(channel: ChaincodeChannel, name: string): ContractTarget {
+  return {
+    contract: channel.network.getContract(channel.chaincodeName, name),
+    gateway: channel.gateway,
+    channelName: channel.network.getName(),
+  };
 }
 
 export function decodeJson<T>(bytes: Uint8Array): T {
   return JSON.parse(utf8.decode(bytes)) as T;
 }
 
-export async function evaluateJson<T>(contract: Contract, fn: string, ...args: string[]): Promise<T> {
-  return decodeJson<T>(await contract.evaluateTransaction(fn, ...args));
+export async function evaluateJson<T>(target: ContractTarget, fn: string, ...args: string[]): Promise<T> {
+  return decodeJson<T>(await target.contract.evaluateTransaction(fn, ...args));
 }
 
-export async function submitJson<T>(contract: Contract, fn: string, ...args: string[]): Promise<T> {
-  return decodeJson<T>(await contract.submitTransaction(fn, ...args));
+export async function submitJson<T>(target: ContractTarget, fn: string, ...args: string[]): Promise<T> {
+  return submitWith<T>(target, fn, { arguments: args });
 }
 
 /** Submits with options (transient data, endorsing organizations) and decodes the JSON result. */
-export async function submitWith<T>(contract: Contract, fn: string, options: ProposalOptions): Promise<T> {
-  return decodeJson<T>(await contract.submit(fn, options));
+export async function submitWith<T>(
+  target: ContractTarget,
+  fn: string,
+  options: ProposalOptions,
+): Promise<T> {
+  return decodeJson<T>(await submitConfirmed(target, fn, options));
+}
+
+/** How long a look-up by transaction id waits for a transaction the orderers may not have taken. */
+const LOOKUP_DEADLINE_MS = 10_000;
+
+/**
+ * Endorses, submits and waits for the commit, without ever ordering a second transaction with the same effect.
+ * A submit the gateway reports as failed may still have been ordered: on this Fabric build a BFT gateway answers
+ * "insufficient number of orderers … request already processed" for transactions that did commit (fabric#4415).
+ * So a failed submit is looked up by its transaction id first; only when the ledger does not have it is the
+ * *same* signed transaction sent again, which commits at most once (a second copy is a DUPLICATE_TXID).
+ * Throws CommitError when the transaction was ordered but is invalid; a SubmitError or CommitStatusError when
+ * its outcome is still unknown after that (errors.ts outcomeUnknown).
+ */
+export async function submitConfirmed(
+  target: ContractTarget,
+  fn: string,
+  options: ProposalOptions,
+): Promise<Uint8Array> {
+  const transaction = await target.contract.newProposal(fn, options).endorse();
+  const status = await submitAndWait(target, transaction);
+  if (!status.successful) {
+    throw new CommitError({
+      code: status.code,
+      transactionId: status.transactionId,
+      message: `transaction ${status.transactionId} failed to commit with status code ${status.code}`,
+    });
+  }
+  return transaction.getResult();
+}
+
+async function submitAndWait(target: ContractTarget, transaction: Transaction): Promise<Status> {
+  try {
+    const submitted = await transaction.submit();
+    return await submitted.getStatus();
+  } catch (err) {
+    if (!isSubmitError(err)) throw err;
+    const found = await lookUp(target, transaction.getTransactionId());
+    if (found) return found;
+    const again = await transaction.submit();
+    return await again.getStatus();
+  }
+}
+
+/** The commit status of a transaction by id, or undefined when the ledger does not have it within the deadline. */
+async function lookUp(target: ContractTarget, transactionId: string): Promise<Status | undefined> {
+  try {
+    return await commitStatusRequest(target, transactionId).getStatus({
+      deadline: Date.now() + LOOKUP_DEADLINE_MS,
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** A commit-status request for a transaction id, signed by the gateway's identity when it is sent. */
+export function commitStatusRequest(target: ContractTarget, transactionId: string): Commit {
+  const identity = target.gateway.getIdentity();
+  const serialized = new msp.SerializedIdentity();
+  serialized.setMspid(identity.mspId);
+  serialized.setIdBytes(identity.credentials);
+  const request = new gatewayProtos.CommitStatusRequest();
+  request.setTransactionId(transactionId);
+  request.setChannelId(target.channelName);
+  request.setIdentity(serialized.serializeBinary());
+  const signed = new gatewayProtos.SignedCommitStatusRequest();
+  signed.setRequest(request.serializeBinary());
+  return target.gateway.newCommit(signed.serializeBinary());
 }
 
 /** Follows a paged query to its end. */

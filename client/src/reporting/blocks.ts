@@ -1,4 +1,5 @@
 import { common, ledger, peer } from '@hyperledger/fabric-protos';
+import { isoSeconds } from '@smartmeter/domain';
 
 /** One key written by a valid transaction, with the JSON value when it is a JSON object. */
 export interface LedgerWrite {
@@ -34,10 +35,17 @@ export function transactionsOf(block: common.Block): BlockTransaction[] {
       const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
       if (channelHeader.getType() !== common.HeaderType.ENDORSER_TRANSACTION) return;
       const seconds = channelHeader.getTimestamp()?.getSeconds() ?? 0;
+      const validationCode = filter?.[index];
+      // A committed block carries a validation code for every transaction; without it nothing can be trusted.
+      if (validationCode === undefined) {
+        throw new Error(
+          `block ${block.getHeader()?.getNumber() ?? '?'} has no validation code for transaction ${index}: not a committed block`,
+        );
+      }
       const transaction: BlockTransaction = {
         txId: channelHeader.getTxId(),
-        validationCode: filter?.[index] ?? VALID,
-        timestamp: new Date(seconds * 1000).toISOString().replace('.000Z', 'Z'),
+        validationCode,
+        timestamp: isoSeconds(seconds),
         writes: [],
         events: [],
       };

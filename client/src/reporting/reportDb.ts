@@ -1,4 +1,4 @@
-import type { AccessRequestRecord, IntervalChange } from '@smartmeter/chaincode/dist/api/records';
+import type { AccessRequestRecord, IntervalChange } from '@smartmeter/domain';
 import nano, { type DocumentScope, type MangoSelector } from 'nano';
 
 /**
@@ -117,7 +117,7 @@ export class ReportDb {
     if (ids.length === 0) return found;
     const response = await this.db.fetch({ keys: ids }, { include_docs: true });
     for (const row of response.rows) {
-      if ('doc' in row && row.doc) found.set(row.id, row.doc as unknown as StoredDoc);
+      if ('doc' in row && row.doc) found.set(row.id, row.doc);
     }
     return found;
   }
@@ -146,7 +146,7 @@ export class ReportDb {
         limit: pageSize,
         skip,
       });
-      for (const row of page.rows) if (row.doc) yield row.doc as unknown as StoredDoc;
+      for (const row of page.rows) if (row.doc) yield row.doc;
       if (page.rows.length < pageSize) return;
       startkey = page.rows[page.rows.length - 1].id;
       skip = 1;
@@ -181,8 +181,8 @@ export class ReportDb {
     const page = await this.db.list({ include_docs: true });
     for (const row of page.rows) {
       if (!row.doc || row.id.startsWith('_design/')) continue;
-      const { _rev: _ignored, ...rest } = row.doc as unknown as Record<string, unknown>;
-      void _ignored;
+      const rest: Record<string, unknown> = { ...(row.doc as unknown as Record<string, unknown>) };
+      delete rest._rev;
       docs.push(rest);
     }
     return docs;

@@ -1,4 +1,4 @@
-import { periodsStartingIn } from '@smartmeter/chaincode/dist/api/periods';
+import { epochSecondsOf, isoSeconds, periodsStartingIn } from '@smartmeter/domain';
 import type { ReportAccessRequest, ReportBill, ReportDb, ReportLoad, ReportSubscription } from './reportDb';
 
 export interface LoadRow {
@@ -19,14 +19,6 @@ export const DEFAULT_MIN_HOUSEHOLDS = 5;
 
 const MAX_BUCKETS = 20_000;
 
-function epochSeconds(iso: string): number {
-  return Date.parse(iso) / 1000;
-}
-
-function iso(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
-}
-
 /**
  * Sums load documents into buckets of bucketSeconds (aligned to the UTC epoch) covering [from, to); empty
  * buckets count 0. A bucket whose readings come from fewer than minHouseholds households (but from at least
@@ -39,8 +31,8 @@ export function bucketLoad(
   bucketSeconds: number,
   minHouseholds: number = DEFAULT_MIN_HOUSEHOLDS,
 ): LoadRow[] {
-  const start = Math.floor(epochSeconds(from) / bucketSeconds) * bucketSeconds;
-  const end = epochSeconds(to);
+  const start = Math.floor(epochSecondsOf(from) / bucketSeconds) * bucketSeconds;
+  const end = epochSecondsOf(to);
   const count = Math.ceil((end - start) / bucketSeconds);
   if (count > MAX_BUCKETS)
     throw new RangeError(
@@ -52,7 +44,7 @@ export function bucketLoad(
     households: new Set<string>(),
   }));
   for (const doc of docs) {
-    const index = Math.floor((epochSeconds(doc.periodStart) - start) / bucketSeconds);
+    const index = Math.floor((epochSecondsOf(doc.periodStart) - start) / bucketSeconds);
     if (index < 0 || index >= sums.length) continue;
     sums[index].energyWh += doc.energyWh;
     sums[index].readingCount += doc.readingCount;
@@ -62,7 +54,7 @@ export function bucketLoad(
     const households = sum.households.size;
     const suppressed = households > 0 && households < minHouseholds;
     return {
-      periodStart: iso(start + i * bucketSeconds),
+      periodStart: isoSeconds(start + i * bucketSeconds),
       energyWh: suppressed ? null : sum.energyWh,
       readingCount: sum.readingCount,
       households,
@@ -128,7 +120,7 @@ export interface MissingRow {
 
 /** Periods that have ended by asOf (and before the subscription's end) minus readings received. */
 export function missingReadings(docs: ReportSubscription[], asOf: string): MissingRow[] {
-  const now = epochSeconds(asOf);
+  const now = epochSecondsOf(asOf);
   const rows: MissingRow[] = [];
   for (const doc of docs) {
     if (!doc.startDate || !doc.intervalSeconds || (doc.status !== 'ACTIVE' && doc.status !== 'ENDED'))
@@ -138,9 +130,9 @@ export function missingReadings(docs: ReportSubscription[], asOf: string): Missi
       intervalSeconds: doc.intervalSeconds,
       intervalChanges: doc.intervalChanges,
     };
-    const until = Math.min(now, doc.endEffectiveAt ? epochSeconds(doc.endEffectiveAt) : now);
+    const until = Math.min(now, doc.endEffectiveAt ? epochSecondsOf(doc.endEffectiveAt) : now);
     let expected = 0;
-    for (const period of periodsStartingIn(schedule, epochSeconds(doc.startDate), until)) {
+    for (const period of periodsStartingIn(schedule, epochSecondsOf(doc.startDate), until)) {
       if (period.startSeconds + period.intervalSeconds > until) break;
       expected += 1;
     }

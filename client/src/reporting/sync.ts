@@ -1,18 +1,22 @@
-import { checkpointers, type Network } from '@hyperledger/fabric-gateway';
+import { checkpointers, type Checkpointer, type Network } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
 import { decryptReading } from '@smartmeter/crypto';
-import type {
-  AccessRequestRecord,
-  ReadingCursorRecord,
-  ReadingRecord,
-  SubscriptionRecord,
-} from '@smartmeter/chaincode/dist/api/records';
-import type { BillRecord } from '@smartmeter/chaincode/dist/api/tariffs';
-import { intervalOfPeriod } from '@smartmeter/chaincode/dist/api/periods';
+import {
+  LEDGER_RECORD_TYPES,
+  type LedgerRecord,
+  type LedgerRecordOf,
+  type LedgerRecordType,
+  type AccessRequestRecord,
+  type ReadingCursorRecord,
+  type ReadingRecord,
+  type SubscriptionRecord,
+  type BillRecord,
+  intervalOfPeriod,
+} from '@smartmeter/domain';
 import { createHash } from 'node:crypto';
-import { CHAINCODE } from '../contracts/invoke';
+import type { ChaincodeChannel } from '../contracts/invoke';
 import { SubscriptionClient } from '../contracts/SubscriptionClient';
-import { isValid, jsonValue, transactionsOf, type BlockTransaction } from './blocks';
+import { isValid, jsonValue, transactionsOf, type BlockTransaction, type LedgerWrite } from './blocks';
 import {
   docIds,
   type ReportAccessRequest,
@@ -35,12 +39,86 @@ export interface DocChange {
 /** What turning ledger writes into report documents needs from outside. */
 export interface SyncSources {
   channel: string;
+  /** The chaincode whose writes are reported (other namespaces, e.g. _lifecycle, are not). */
+  chaincodeName: string;
   /** The subscription record, from this sync's cache or the ledger. */
   subscription(subscriptionId: string): Promise<SubscriptionRecord>;
   /** The subscription's session key as the authority unwraps it, or why it cannot. */
   sessionKey(subscription: SubscriptionRecord): Buffer | { unavailable: string };
   /** Told once per reading that cannot be counted because its key is not available. */
   skipReading(subscriptionId: string, reason: string): void;
+}
+
+/**
+ * What the report makes of each record type the chaincode writes. The map is over every LedgerRecordType, so a
+ * new record type does not compile until it is handled here or explicitly left out (with the reason).
+ */
+type RecordHandlers = {
+  [T in LedgerRecordType]:
+    | ((
+        record: LedgerRecordOf<T>,
+        sources: SyncSources,
+        remember: (r: SubscriptionRecord) => void,
+      ) => DocChange[] | Promise<DocChange[]>)
+    | { notReported: string };
+};
+
+const recordHandlers: RecordHandlers = {
+  subscription: (record, sources, remember) => {
+    remember(record);
+    return [subscriptionChange(sources.channel, record)];
+  },
+  readingCursor: (record, sources) => [cursorChange(sources.channel, record)],
+  reading: async (record, sources) => {
+    const change = await loadChange(sources, record);
+    return change ? [change] : [];
+  },
+  bill: (record, sources) => [billChange(sources.channel, record)],
+  accessRequest: (record, sources) => [accessRequestChange(sources.channel, record)],
+  ping: { notReported: 'smoke-test records' },
+  orgKey: { notReported: 'public keys: on the ledger for anyone on the channel' },
+  orgKeyPointer: { notReported: 'which key version is current: ledger bookkeeping' },
+  sessionKey: { notReported: 'which subscription a session key id belongs to: ledger bookkeeping' },
+  retiredKey: { notReported: 'retired session key ids: ledger bookkeeping' },
+  tariff: { notReported: 'tariffs are read from the ledger by the bill reports that need them' },
+  tariffPointer: { notReported: 'which tariff version is current: ledger bookkeeping' },
+  priceSignal: { notReported: 'price signals are read from the ledger (meterctl price-signal show)' },
+};
+
+/** Index entries carry no record: a single zero byte under a composite key. */
+function isIndexEntry(write: LedgerWrite): boolean {
+  return write.value.length === 1 && write.value[0] === 0;
+}
+
+/**
+ * The record a write holds. Fails closed: a value that is neither an index entry nor a record of a known type
+ * stops the sync (with the key), rather than being skipped unseen.
+ */
+function recordOf(write: LedgerWrite): LedgerRecord | undefined {
+  if (write.isDelete || isIndexEntry(write)) return undefined; // only index entries are ever deleted
+  const value = jsonValue(write);
+  const docType = value?.docType;
+  if (typeof docType !== 'string' || !(LEDGER_RECORD_TYPES as readonly string[]).includes(docType)) {
+    throw new Error(
+      `the write of ${JSON.stringify(write.key)} holds no record of a known type (docType ${JSON.stringify(docType)}): the chaincode is newer than this client`,
+    );
+  }
+  return value as unknown as LedgerRecord;
+}
+
+async function changesForRecord(
+  record: LedgerRecord,
+  sources: SyncSources,
+  remember: (r: SubscriptionRecord) => void,
+): Promise<DocChange[]> {
+  const handler = recordHandlers[record.docType] as
+    | ((
+        r: LedgerRecord,
+        s: SyncSources,
+        m: (r: SubscriptionRecord) => void,
+      ) => DocChange[] | Promise<DocChange[]>)
+    | { notReported: string };
+  return typeof handler === 'function' ? await handler(record, sources, remember) : [];
 }
 
 /** The report document changes a block's valid transactions imply, in block order. */
@@ -52,30 +130,9 @@ export async function changesForTransactions(
   const changes: DocChange[] = [];
   for (const transaction of transactions.filter(isValid)) {
     for (const write of transaction.writes) {
-      if (write.namespace !== CHAINCODE) continue;
-      const value = jsonValue(write);
-      switch (value?.docType) {
-        case 'subscription':
-          remember(value as unknown as SubscriptionRecord);
-          changes.push(subscriptionChange(sources.channel, value as unknown as SubscriptionRecord));
-          break;
-        case 'readingCursor':
-          changes.push(cursorChange(sources.channel, value as unknown as ReadingCursorRecord));
-          break;
-        case 'reading': {
-          const change = await loadChange(sources, value as unknown as ReadingRecord);
-          if (change) changes.push(change);
-          break;
-        }
-        case 'bill':
-          changes.push(billChange(sources.channel, value as unknown as BillRecord));
-          break;
-        case 'accessRequest':
-          changes.push(accessRequestChange(sources.channel, value as unknown as AccessRequestRecord));
-          break;
-        default:
-          break;
-      }
+      if (write.namespace !== sources.chaincodeName) continue;
+      const record = recordOf(write);
+      if (record) changes.push(...(await changesForRecord(record, sources, remember)));
     }
   }
   return changes;
@@ -282,47 +339,37 @@ export interface SyncOptions {
   onBlock?: (blockNumber: bigint, written: number) => void;
   /** Told the first time a subscription's readings cannot be counted, and why. */
   onSkip?: (subscriptionId: string, reason: string) => void;
-  /** Fault injection for tests: exit between writing a block's documents and checkpointing it. */
-  exitAfterBlockWrites?: number;
+  /**
+   * Called after a block's documents are written and before its checkpoint: the one point where a crash must
+   * not lose or double anything (tests crash here on purpose).
+   */
+  afterBlockWritten?: (blockNumber: bigint) => Promise<void> | void;
 }
 
 /** Follows the channel's blocks from the file checkpoint, writing report documents, then checkpointing each block. */
 export async function syncChannel(
-  network: Network,
+  chaincode: ChaincodeChannel,
   db: ReportDb,
   sessionKey: SyncSources['sessionKey'],
   options: SyncOptions,
 ): Promise<SyncResult> {
+  const { network } = chaincode;
   const checkpointer = await checkpointers.file(options.checkpointPath);
   const height = await chainHeight(network);
   const startBlock = checkpointer.getBlockNumber() ?? 0n;
   let blocks = 0;
   let written = 0;
-  let skippedReadings = 0;
-  if (!options.follow && startBlock >= height) return { blocks, written, height, skippedReadings };
-  const skippedSubscriptions = new Set<string>();
-
+  const skipped = { readings: 0 };
+  if (!options.follow && startBlock >= height) return { blocks, written, height, skippedReadings: 0 };
   const cache = new Map<string, SubscriptionRecord>();
-  const subscriptions = new SubscriptionClient(network);
-  const sources: SyncSources = {
-    channel: network.getName(),
-    subscription: async (id) => {
-      const cached = cache.get(id);
-      if (cached) return cached;
-      const record = await subscriptions.get(id);
-      cache.set(id, record);
-      return record;
-    },
-    sessionKey,
-    skipReading: (subscriptionId, reason) => {
-      skippedReadings += 1;
-      if (skippedSubscriptions.has(subscriptionId)) return;
-      skippedSubscriptions.add(subscriptionId);
-      options.onSkip?.(subscriptionId, reason);
-    },
-  };
+  const sources = ledgerSources(chaincode, cache, sessionKey, (subscriptionId, reason, first) => {
+    skipped.readings += 1;
+    if (first) options.onSkip?.(subscriptionId, reason);
+  });
   const events = await network.getBlockEvents({ checkpoint: checkpointer, startBlock: 0n });
-  const stop = () => events.close();
+  const stop = () => {
+    events.close();
+  };
   options.signal?.addEventListener('abort', stop);
   try {
     for await (const block of events) {
@@ -333,10 +380,7 @@ export async function syncChannel(
       const count = await applyChanges(db, changes);
       blocks += 1;
       written += count;
-      if (options.exitAfterBlockWrites !== undefined && blocks >= options.exitAfterBlockWrites)
-        process.exit(99);
-      await checkpointer.checkpointBlock(number);
-      options.onBlock?.(number, count);
+      await finishBlock(number, count, checkpointer, options);
       if (!options.follow && number >= height - 1n) break;
     }
   } catch (err) {
@@ -345,5 +389,45 @@ export async function syncChannel(
     options.signal?.removeEventListener('abort', stop);
     events.close();
   }
-  return { blocks, written, height, skippedReadings };
+  return { blocks, written, height, skippedReadings: skipped.readings };
+}
+
+/** A block's documents are written: the crash point tests use, then its checkpoint, then progress. */
+async function finishBlock(
+  number: bigint,
+  written: number,
+  checkpointer: Checkpointer,
+  options: SyncOptions,
+): Promise<void> {
+  await options.afterBlockWritten?.(number);
+  await checkpointer.checkpointBlock(number);
+  options.onBlock?.(number, written);
+}
+
+/** Subscriptions from the ledger through a per-sync cache; each skipped reading counted, each subscription told once. */
+function ledgerSources(
+  chaincode: ChaincodeChannel,
+  cache: Map<string, SubscriptionRecord>,
+  sessionKey: SyncSources['sessionKey'],
+  onSkip: (subscriptionId: string, reason: string, first: boolean) => void,
+): SyncSources {
+  const subscriptions = new SubscriptionClient(chaincode);
+  const skippedSubscriptions = new Set<string>();
+  return {
+    channel: chaincode.network.getName(),
+    chaincodeName: chaincode.chaincodeName,
+    subscription: async (id) => {
+      const cached = cache.get(id);
+      if (cached) return cached;
+      const record = await subscriptions.get(id);
+      cache.set(id, record);
+      return record;
+    },
+    sessionKey,
+    skipReading: (subscriptionId, reason) => {
+      const first = !skippedSubscriptions.has(subscriptionId);
+      skippedSubscriptions.add(subscriptionId);
+      onSkip(subscriptionId, reason, first);
+    },
+  };
 }

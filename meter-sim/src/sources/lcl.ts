@@ -114,7 +114,7 @@ export class LclReplaySource implements ReadingSource {
 
   private halfHourAt(seconds: number): { wh: number; isEstimate: boolean } {
     const n = this.values.length;
-    const index = (((Math.floor(seconds / HALF_HOUR) % n) + n) % n) as number;
+    const index = ((Math.floor(seconds / HALF_HOUR) % n) + n) % n;
     for (let back = 0; back < n; back += 1) {
       const value = this.values[(index - back + n) % n];
       if (value !== null) return { wh: value, isEstimate: back > 0 };

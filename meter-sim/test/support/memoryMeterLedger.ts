@@ -1,6 +1,6 @@
 import { GatewayError } from '@hyperledger/fabric-gateway';
 import type { ServiceError } from '@grpc/grpc-js';
-import type { SubscriptionRecord } from '@smartmeter/chaincode/dist/api/records';
+import type { SubscriptionRecord } from '@smartmeter/domain';
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
 import { PAIR_BUNDLE_FORMAT, type PairBundle } from '@smartmeter/client/dist/pairBundle';
 import { keyIdOf } from '@smartmeter/crypto';
@@ -107,6 +107,7 @@ export function bundleFor(household: Household): PairBundle {
   return {
     format: PAIR_BUNDLE_FORMAT,
     channel: 'northgrid',
+    chaincodeName: 'smartmeter',
     mspId: 'Distributor1MSP',
     subscriptionId: household.subscriptionId,
     meterId: household.meterId,

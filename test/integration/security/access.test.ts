@@ -11,6 +11,7 @@ import {
   HOUSEHOLDS,
   onboardHousehold,
 } from '../../support/household';
+import { CHAINCODE } from '../../support/network';
 
 /**
  * Issue 12, finding 1: households and meters used to read the whole channel (qscc, orderer and peer deliver,
@@ -44,14 +45,16 @@ beforeAll(async () => {
     await gateways
       .gateway('authority')
       .getNetwork(CHANNEL)
-      .getContract('smartmeter', 'System')
+      .getContract(CHAINCODE, 'System')
       .newProposal('Ping', { arguments: [`victim-${run}`] })
       .endorse()
   ).submit();
   victimTxId = commit.getTransactionId();
   await commit.getStatus();
 });
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 describe.each([
   ['a household', household],
@@ -128,7 +131,7 @@ describe.each([
         () => network.getBlockEvents({ startBlock: 0n }),
         () => network.getFilteredBlockEvents({ startBlock: 0n }),
         () => network.getBlockAndPrivateDataEvents({ startBlock: 0n }),
-        () => network.getChaincodeEvents('smartmeter', { startBlock: 0n }),
+        () => network.getChaincodeEvents(CHAINCODE, { startBlock: 0n }),
       ];
       for (const open of attempts) {
         const refusal = await rejection(
@@ -152,12 +155,12 @@ describe.each([
   it('when it evaluates and submits the chaincode then that still works, commit status included', async () => {
     const connection = gatewayAs(user);
     try {
-      const contract = connection.gateway.getNetwork(CHANNEL).getContract('smartmeter', 'System');
+      const contract = connection.gateway.getNetwork(CHANNEL).getContract(CHAINCODE, 'System');
       expect(new TextDecoder().decode(await contract.evaluateTransaction('Version'))).toMatch(
         /"name":"smartmeter"/,
       );
       const commit = await (
-        await contract.newProposal('Ping', { arguments: [`${user.name}`] }).endorse()
+        await contract.newProposal('Ping', { arguments: [user.name] }).endorse()
       ).submit();
       expect((await commit.getStatus()).successful).toBe(true);
     } finally {

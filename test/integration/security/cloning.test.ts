@@ -3,8 +3,8 @@ import type {
   Page,
   ReadingRecord,
   SubscriptionRecord,
-} from '../../../chaincode/src/api/records';
-import type { BillRecord } from '../../../chaincode/src/api/tariffs';
+  BillRecord,
+} from '@smartmeter/domain';
 import { newOrgKeyPair, PERSONAL_DATA_PADDED_BYTES, sealForRecipient } from '@smartmeter/crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,7 @@ import {
   type OnboardedHousehold,
 } from '../../support/household';
 import { meterctlJson } from '../../support/meterctl';
-import { networkHome, profile } from '../../support/network';
+import { CHAINCODE, networkHome, profile } from '../../support/network';
 import { openGateway, type GatewayConnection } from '../../../client/src/gateway';
 
 /**
@@ -55,7 +55,9 @@ const clone: UserMsp = { org: HOUSEHOLDS, mspId: HH_MSP, name: `clone-${run}` };
 const meterClone: UserMsp = { org: HOUSEHOLDS, mspId: HH_MSP, name: `mclone-${run}` };
 let distributorCaClone: GatewayConnection;
 let distributorCaCloneCert = '';
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 beforeAll(async () => {
   household = await onboardHousehold(gateways, 'cln', start);
@@ -133,7 +135,7 @@ describe.each([
     const auditor = gateways.gateway('authority');
     const fromHeight = await channelHeight(auditor, CHANNEL);
     const network = connect().getNetwork(CHANNEL);
-    const contract = (name: string) => network.getContract('smartmeter', name);
+    const contract = (name: string) => network.getContract(CHAINCODE, name);
     const attempts: [string, () => Promise<unknown>][] = [
       [
         'grant consent',
@@ -202,7 +204,7 @@ describe('meters', () => {
     const measurement = gateways
       .track(gatewayAs(meterClone))
       .gateway.getNetwork(CHANNEL)
-      .getContract('smartmeter', 'Measurement');
+      .getContract(CHAINCODE, 'Measurement');
     expect(
       await rejection(
         measurement.submitTransaction('SubmitReading', JSON.stringify(readingFor(household, start, 6, 999))),
@@ -261,7 +263,7 @@ describe('meters', () => {
     const fresh = gateways
       .track(gatewayAs(replacementUser))
       .gateway.getNetwork(CHANNEL)
-      .getContract('smartmeter', 'Measurement');
+      .getContract(CHAINCODE, 'Measurement');
     const stored = await submitJson<ReadingRecord>(
       fresh,
       'SubmitReading',

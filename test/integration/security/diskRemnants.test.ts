@@ -1,8 +1,4 @@
-import type {
-  AccessRequestRecord,
-  PersonalDataDelivery,
-  SubscriptionRecord,
-} from '../../../chaincode/src/api/records';
+import type { AccessRequestRecord, PersonalDataDelivery, SubscriptionRecord } from '@smartmeter/domain';
 import { openPersonalData, openSealed, sealedSize, PERSONAL_DATA_PADDED_BYTES } from '@smartmeter/crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +23,9 @@ const authority = ['-p', join(profiles, 'authority.json'), '-c', CHANNEL, '-k', 
 const marker = `Remnant Household ${run}`;
 const home = ['-p', join(profiles, 'households1.json'), '-k', join(work, 'household'), '-i', `rem-hh-${run}`];
 const gateways = new Gateways();
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 let subscriptionId = '';
 let requestId = '';

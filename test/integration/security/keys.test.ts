@@ -1,4 +1,4 @@
-import type { OrgKeyRecord, SubscriptionRecord } from '../../../chaincode/src/api/records';
+import type { OrgKeyRecord, SubscriptionRecord } from '@smartmeter/domain';
 import {
   keyIdOf,
   newOrgKeyPair,
@@ -15,7 +15,7 @@ import { gatewayAs, type UserMsp } from '../../support/attacker';
 import { evaluateJson, Gateways, rejection, submitJson } from '../../support/chaincode';
 import { AUTHORITY, CHANNEL, D1, enrollMeter, enrollSubscriber, HOUSEHOLDS } from '../../support/household';
 import { meterctl, meterctlJson } from '../../support/meterctl';
-import { networkHome } from '../../support/network';
+import { CHAINCODE, networkHome } from '../../support/network';
 
 /**
  * Issue 12, findings 4 and 5: a private key published as an organization key (the ledger would hold it), and a
@@ -27,7 +27,9 @@ const work = mkdtempSync(join(tmpdir(), 'keys-'));
 const profiles = join(networkHome, 'profiles');
 const distributor = ['-p', join(profiles, 'distributor1.json'), '-k', join(work, 'distributor1')];
 const authority = ['-p', join(profiles, 'authority.json'), '-c', CHANNEL, '-k', join(work, 'authority')];
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 const history = (mspId: string) =>
   evaluateJson<OrgKeyRecord[]>(gateways.contract('authority', CHANNEL, 'OrgKey'), 'GetOrgKeyHistory', mspId);
@@ -37,7 +39,7 @@ describe('organization keys', () => {
     const before = await history(D1);
     const operator: UserMsp = { org: 'distributor1', mspId: D1, name: 'operator' };
     const connection = gateways.track(gatewayAs(operator));
-    const orgKey = connection.gateway.getNetwork(CHANNEL).getContract('smartmeter', 'OrgKey');
+    const orgKey = connection.gateway.getNetwork(CHANNEL).getContract(CHAINCODE, 'OrgKey');
     const { privateKeyPem } = newOrgKeyPair();
     expect(await rejection(orgKey.submitTransaction('PublishOrgKey', privateKeyPem))).toMatch(
       /INVALID_ARGUMENT: publicKeyPem: an encryption public key must be one PEM block "-----BEGIN PUBLIC KEY-----"/,
@@ -68,7 +70,7 @@ describe('key grants are checked before approval', () => {
     const subscriptions = gateways
       .track(gatewayAs(user))
       .gateway.getNetwork(CHANNEL)
-      .getContract('smartmeter', 'Subscription');
+      .getContract(CHAINCODE, 'Subscription');
     // A request built by hand, as an attacker (or a broken client) could: each grant wraps what we choose.
     const request = async (meterId: string, wrapped: Record<string, Buffer>) => {
       const sessionKey = wrapped.real;

@@ -1,5 +1,4 @@
-import type { Page, ReadingRecord, SubscriptionRecord } from '../../../chaincode/src/api/records';
-import type { BillRecord } from '../../../chaincode/src/api/tariffs';
+import type { Page, ReadingRecord, SubscriptionRecord, BillRecord } from '@smartmeter/domain';
 import { gatewayAs, type UserMsp } from '../../support/attacker';
 import { evaluateJson, Gateways, isoSeconds, rejection } from '../../support/chaincode';
 import {
@@ -11,6 +10,7 @@ import {
   submitReadings,
   type OnboardedHousehold,
 } from '../../support/household';
+import { CHAINCODE } from '../../support/network';
 
 /**
  * Issue 12, finding 2: the peer starts a paged range at the bookmark without checking that it lies in the
@@ -23,7 +23,9 @@ const start = Math.floor(Date.now() / 1000 / 86_400) * 86_400 - 86_400;
 let attacker: OnboardedHousehold;
 let victim: OnboardedHousehold;
 let victimBill: BillRecord;
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 beforeAll(async () => {
   attacker = await onboardHousehold(gateways, 'pga', start);
@@ -51,7 +53,7 @@ describe('crafted bookmarks', () => {
     'when a household pages its own readings from bookmark %j then it is INVALID_ARGUMENT and it learns nothing',
     async (bookmark) => {
       const connection = gateways.track(gatewayAs(attackerUser()));
-      const measurement = connection.gateway.getNetwork(CHANNEL).getContract('smartmeter', 'Measurement');
+      const measurement = connection.gateway.getNetwork(CHANNEL).getContract(CHAINCODE, 'Measurement');
       const refusal = await rejection(
         measurement.evaluateTransaction(
           'GetReadings',
@@ -70,7 +72,7 @@ describe('crafted bookmarks', () => {
 
   it('when the household pages with the bookmark its own query handed back then it gets its own readings only', async () => {
     const connection = gateways.track(gatewayAs(attackerUser()));
-    const measurement = connection.gateway.getNetwork(CHANNEL).getContract('smartmeter', 'Measurement');
+    const measurement = connection.gateway.getNetwork(CHANNEL).getContract(CHAINCODE, 'Measurement');
     const page = (bookmark: string) =>
       evaluateJson<Page<ReadingRecord>>(
         measurement,

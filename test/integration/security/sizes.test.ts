@@ -1,8 +1,4 @@
-import type {
-  AccessRequestRecord,
-  PersonalDataDelivery,
-  ReadingRecord,
-} from '../../../chaincode/src/api/records';
+import type { AccessRequestRecord, PersonalDataDelivery, ReadingRecord } from '@smartmeter/domain';
 import {
   encryptReading,
   newOrgKeyPair,
@@ -31,6 +27,7 @@ import {
   onboardHousehold,
   type OnboardedHousehold,
 } from '../../support/household';
+import { CHAINCODE } from '../../support/network';
 
 /**
  * Issue 12, finding 9: a reading's ciphertext was its JSON plus 16 bytes, so from the blocks alone its length
@@ -42,7 +39,9 @@ const start = Math.floor(Date.now() / 1000 / 86_400) * 86_400 - 86_400;
 const energies = [0, 3, 42, 999, 1_234, 56_789, 9_999_999, 7, 88, 100_000];
 let household: OnboardedHousehold;
 let fromHeight = 0;
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 beforeAll(async () => {
   household = await onboardHousehold(gateways, 'size', start);
@@ -138,7 +137,7 @@ describe('ciphertext sizes', () => {
     const grantContract = gateways
       .gateway(HOUSEHOLDS, household.subscriber)
       .getNetwork(CHANNEL)
-      .getContract('smartmeter', 'PersonalData');
+      .getContract(CHAINCODE, 'PersonalData');
     const sizes: number[] = [];
     for (const data of [
       '{"name":"Al"}',

@@ -1,5 +1,4 @@
-import type { Page, ReadingRecord } from '../../../chaincode/src/api/records';
-import type { TariffRecord } from '../../../chaincode/src/api/tariffs';
+import type { Page, ReadingRecord, TariffRecord } from '@smartmeter/domain';
 import {
   endorseThroughGateway,
   forgedProposal,
@@ -17,6 +16,7 @@ import {
   readingFor,
   type OnboardedHousehold,
 } from '../../support/household';
+import { CHAINCODE } from '../../support/network';
 
 /**
  * Issue 12, finding 3: the chaincode takes its time from the proposal, which the client writes. A meter set its
@@ -30,7 +30,9 @@ const gateways = new Gateways();
 const start = Math.floor(Date.now() / 1000 / INTERVAL) * INTERVAL - 6 * INTERVAL;
 let household: OnboardedHousehold;
 let meter: UserMsp;
-afterAll(() => gateways.closeAll());
+afterAll(() => {
+  gateways.closeAll();
+});
 
 beforeAll(async () => {
   household = await onboardHousehold(gateways, 'time', start);
@@ -58,7 +60,7 @@ describe('a proposal whose time the client chose', () => {
     'when a meter sends one three days ahead straight to the peer of %s then the auth filter refuses it',
     async (peerOrg) => {
       const connection = gateways.track(gatewayAs(meter));
-      const contract = connection.gateway.getNetwork(CHANNEL).getContract('smartmeter', 'Measurement');
+      const contract = connection.gateway.getNetwork(CHANNEL).getContract(CHAINCODE, 'Measurement');
       const forged = await forgedProposal(
         contract,
         meter,
@@ -76,7 +78,7 @@ describe('a proposal whose time the client chose', () => {
   it('when a meter replays it through the gateway then it is not endorsed, and no reading is stored', async () => {
     const before = await readingsFrom(start, start + 3 * DAY);
     const connection = gateways.track(gatewayAs(meter));
-    const contract = connection.gateway.getNetwork(CHANNEL).getContract('smartmeter', 'Measurement');
+    const contract = connection.gateway.getNetwork(CHANNEL).getContract(CHAINCODE, 'Measurement');
     const forged = await forgedProposal(
       contract,
       meter,
@@ -109,7 +111,7 @@ describe('a proposal whose time the client chose', () => {
       effectiveFrom: isoSeconds(Math.floor(backDated.getTime() / 1000) + 60),
     };
     const connection = gateways.track(gatewayAs(operator));
-    const contract = connection.gateway.getNetwork(CHANNEL).getContract('smartmeter', 'Pricing');
+    const contract = connection.gateway.getNetwork(CHANNEL).getContract(CHAINCODE, 'Pricing');
     const forged = await forgedProposal(
       contract,
       operator,
@@ -126,7 +128,7 @@ describe('a proposal whose time the client chose', () => {
 
   it('when the forged proposal keeps the real time then the same path commits it (the forgery itself is sound)', async () => {
     const connection = gateways.track(gatewayAs(meter));
-    const contract = connection.gateway.getNetwork(CHANNEL).getContract('smartmeter', 'Measurement');
+    const contract = connection.gateway.getNetwork(CHANNEL).getContract(CHAINCODE, 'Measurement');
     const now = readingFor(household, start, 0, 100);
     const forged = await forgedProposal(contract, meter, 'SubmitReading', [JSON.stringify(now)], new Date());
     const stored = JSON.parse(

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateTariffDefinition } from '../src/billing/tariffValidation';
+import { validateTariffDefinition } from '@smartmeter/domain';
 
 const base = {
   tariffId: 'tou-2026',

@@ -57,6 +57,14 @@ export interface TariffRecord extends TariffDefinition {
   publishedAt: string;
 }
 
+/** Which version of a distributor's tariff is current. */
+export interface TariffPointer {
+  docType: 'tariffPointer';
+  distributorMspId: string;
+  tariffId: string;
+  version: number;
+}
+
 export interface PriceSignalRecord {
   docType: 'priceSignal';
   regionCode: string;

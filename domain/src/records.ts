@@ -5,7 +5,11 @@
  */
 
 /** Values of the `role` attribute that Fabric CA puts into enrollment certificates. */
-export type Role = 'operator' | 'auditor' | 'subscriber' | 'meter';
+export const ROLES = ['operator', 'auditor', 'subscriber', 'meter'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A grid area path: up to six segments of lowercase letters, digits and '-', e.g. north/d3/c12. */
+export const REGION_CODE_PATTERN = /^[a-z0-9-]{1,16}(\/[a-z0-9-]{1,16}){0,5}$/;
 
 /** Written by System.Ping: a smoke-test record proving that a submit reached the ledger. */
 export interface PingRecord {
@@ -37,6 +41,13 @@ export interface OrgKeyRecord {
   publishedByRole: string;
 }
 
+/** Which version of an organization's key is current. */
+export interface OrgKeyPointer {
+  docType: 'orgKeyPointer';
+  mspId: string;
+  version: number;
+}
+
 /** ECIES-wrapped session key (see @smartmeter/crypto keyWrap). */
 export interface WrappedKeyRecord {
   version: number;
@@ -50,6 +61,19 @@ export interface KeyGrant {
   mspId: string;
   orgKeyVersion: number;
   wrappedKey: WrappedKeyRecord;
+}
+
+/**
+ * The JSON argument of Subscription:RequestSubscription: pseudonymous ids, the session key's id, the key wrapped
+ * for the distributor and for the authority, and the commitment the meter will later open. Nothing personal.
+ */
+export interface SubscriptionRequest {
+  distributorMspId: string;
+  meterId: string;
+  requestedPlan: string;
+  keyId: string;
+  pairingCommitment: string;
+  keyGrants: KeyGrant[];
 }
 
 export type SubscriptionStatus = 'REQUESTED' | 'APPROVED' | 'REJECTED' | 'ACTIVE' | 'ENDED';
@@ -126,6 +150,13 @@ export interface KeyRebind {
   previousFingerprint: string | null;
   fingerprint: string;
   reboundAt: string;
+}
+
+/** A session key in use: it belongs to one subscription and may not be requested again. */
+export interface SessionKeyRecord {
+  docType: 'sessionKey';
+  keyId: string;
+  subscriptionId: string;
 }
 
 /** A session key that may no longer be used for new readings or subscriptions. */
@@ -219,7 +250,15 @@ export const EventName = {
   PersonalDataGranted: 'PersonalDataGranted',
   PersonalDataDenied: 'PersonalDataDenied',
   SubscriptionKeyRebound: 'SubscriptionKeyRebound',
+  TariffPublished: 'TariffPublished',
+  PriceSignalsPublished: 'PriceSignalsPublished',
+  BillIssued: 'BillIssued',
+  BillDisputed: 'BillDisputed',
+  DisputeResolved: 'DisputeResolved',
+  BillPaid: 'BillPaid',
 } as const;
+
+export type EventName = (typeof EventName)[keyof typeof EventName];
 
 /** Name of the private data collection through which an organization receives personal data. */
 export function personalDataCollection(mspId: string): string {

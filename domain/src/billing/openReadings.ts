@@ -1,6 +1,6 @@
 import { CryptoInputError, decryptReading, DecryptionError } from '@smartmeter/crypto';
-import type { ReadingRecord } from '../api/records';
-import type { InvalidReading } from '../api/tariffs';
+import type { ReadingRecord } from '../records';
+import type { InvalidReading } from '../tariffs';
 import type { BilledReading } from './computeBill';
 
 export interface OpenedReadings {

@@ -8,6 +8,11 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   AlreadyExists: 'ALREADY_EXISTS',
   Conflict: 'CONFLICT',
+  /**
+   * Data encrypted under another session key than the subscription's (a meter with an old pair bundle): the
+   * meter cannot go on until it gets a bundle with the current key.
+   */
+  WrongKey: 'WRONG_KEY',
   /** Anything the chaincode did not anticipate (a bug or a broken environment): not the caller's fault. */
   Internal: 'INTERNAL',
 } as const;

@@ -1,4 +1,5 @@
 import type { SubscriptionApproval } from './records';
+import { epochSecondsOf, isoSeconds } from './time';
 
 /**
  * The reading periods of a subscription. A subscription starts with one interval; the distributor may change
@@ -15,14 +16,6 @@ export interface PeriodSegment {
 export interface Period {
   startSeconds: number;
   intervalSeconds: number;
-}
-
-export function epochSecondsOf(iso: string): number {
-  return Date.parse(iso) / 1000;
-}
-
-export function isoOfEpochSeconds(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function periodSegments(schedule: PeriodSchedule): PeriodSegment[] {
@@ -48,8 +41,10 @@ function segmentIndexAt(segments: PeriodSegment[], seconds: number): number {
 /** The interval of the period starting at `seconds`, or undefined when no period starts then. */
 export function intervalOfPeriod(schedule: PeriodSchedule, seconds: number): number | undefined {
   const segments = periodSegments(schedule);
-  const segment = segments[segmentIndexAt(segments, seconds)];
-  if (!segment || (seconds - segment.fromSeconds) % segment.intervalSeconds !== 0) return undefined;
+  const at = segmentIndexAt(segments, seconds);
+  if (at < 0) return undefined;
+  const segment = segments[at];
+  if ((seconds - segment.fromSeconds) % segment.intervalSeconds !== 0) return undefined;
   return segment.intervalSeconds;
 }
 
@@ -62,7 +57,7 @@ export function isPeriodBoundary(schedule: PeriodSchedule, seconds: number): boo
 export function periodIndex(schedule: PeriodSchedule, seconds: number): number {
   const segments = periodSegments(schedule);
   const at = segmentIndexAt(segments, seconds);
-  if (at < 0) throw new RangeError(`${isoOfEpochSeconds(seconds)} is before the first period`);
+  if (at < 0) throw new RangeError(`${isoSeconds(seconds)} is before the first period`);
   let index = 0;
   for (let i = 0; i < at; i += 1) {
     index += (segments[i + 1].fromSeconds - segments[i].fromSeconds) / segments[i].intervalSeconds;
@@ -77,7 +72,7 @@ export function firstPeriodFrom(schedule: PeriodSchedule, seconds: number): Peri
   const segment = segments[at];
   const offset = Math.max(0, seconds - segment.fromSeconds);
   const start = segment.fromSeconds + Math.ceil(offset / segment.intervalSeconds) * segment.intervalSeconds;
-  const next = segments[at + 1];
+  const next = segments.at(at + 1);
   if (next && start >= next.fromSeconds)
     return { startSeconds: next.fromSeconds, intervalSeconds: next.intervalSeconds };
   return { startSeconds: start, intervalSeconds: segment.intervalSeconds };
@@ -103,6 +98,6 @@ export function* periodsStartingIn(schedule: PeriodSchedule, fromSeconds: number
 /** "every 1800 s from 2026-01-01T00:00:00Z, every 900 s from 2026-02-01T00:00:00Z". */
 export function describeSchedule(schedule: PeriodSchedule): string {
   return periodSegments(schedule)
-    .map((segment) => `every ${segment.intervalSeconds} s from ${isoOfEpochSeconds(segment.fromSeconds)}`)
+    .map((segment) => `every ${segment.intervalSeconds} s from ${isoSeconds(segment.fromSeconds)}`)
     .join(', ');
 }

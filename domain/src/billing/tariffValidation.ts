@@ -5,7 +5,7 @@ import {
   type Tier,
   type TimeOfUseBand,
   type Weekday,
-} from '../api/tariffs';
+} from '../tariffs';
 
 /**
  * Checks a tariff definition field by field and returns every problem at once ("field: what is wrong"),
@@ -168,7 +168,7 @@ function validateBands(value: unknown, errors: string[]): TariffPricing | undefi
 function checkCoverage(bands: TimeOfUseBand[]): string[] {
   const errors: string[] = [];
   for (const day of WEEKDAYS) {
-    const owner: (string | null)[] = new Array(MINUTES_PER_DAY).fill(null);
+    const owner = new Array<string | null>(MINUTES_PER_DAY).fill(null);
     for (const band of bands.filter((b) => b.days.includes(day))) {
       for (const minute of bandMinutes(band)) {
         if (owner[minute] !== null) {

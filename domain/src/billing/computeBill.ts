@@ -6,9 +6,10 @@ import {
   type InvalidReading,
   type TariffRecord,
   type TimeOfUseBand,
-} from '../api/tariffs';
-import { periodsStartingIn, type PeriodSchedule } from '../api/periods';
-import type { IntervalChange } from '../api/records';
+} from '../tariffs';
+import { periodsStartingIn, type PeriodSchedule } from '../periods';
+import { isoSeconds } from '../time';
+import type { IntervalChange } from '../records';
 import { bandMinutes } from './tariffValidation';
 
 /**
@@ -38,7 +39,7 @@ export interface BillInput {
   /** Every version of the subscription's tariff. */
   tariffVersions: TariffRecord[];
   /** Price signals for the subscription's region, by period start. */
-  signals: Readonly<Record<string, number>>;
+  signals: Readonly<Partial<Record<string, number>>>;
 }
 
 export class BillingError extends Error {
@@ -103,7 +104,7 @@ export function computeBill(input: BillInput): BillComputation {
   const standingCharge = standingChargeFor(versions, from, to);
   const linesMinor = lineItems.reduce((sum, line) => sum + line.amountMinor, 0);
   const subtotalMinor = linesMinor + standingCharge.amountMinor;
-  const taxBasisPoints = versionAt(versions, from, isoOf(from), versions[0]).taxBasisPoints;
+  const taxBasisPoints = versionAt(versions, from, isoSeconds(from), versions[0]).taxBasisPoints;
   const taxMinor = roundHalfUp(BigInt(subtotalMinor) * BigInt(taxBasisPoints), 10_000n);
   const invalidReadings = [...(input.invalidReadings ?? [])].sort((a, b) =>
     a.periodStart < b.periodStart ? -1 : a.periodStart > b.periodStart ? 1 : 0,
@@ -163,7 +164,7 @@ function priceParts(
   at: number,
   reading: BilledReading,
   cumulativeWh: number,
-  signals: Readonly<Record<string, number>>,
+  signals: Readonly<Partial<Record<string, number>>>,
 ): PricePart[] {
   const pricing = tariff.pricing;
   switch (pricing.kind) {
@@ -213,7 +214,7 @@ function standingChargeFor(versions: TariffRecord[], from: number, to: number) {
   let totalMicro = 0n;
   for (let day = 0; day < days; day++) {
     const at = from + day * SECONDS_PER_DAY;
-    totalMicro += BigInt(versionAt(versions, at, isoOf(at), versions[0]).standingChargeMicroPerDay);
+    totalMicro += BigInt(versionAt(versions, at, isoSeconds(at), versions[0]).standingChargeMicroPerDay);
   }
   return { days, totalMicro: Number(totalMicro), amountMinor: roundHalfUp(totalMicro, MICRO) };
 }
@@ -231,7 +232,7 @@ function expectedPeriods(input: BillInput, from: number, to: number, present: Se
   for (const period of periodsStartingIn(schedule, from, end)) {
     if (period.startSeconds + period.intervalSeconds > end) break;
     expected += 1;
-    const iso = isoOf(period.startSeconds);
+    const iso = isoSeconds(period.startSeconds);
     if (!present.has(iso)) missing.push(iso);
   }
   return { expected, missing };
@@ -248,8 +249,4 @@ function epoch(iso: string): number {
   const millis = Date.parse(iso);
   if (Number.isNaN(millis)) throw new BillingError(`not a time: ${iso}`);
   return millis / 1000;
-}
-
-function isoOf(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
-import type { TariffPricing, TariffRecord } from '../src/api/tariffs';
-import { BillingError, computeBill, type BillInput, type BilledReading } from '../src/billing/computeBill';
+import {
+  type TariffPricing,
+  type TariffRecord,
+  BillingError,
+  computeBill,
+  type BillInput,
+  type BilledReading,
+} from '@smartmeter/domain';
 
 const DAY = '2026-03-02'; // a Monday
 function tariff(pricing: TariffPricing, overrides: Partial<TariffRecord> = {}): TariffRecord {

@@ -7,7 +7,7 @@ import {
   periodIndex,
   periodsStartingIn,
   type PeriodSchedule,
-} from '../src/api/periods';
+} from '@smartmeter/domain';
 
 const at = (iso: string) => Date.parse(iso) / 1000;
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');

@@ -1,0 +1,24 @@
+import { BillingClient } from './BillingClient';
+import type { ChaincodeChannel } from './invoke';
+import { MeasurementClient } from './MeasurementClient';
+import { OrgKeyClient } from './OrgKeyClient';
+import { PersonalDataClient } from './PersonalDataClient';
+import { PricingClient } from './PricingClient';
+import { SubscriptionClient } from './SubscriptionClient';
+
+/**
+ * Every contract adapter of the chaincode, for one channel. A new contract's adapter is added here and nowhere
+ * else: meterctl's commands and their fakes take their types from this function.
+ */
+export function contractAdapters(channel: ChaincodeChannel) {
+  return {
+    orgKeys: new OrgKeyClient(channel),
+    subscriptions: new SubscriptionClient(channel),
+    measurements: new MeasurementClient(channel),
+    personalData: new PersonalDataClient(channel),
+    pricing: new PricingClient(channel),
+    billing: new BillingClient(channel),
+  };
+}
+
+export type ContractAdapters = ReturnType<typeof contractAdapters>;

@@ -1,0 +1,53 @@
+import type {
+  AccessRequestRecord,
+  OrgKeyPointer,
+  OrgKeyRecord,
+  PingRecord,
+  ReadingCursorRecord,
+  ReadingRecord,
+  RetiredKeyRecord,
+  SessionKeyRecord,
+  SubscriptionRecord,
+} from './records';
+import type { BillRecord, PriceSignalRecord, TariffPointer, TariffRecord } from './tariffs';
+
+/**
+ * Every record the chaincode writes to the channel's state, told apart by docType. Index entries (a single
+ * zero byte under a composite key) are no records. A consumer of the blocks (the reporting sync) handles each
+ * docType explicitly, so adding a record type here fails to compile until it is handled there.
+ */
+export type LedgerRecord =
+  | PingRecord
+  | OrgKeyRecord
+  | OrgKeyPointer
+  | SubscriptionRecord
+  | SessionKeyRecord
+  | RetiredKeyRecord
+  | ReadingRecord
+  | ReadingCursorRecord
+  | AccessRequestRecord
+  | TariffRecord
+  | TariffPointer
+  | PriceSignalRecord
+  | BillRecord;
+
+export type LedgerRecordType = LedgerRecord['docType'];
+
+/** The record of one docType. */
+export type LedgerRecordOf<T extends LedgerRecordType> = Extract<LedgerRecord, { docType: T }>;
+
+export const LEDGER_RECORD_TYPES: readonly LedgerRecordType[] = [
+  'ping',
+  'orgKey',
+  'orgKeyPointer',
+  'subscription',
+  'sessionKey',
+  'retiredKey',
+  'reading',
+  'readingCursor',
+  'accessRequest',
+  'tariff',
+  'tariffPointer',
+  'priceSignal',
+  'bill',
+];
