@@ -4,6 +4,8 @@
  * every reading, tariff lookup, time-of-use pricing, digest — on the in-memory stub, so it measures the
  * chaincode's own work without endorsement, ordering and commit. `npm run bench:billing`.
  */
+// The chaincode reads the network's topology as its server gets it (unit tests set the same).
+import '../chaincode/test/support/topology';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -4,7 +4,7 @@
  * 100 meters in one process. Each meter has its own CA identity, subscription and session key, pairs itself and
  * reports simulated days at full speed. Needs `./test-network.sh up`. `npm run bench:meter-sim`.
  */
-import { newSessionKey, sealPersonalData } from '@smartmeter/crypto';
+import { sealPersonalData } from '@smartmeter/crypto';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,25 +12,19 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeSecretFile } from '../client/src/keystore';
 import { buildPairBundle } from '../client/src/pairBundle';
-import { Gateways, isoSeconds, submitJson } from '../test/support/chaincode';
-import {
-  CHANNEL,
-  enrollMeter,
-  enrollSubscriber,
-  exampleTariff,
-  INTERVAL,
-  northgridRequest,
-  publishOrgKeys,
-  HOUSEHOLDS,
-} from '../test/support/household';
-import { CHAINCODE, profile, repoDir } from '../test/support/network';
+import { Gateways, isoSeconds } from '../test/support/chaincode';
+import { CHANNEL, HOUSEHOLDS, INTERVAL } from '../test/support/household';
+import { profile, repoDir } from '../test/support/network';
+import { prepareFleet } from './support/fleet';
 
 const execFileAsync = promisify(execFile);
 const runs = (process.env.BENCH_METERS ?? '1,100').split(',').map(Number);
 const DAYS: Record<number, number> = { 1: 7 };
 const bundleBinary = join(repoDir, 'meter-sim', 'dist-pi', 'meter-sim.js');
 /** Node flags for the meter process; the default is what the systemd unit uses on the Pi. */
-const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--lite-mode').split(' ').filter((flag) => flag !== '');
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--lite-mode --single-threaded')
+  .split(' ')
+  .filter((flag) => flag !== '');
 
 interface Summary {
   generated: number;
@@ -41,63 +35,31 @@ interface Summary {
   outcomes: string;
 }
 
-/** Runs fn over items with at most `limit` in flight. */
-async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += limit)
-    results.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
-  return results;
-}
-
 async function prepareMeters(gateways: Gateways, count: number, start: number, dir: string): Promise<void> {
-  const run = Date.now().toString(36);
-  const subscriber = `bench-hh-${run}`;
-  await enrollSubscriber(subscriber);
-  const meters = Array.from({ length: count }, (_, i) => `bench-mtr-${run}-${String(i).padStart(3, '0')}`);
-  await inBatches(meters, 4, enrollMeter);
-  const orgKeys = await publishOrgKeys(gateways);
-  const tariffId = `bench-${run}`;
-  const operator = gateways.gateway('distributor1').getNetwork(CHANNEL);
-  await submitJson(
-    operator.getContract(CHAINCODE, 'Pricing'),
-    'PublishTariff',
-    JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: isoSeconds(start) }),
-  );
-  const household = gateways
-    .gateway(HOUSEHOLDS, subscriber)
-    .getNetwork(CHANNEL)
-    .getContract(CHAINCODE, 'Subscription');
+  // meter-sim pairs its meters itself.
+  const meters = await prepareFleet(gateways, {
+    count,
+    intervalSeconds: INTERVAL,
+    startSeconds: start,
+    pair: false,
+  });
   const households = profile(HOUSEHOLDS);
-  await inBatches(meters, 25, async (meter) => {
-    const sessionKey = newSessionKey();
-    const request = northgridRequest(meter, sessionKey, orgKeys);
-    const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
-      household,
-      'RequestSubscription',
-      request,
-    );
-    await submitJson(
-      operator.getContract(CHAINCODE, 'Subscription'),
-      'ApproveSubscription',
-      subscriptionId,
-      JSON.stringify({
-        intervalSeconds: INTERVAL,
-        tariffId,
-        regionCode: 'north/bench',
-        startDate: isoSeconds(start),
-      }),
-    );
+  for (const meter of meters) {
     const bundle = buildPairBundle({
       profile: households,
       channel: CHANNEL,
-      subscriptionId,
-      meterId: meter,
-      meterIdentity: households.identities[meter],
-      sessionKey,
-      sealedPersonalData: sealPersonalData(Buffer.from('{"name":"bench"}'), sessionKey, subscriptionId),
+      subscriptionId: meter.subscriptionId,
+      meterId: meter.meterId,
+      meterIdentity: { certPath: meter.certPath, keyPath: meter.keyPath },
+      sessionKey: meter.sessionKey,
+      sealedPersonalData: sealPersonalData(
+        Buffer.from('{"name":"bench"}'),
+        meter.sessionKey,
+        meter.subscriptionId,
+      ),
     });
-    writeSecretFile(join(dir, `${meter}.json`), JSON.stringify(bundle));
-  });
+    writeSecretFile(join(dir, `${meter.meterId}.json`), JSON.stringify(bundle));
+  }
 }
 
 async function main(): Promise<void> {
@@ -118,7 +80,7 @@ async function main(): Promise<void> {
       gateways.closeAll();
     }
     const began = Date.now();
-    const { stdout } = await execFileAsync(
+    const { stdout, stderr } = await execFileAsync(
       'node',
       [
         ...nodeFlags,
@@ -141,6 +103,7 @@ async function main(): Promise<void> {
       { maxBuffer: 256 * 1024 * 1024 },
     );
     const wall = (Date.now() - began) / 1000;
+    if (process.env.BENCH_SHOW_STDERR) process.stderr.write(stderr);
     const summary = JSON.parse(stdout.trim().split('\n').at(-1) as string) as Summary;
     if (summary.committed !== meters * days * 48) {
       throw new Error(

@@ -183,8 +183,10 @@ describe('Measurement contract: SubmitReading', () => {
 });
 
 describe('Measurement contract: SubmitReadings batch', () => {
-  const batch = (world: World, who: FakeIdentity, items: object[]) =>
-    world.run(who, (ctx) => measurement.SubmitReadings(ctx, JSON.stringify(items)));
+  const batch = (world: World, who: FakeIdentity, items: object[], time?: Date) =>
+    world.run(who, (ctx) => measurement.SubmitReadings(ctx, JSON.stringify(items)), { time });
+  /** Late enough that the first 500 periods have ended. */
+  const later = () => new Date(Date.parse(period(500)));
 
   it('when a meter catches up with a batch then every reading is stored in order', async () => {
     const world = await World.create();
@@ -204,6 +206,81 @@ describe('Measurement contract: SubmitReadings batch', () => {
       lastPeriodStart: period(2),
     });
     for (const n of [0, 1, 2]) expect(world.ledger.read(readingKey(household, n))).toBeDefined();
+  });
+
+  it('when a batch of 96 new readings is submitted then no reading slot is read: the cursor shows none is stored', async () => {
+    const world = await World.create();
+    const household = await world.active();
+    world.ledger.reads.length = 0;
+    const result = parse<object>(
+      await batch(
+        world,
+        household.meter,
+        Array.from({ length: 96 }, (_, n) => reading(household, n)),
+        later(),
+      ),
+    );
+    expect(result).toMatchObject({ stored: 96, alreadyStored: 0 });
+    expect(world.ledger.reads.filter((read) => read.includes('reading/'))).toEqual([]);
+  });
+
+  it('when a batch overlaps readings already stored then those slots are read with one range query', async () => {
+    const world = await World.create();
+    const household = await world.active();
+    await batch(
+      world,
+      household.meter,
+      Array.from({ length: 10 }, (_, n) => reading(household, n)),
+      later(),
+    );
+    world.ledger.reads.length = 0;
+    // A meter resending after an unknown outcome: readings 5-9 are on the ledger, 10-100 are new.
+    const resent = Array.from({ length: 96 }, (_, i) => reading(household, 5 + i));
+    const stored = new Map(
+      Array.from({ length: 10 }, (_, n) => [n, world.ledger.read(readingKey(household, n))] as const),
+    );
+    for (let n = 5; n < 10; n += 1) {
+      const record = parse<ReadingRecord>(stored.get(n) as string);
+      resent[n - 5] = { ...resent[n - 5], ciphertext: record.ciphertext, nonce: record.nonce };
+    }
+    const result = parse<object>(await batch(world, household.meter, resent, later()));
+    expect(result).toMatchObject({ stored: 91, alreadyStored: 5 });
+    expect(world.ledger.reads.filter((read) => read.includes('reading/'))).toEqual([
+      `range ${readingKey(household, 5)}`,
+    ]);
+  });
+
+  it('when a new single reading is submitted then its slot is not read', async () => {
+    const world = await World.create();
+    const household = await world.active();
+    await submit(world, household.meter, reading(household, 0));
+    world.ledger.reads.length = 0;
+    await submit(world, household.meter, reading(household, 1));
+    expect(world.ledger.reads.filter((read) => read.includes('reading/'))).toEqual([]);
+  });
+
+  it('when a batch changes a reading stored earlier then it is CONFLICT and nothing of it is stored', async () => {
+    const world = await World.create();
+    const household = await world.active();
+    await submit(world, household.meter, reading(household, 1, 100));
+    await expect(
+      batch(world, household.meter, [reading(household, 0), reading(household, 1, 200)]),
+    ).rejects.toThrow(/^CONFLICT: /);
+    expect(world.ledger.read(readingKey(household, 0))).toBeUndefined();
+  });
+
+  it('when a resent batch spans more than 96 hours then its stored slots are read one by one (no backlog-wide range read)', async () => {
+    const world = await World.create();
+    const household = await world.active();
+    const first = reading(household, 0);
+    const far = reading(household, 400);
+    await batch(world, household.meter, [first, far], later());
+    world.ledger.reads.length = 0;
+    await expect(batch(world, household.meter, [first, far], later())).resolves.toBeDefined();
+    expect(world.ledger.reads.filter((read) => read.includes('reading/'))).toEqual([
+      `get ${readingKey(household, 0)}`,
+      `get ${readingKey(household, 400)}`,
+    ]);
   });
 
   it('when one reading of a batch is bad then none is stored', async () => {

@@ -49,8 +49,13 @@ export interface CliFailure {
 /** The network could not be reached, or did not answer in time. */
 const UNREACHABLE: readonly number[] = [GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED];
 /** Fabric's name of a validation code (fabric-gateway exports the codes, not the names). */
-function validationCodeName(code: number): string {
+export function validationCodeName(code: number): string {
   return Object.entries(StatusCode).find(([, value]) => value === code)?.[0] ?? 'validation code';
+}
+
+/** The gRPC status name of a code ("UNAVAILABLE" for 14). */
+export function grpcStatusName(code: number): string {
+  return GrpcStatus[code] ?? `gRPC status ${code}`;
 }
 
 /** fabric-gateway exports SubmitError as a type only, so it is recognized by name. */

@@ -2,6 +2,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import {
   CommitError,
   CommitStatusError,
+  EndorseError,
   GatewayError,
   StatusCode,
   type Commit,
@@ -40,6 +41,10 @@ class FakeChannel {
   ledger: Status | Error = status(StatusCode.VALID);
   /** What a look-up by id says; the same as the ledger unless a test sets it. */
   lookUp?: Status | Error;
+  /** What each endorsement does, in order, before they all succeed. */
+  endorseFailures: Error[] = [];
+  readonly endorsements: string[] = [];
+  readonly reEndorsed: number[] = [];
 
   target(): ContractTarget {
     const transaction = {
@@ -52,7 +57,13 @@ class FakeChannel {
         return { getStatus: async () => this.statusOrThrow() };
       },
     };
-    const contract = { newProposal: () => ({ endorse: async () => transaction }) } as unknown as Contract;
+    const endorse = async () => {
+      this.endorsements.push('endorse');
+      const failure = this.endorseFailures.shift();
+      if (failure) throw failure;
+      return transaction;
+    };
+    const contract = { newProposal: () => ({ endorse }) } as unknown as Contract;
     const gateway = {
       getIdentity: () => ({ mspId: 'Distributor1HouseholdsMSP', credentials: utf8.encode('cert') }),
       newCommit: (bytes: Uint8Array): Commit => {
@@ -62,7 +73,12 @@ class FakeChannel {
         return { getStatus: async () => this.statusOrThrow(this.lookUp) } as unknown as Commit;
       },
     } as unknown as Gateway;
-    return { contract, gateway, channelName: 'northgrid' };
+    return {
+      contract,
+      gateway,
+      channelName: 'northgrid',
+      observer: { reEndorsed: (attempt) => this.reEndorsed.push(attempt) },
+    };
   }
 
   private statusOrThrow(answer: Status | Error = this.ledger): Status {
@@ -124,6 +140,22 @@ describe('submitConfirmed: a transaction is ordered at most once, and its outcom
     expect(fake.submits).toEqual(['tx-1', 'tx-1']);
   });
 
+  it('when the commit status does not come in time then it is asked for once more, and found committed', async () => {
+    const fake = new FakeChannel();
+    fake.ledger = new CommitStatusError({
+      code: 4,
+      details: [],
+      cause,
+      message: 'deadline',
+      transactionId: 'tx-1',
+    });
+    fake.lookUp = status(StatusCode.VALID);
+    const result = await submitConfirmed(fake.target(), 'SubmitReadings', { arguments: [] });
+    expect(new TextDecoder().decode(result)).toBe('{"stored":1}');
+    expect(fake.submits).toEqual(['tx-1']);
+    expect(fake.lookUps).toEqual(['tx-1']);
+  });
+
   it('when the transaction is ordered but invalid then a CommitError names its validation code', async () => {
     const fake = new FakeChannel();
     fake.ledger = status(StatusCode.MVCC_READ_CONFLICT);
@@ -133,6 +165,62 @@ describe('submitConfirmed: a transaction is ordered at most once, and its outcom
     expect(failure).toBeInstanceOf(CommitError);
     expect((failure as CommitError).code).toBe(StatusCode.MVCC_READ_CONFLICT);
     expect((failure as CommitError).transactionId).toBe('tx-1');
+  });
+
+  it('when the endorsing peers answered differently (ABORTED, no refusal) then it is endorsed anew and commits', async () => {
+    const fake = new FakeChannel();
+    const diverged = new EndorseError({
+      code: 10,
+      details: [],
+      cause,
+      message:
+        '10 ABORTED: failed to collect enough transaction endorsements: ProposalResponsePayloads do not match',
+      transactionId: 'tx-0',
+    });
+    fake.endorseFailures = [diverged, diverged];
+    await submitConfirmed(fake.target(), 'SubmitReadings', { arguments: [] });
+    expect(fake.endorsements).toHaveLength(3);
+    expect(fake.reEndorsed).toEqual([1, 2]);
+    expect(fake.submits).toEqual(['tx-1']);
+  });
+
+  it('when the peers keep answering differently then it gives up after three new endorsements, submitting nothing', async () => {
+    const fake = new FakeChannel();
+    const diverged = new EndorseError({
+      code: 10,
+      details: [],
+      cause,
+      message: 'ABORTED',
+      transactionId: 'tx-0',
+    });
+    fake.endorseFailures = [diverged, diverged, diverged, diverged, diverged];
+    await expect(submitConfirmed(fake.target(), 'SubmitReadings', { arguments: [] })).rejects.toBe(diverged);
+    expect(fake.endorsements).toHaveLength(4);
+    expect(fake.submits).toEqual([]);
+  });
+
+  it('when an endorser refuses with a chaincode code (ABORTED with a CODE: detail) then it is not endorsed again', async () => {
+    const fake = new FakeChannel();
+    fake.endorseFailures = [
+      new EndorseError({
+        code: 10,
+        details: [
+          {
+            address: 'peer0',
+            mspId: 'Distributor1MSP',
+            message: 'chaincode response 500, CONFLICT: readings must advance',
+          },
+        ],
+        cause,
+        message: 'ABORTED',
+        transactionId: 'tx-0',
+      }),
+    ];
+    await expect(submitConfirmed(fake.target(), 'SubmitReadings', { arguments: [] })).rejects.toThrow(
+      'ABORTED',
+    );
+    expect(fake.endorsements).toHaveLength(1);
+    expect(fake.reEndorsed).toEqual([]);
   });
 
   it('when a chaincode refusal comes back from endorsement then nothing is submitted', async () => {

@@ -7,9 +7,31 @@ import { CryptoInputError } from './encoding';
  * private half of, so records bind to this rather than to attributes.
  */
 export function certificateKeyFingerprint(certificatePem: string | Uint8Array): string {
-  return createHash('sha256')
+  const text =
+    typeof certificatePem === 'string' ? certificatePem : Buffer.from(certificatePem).toString('latin1');
+  const known = fingerprints.get(text);
+  if (known !== undefined) return known;
+  const fingerprint = createHash('sha256')
     .update(certificateOf(certificatePem).publicKey.export({ type: 'spki', format: 'der' }))
     .digest('hex');
+  remember(fingerprints, text, fingerprint);
+  return fingerprint;
+}
+
+/**
+ * Parsing a certificate and exporting its key took half of a chaincode server's time for a single reading, and
+ * the same few thousand certificates (the meters') come again and again. The fingerprint is a pure function of
+ * the bytes, so remembering it changes no result; the cache is bounded (oldest entry out first).
+ */
+const fingerprints = new Map<string, string>();
+const MAX_REMEMBERED = 4096;
+
+function remember(cache: Map<string, string>, key: string, value: string): void {
+  if (cache.size >= MAX_REMEMBERED) {
+    const oldest = cache.keys().next();
+    if (!oldest.done) cache.delete(oldest.value);
+  }
+  cache.set(key, value);
 }
 
 /** Fabric CA's attributes in a certificate (extension 1.2.3.4.5.6.7.8.1, a JSON object {"attrs": {...}}). */

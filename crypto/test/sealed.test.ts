@@ -74,6 +74,19 @@ describe('certificates', () => {
     expect(certificateKeyFingerprint(cert('key-a'))).not.toBe(certificateKeyFingerprint(cert('key-b')));
   });
 
+  it('when fingerprints are remembered (and the oldest forgotten) then every answer is still the key of its own certificate', () => {
+    const a = certificateKeyFingerprint(cert('key-a'));
+    const b = certificateKeyFingerprint(cert('key-b'));
+    // More distinct inputs than the cache holds: the same certificate with more and more trailing newlines.
+    for (let i = 1; i <= 4200; i += 1) {
+      expect(certificateKeyFingerprint(cert(i % 2 === 0 ? 'key-a' : 'key-b') + '\n'.repeat(i))).toBe(
+        i % 2 === 0 ? a : b,
+      );
+    }
+    expect(certificateKeyFingerprint(cert('key-a'))).toBe(a);
+    expect(certificateKeyFingerprint(Buffer.from(cert('key-b')))).toBe(b);
+  });
+
   it('when a certificate carries Fabric CA attributes then they are read, and none when it has none', () => {
     expect(certificateAttributes(cert('subscriber-hh-001'))).toEqual({
       role: 'subscriber',

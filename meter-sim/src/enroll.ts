@@ -86,11 +86,22 @@ function readBundle(path: string): PairBundle {
   }
 }
 
+/** Loaded only at enrollment: a running meter does not need it (the Pi build keeps it in jsrsasign.js). */
+function loadJsrsasign(): typeof import('jsrsasign') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('jsrsasign') as typeof import('jsrsasign');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new EnrollError(
+      'cannot load jsrsasign, which builds the certificate request: install jsrsasign.js next to meter-sim.js (npm run build:pi writes both)',
+    );
+  }
+}
+
 /** A PKCS#10 request for CN=<enrollment id>, signed with the new key (jsrsasign, as Fabric's own SDK does). */
 function certificateRequest(commonName: string, publicKeyPem: string, privateKeyPem: string): string {
-  // Loaded only here: the running meter does not need it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { KJUR } = require('jsrsasign') as typeof import('jsrsasign');
+  const { KJUR } = loadJsrsasign();
   return KJUR.asn1.csr.CSRUtil.newCSRPEM({
     subject: { str: `/CN=${commonName}` },
     sbjpubkey: publicKeyPem,

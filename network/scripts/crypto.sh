@@ -10,6 +10,8 @@
 
 ca_of() { org_node ca "$1"; }
 
+# Secrets travel in the environment (FABRIC_CA_CLIENT_URL for the -u flag, FABRIC_CA_CLIENT_ID_SECRET for
+# --id.secret), never on a command line, which every local user sees in ps.
 ca_client() {
   local org=$1 ca
   shift
@@ -58,8 +60,8 @@ create_org_msp() {
 enroll_registrar() {
   local org=$1 ca
   ca=$(ca_of "$org")
-  ca_client "$org" enroll -u "https://registrar:$(secret_of "$org" registrar)@$(endpoint "$ca")" \
-    -M "$(user_dir "$org" registrar)/msp" >/dev/null 2>&1 ||
+  FABRIC_CA_CLIENT_URL="https://registrar:$(secret_of "$org" registrar)@$(endpoint "$ca")" \
+    ca_client "$org" enroll -M "$(user_dir "$org" registrar)/msp" >/dev/null 2>&1 ||
     die "could not enroll the registrar of $org (see $(log_file "$ca"))"
   normalize_msp "$(user_dir "$org" registrar)/msp"
 }
@@ -67,10 +69,10 @@ enroll_registrar() {
 # register_identity <org> <name> <type> [attributes]
 register_identity() {
   local org=$1 name=$2 type=$3 attrs=${4:-} output
-  local -a args=(register --id.name "$name" --id.secret "$(secret_of "$org" "$name")" --id.type "$type"
+  local -a args=(register --id.name "$name" --id.type "$type"
     -u "https://$(endpoint "$(ca_of "$org")")" -M "$(user_dir "$org" registrar)/msp")
   [ -z "$attrs" ] || args+=(--id.attrs "$attrs")
-  output=$(ca_client "$org" "${args[@]}" 2>&1) || {
+  output=$(FABRIC_CA_CLIENT_ID_SECRET="$(secret_of "$org" "$name")" ca_client "$org" "${args[@]}" 2>&1) || {
     printf '%s\n' "$output" >&2
     die "could not register $name with the CA of $org"
   }
@@ -79,8 +81,8 @@ register_identity() {
 # enroll_msp <org> <name> <msp dir>
 enroll_msp() {
   local org=$1 name=$2 msp=$3
-  ca_client "$org" enroll -u "https://$name:$(secret_of "$org" "$name")@$(endpoint "$(ca_of "$org")")" \
-    -M "$msp" >/dev/null 2>&1 || die "could not enroll $name at the CA of $org"
+  FABRIC_CA_CLIENT_URL="https://$name:$(secret_of "$org" "$name")@$(endpoint "$(ca_of "$org")")" \
+    ca_client "$org" enroll -M "$msp" >/dev/null 2>&1 || die "could not enroll $name at the CA of $org"
   normalize_msp "$msp"
 }
 
@@ -88,8 +90,8 @@ enroll_msp() {
 enroll_tls() {
   local org=$1 name=$2 dir=$3 hosts=$4 tmp
   tmp="$dir/tls-enrollment"
-  ca_client "$org" enroll -u "https://$name:$(secret_of "$org" "$name")@$(endpoint "$(ca_of "$org")")" \
-    -M "$tmp" --enrollment.profile tls --csr.hosts "$hosts" >/dev/null 2>&1 ||
+  FABRIC_CA_CLIENT_URL="https://$name:$(secret_of "$org" "$name")@$(endpoint "$(ca_of "$org")")" \
+    ca_client "$org" enroll -M "$tmp" --enrollment.profile tls --csr.hosts "$hosts" >/dev/null 2>&1 ||
     die "could not enroll a TLS certificate for $name at the CA of $org"
   mkdir -p "$dir/tls"
   cp "$tmp/signcerts/cert.pem" "$dir/tls/cert.pem"

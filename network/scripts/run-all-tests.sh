@@ -72,16 +72,28 @@ go_tests() {
   failed=$((failed + f))
 }
 
-# The Raspberry Pi bundle: built, then run from an empty folder so that only the one file is available.
+# The Raspberry Pi bundle: built, then run from an empty folder so that only its files are available: `check`
+# accepts the fixture bundle, and `enroll` builds its certificate request with jsrsasign.js (a file of its own)
+# before it finds the CA unreachable (port 1).
 pi_bundle() {
   local dir status
   npm run --silent build:pi || return 1
   dir=$(mktemp -d)
-  cp meter-sim/dist-pi/meter-sim.js "$dir/"
+  cp meter-sim/dist-pi/meter-sim.js meter-sim/dist-pi/jsrsasign.js "$dir/"
   # git does not keep the 0600 mode meter-sim insists on for a file with private keys.
   install -m 0600 meter-sim/test/fixtures/pair-bundle.json "$dir/pair-bundle.json"
-  (cd "$dir" && node meter-sim.js check --bundle pair-bundle.json --state-dir "$dir/state")
+  (
+    cd "$dir" &&
+      node meter-sim.js check --bundle pair-bundle.json --state-dir "$dir/state" &&
+      node -e 'const fs = require("fs"); const b = JSON.parse(fs.readFileSync("pair-bundle.json", "utf8"));
+        delete b.identity; b.ca = { url: "https://127.0.0.1:1", caName: "ca-none", tlsRootCertPem: b.peer.tlsRootCertPem };
+        fs.writeFileSync("enroll-bundle.json", JSON.stringify(b), { mode: 0o600 });' &&
+      ! METER_SIM_ENROLLMENT_SECRET=x node meter-sim.js enroll --bundle enroll-bundle.json --state-dir "$dir/enroll" \
+        2>"$dir/enroll.err" &&
+      grep -q 'cannot reach the CA at https://127.0.0.1:1' "$dir/enroll.err"
+  )
   status=$?
+  [ "$status" = 0 ] || cat "$dir/enroll.err" 2>/dev/null
   rm -rf "$dir"
   return "$status"
 }

@@ -59,7 +59,21 @@ interface ReadingSubmission {
 interface BatchState {
   cursor: ReadingCursorRecord | undefined;
   written: Map<string, ReadingRecord>;
+  /**
+   * The last period on the ledger before this transaction. Storing a reading moves the cursor to it, so no slot
+   * after this one can hold a reading yet: such slots are not read at all (each read is a round trip between
+   * the chaincode server and the peer).
+   */
+  ledgerLastPeriodStart: string | undefined;
+  /**
+   * The stored readings of a batch's slots up to ledgerLastPeriodStart (a meter resending after an unknown
+   * outcome), read with one range query; undefined: look each such slot up.
+   */
+  stored?: Map<string, ReadingRecord>;
 }
+
+/** A batch spanning more than this is looked up slot by slot: a range read must not fetch a backlog. */
+const MAX_RANGE_READ_SPAN_SECONDS = MAX_BATCH_SIZE * 3600;
 
 /** Encrypted readings: one per subscription and period, submitted only by the subscription's paired meter. */
 @Info({ title: 'Measurement', description: 'Session-key-encrypted meter readings' })
@@ -113,6 +127,7 @@ export class MeasurementContract extends SmartMeterContract {
     const subscription = await loadSubscription(ctx, subscriptionId);
     const caller = callerOf(ctx);
     const state = await batchState(ctx, subscriptionId);
+    state.stored = await storedReadingsOf(ctx, subscriptionId, state, submissions);
     let storedCount = 0;
     for (const submission of submissions) {
       if ((await acceptReading(ctx, caller, subscription, state, submission)).stored) storedCount += 1;
@@ -250,10 +265,46 @@ function requireReadingReader(caller: Caller, subscription: SubscriptionRecord):
 }
 
 async function batchState(ctx: Context, subscriptionId: string): Promise<BatchState> {
-  return {
-    cursor: await readingCursor(ctx, subscriptionId),
-    written: new Map(),
-  };
+  const cursor = await readingCursor(ctx, subscriptionId);
+  return { cursor, written: new Map(), ledgerLastPeriodStart: cursor?.lastPeriodStart };
+}
+
+/**
+ * The stored readings among the batch's slots that may hold one (up to the ledger's last period), by key, with one
+ * range read; an empty map when no slot may; undefined when they span too wide (then each is read by itself).
+ */
+async function storedReadingsOf(
+  ctx: Context,
+  subscriptionId: string,
+  state: BatchState,
+  submissions: ReadingSubmission[],
+): Promise<Map<string, ReadingRecord> | undefined> {
+  const last = state.ledgerLastPeriodStart;
+  const candidates = last === undefined ? [] : submissions.filter((s) => s.periodStart <= last);
+  if (candidates.length === 0) return new Map();
+  const seconds = candidates.map((submission) => submission.periodStartSeconds);
+  const from = Math.min(...seconds);
+  const to = Math.max(...seconds);
+  if (to - from > MAX_RANGE_READ_SPAN_SECONDS) return undefined;
+  // Keys are plain "reading/<id>/<ISO period>"; the key just after the last slot's is that key + "\u0000".
+  const records = await valuesByRange<ReadingRecord>(
+    ctx,
+    readingKey(subscriptionId, isoSeconds(from)),
+    `${readingKey(subscriptionId, isoSeconds(to))}\u0000`,
+  );
+  return new Map(records.map((record) => [readingKey(subscriptionId, record.periodStart), record]));
+}
+
+/** The reading the ledger holds in a slot, reading the ledger only when the slot may hold one. */
+async function ledgerReading(
+  ctx: Context,
+  state: BatchState,
+  key: string,
+  periodStart: string,
+): Promise<ReadingRecord | undefined> {
+  const last = state.ledgerLastPeriodStart;
+  if (last === undefined || periodStart > last) return undefined;
+  return state.stored ? state.stored.get(key) : readOptional<ReadingRecord>(ctx, key);
 }
 
 /**
@@ -277,7 +328,7 @@ async function acceptReading(
   }
 
   const key = readingKey(subscription.subscriptionId, submission.periodStart);
-  const existing = state.written.get(key) ?? (await readOptional<ReadingRecord>(ctx, key));
+  const existing = state.written.get(key) ?? (await ledgerReading(ctx, state, key, submission.periodStart));
   if (existing) {
     const identical =
       existing.sequence === submission.sequence &&

@@ -1,13 +1,18 @@
 import type { Context } from 'fabric-contract-api';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Public test certificates (support/certs/make-certs.sh): the chaincode binds records to their keys. */
 export type TestCertificate = 'key-a' | 'key-b' | 'key-c' | 'key-d' | 'subscriber-hh-001' | 'meter-MTR-001';
 
+/** The certificates sit beside this file; compiled benchmarks (.bench-dist/) read them from the sources. */
+const certificateDir = existsSync(join(__dirname, 'certs'))
+  ? join(__dirname, 'certs')
+  : join(__dirname, '..', '..', '..', '..', 'chaincode', 'test', 'support', 'certs');
+
 export function testCertificate(name: TestCertificate): string {
-  return readFileSync(join(__dirname, 'certs', `${name}.pem`), 'utf8');
+  return readFileSync(join(certificateDir, `${name}.pem`), 'utf8');
 }
 
 /**
@@ -68,6 +73,8 @@ export class MemoryLedger {
   readonly state = new Map<string, Uint8Array>();
   readonly privateState = new Map<string, Map<string, Uint8Array>>();
   readonly events: EmittedEvent[] = [];
+  /** Every state read the chaincode asked the "peer" for, in order: `get <key>` or `range <start>`. */
+  readonly reads: string[] = [];
   private readonly history = new Map<string, HistoryEntry[]>();
   private txCounter = 0;
   /** The ledger clock: each transaction without an explicit time happens one minute after the previous. */
@@ -127,7 +134,10 @@ export class MemoryLedger {
         const parts = key.split(MIN_UNICODE).slice(1, -1);
         return { objectType: parts[0], attributes: parts.slice(1) };
       },
-      getState: async (key: string) => this.state.get(key) ?? new Uint8Array(),
+      getState: async (key: string) => {
+        this.reads.push(`get ${key}`);
+        return this.state.get(key) ?? new Uint8Array();
+      },
       putState: async (key: string, value: Uint8Array) => {
         writes.set(key, value);
       },
@@ -135,6 +145,7 @@ export class MemoryLedger {
         writes.set(key, null);
       },
       getStateByRange: async (start: string, end: string) => {
+        this.reads.push(`range ${start}`);
         if (start.startsWith(MIN_UNICODE) || end.startsWith(MIN_UNICODE)) {
           throw new Error('range queries take plain keys, not composite keys');
         }

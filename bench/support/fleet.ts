@@ -1,0 +1,105 @@
+/**
+ * A fleet of benchmark meters on northgrid, set up the way the parties do it: one household identity, and per
+ * meter its own CA identity (role=meter), session key, subscription (requested by the household, approved by
+ * Distributor1) and pairing. Shared by the throughput, meter-sim and Caliper benchmarks.
+ */
+import { newSessionKey, pairingProof } from '@smartmeter/crypto';
+import { isoSeconds } from '@smartmeter/domain';
+import { Gateways, submitJson } from '../../test/support/chaincode';
+import {
+  CHANNEL,
+  enrollMeter,
+  enrollSubscriber,
+  exampleTariff,
+  HOUSEHOLDS,
+  northgridRequest,
+  publishOrgKeys,
+} from '../../test/support/household';
+import { CHAINCODE, profile } from '../../test/support/network';
+
+export interface BenchMeter {
+  meterId: string;
+  subscriptionId: string;
+  /** The subscription's session key (kept in memory or in a 0600 file, never printed). */
+  sessionKey: Buffer;
+  mspId: string;
+  certPath: string;
+  keyPath: string;
+}
+
+export interface FleetOptions {
+  count: number;
+  /** Reading interval the distributor approves. */
+  intervalSeconds: number;
+  /** First period of every subscription, epoch seconds. */
+  startSeconds: number;
+  /** Pair each meter (ConfirmPairing) here; meter-sim pairs its meters itself. */
+  pair: boolean;
+  /** Called after each meter is ready, for progress output. */
+  onReady?: (ready: number, count: number) => void;
+}
+
+/** Runs fn over items with at most `limit` in flight. */
+export async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += limit)
+    results.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
+  return results;
+}
+
+export async function prepareFleet(gateways: Gateways, options: FleetOptions): Promise<BenchMeter[]> {
+  const run = Date.now().toString(36);
+  const subscriber = `bench-hh-${run}`;
+  await enrollSubscriber(subscriber);
+  const meterIds = Array.from(
+    { length: options.count },
+    (_, i) => `bench-mtr-${run}-${String(i).padStart(4, '0')}`,
+  );
+  // Each enrollment runs fabric-ca-client against the households CA; a few at a time keep the CA responsive.
+  await inBatches(meterIds, 4, (meterId) => enrollMeter(meterId));
+  const orgKeys = await publishOrgKeys(gateways);
+  const tariffId = `bench-${run}`;
+  const distributor = gateways.gateway('distributor1').getNetwork(CHANNEL);
+  await submitJson(
+    distributor.getContract(CHAINCODE, 'Pricing'),
+    'PublishTariff',
+    JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: isoSeconds(options.startSeconds) }),
+  );
+  const household = gateways
+    .gateway(HOUSEHOLDS, subscriber)
+    .getNetwork(CHANNEL)
+    .getContract(CHAINCODE, 'Subscription');
+  const households = profile(HOUSEHOLDS);
+  let ready = 0;
+  return inBatches(meterIds, 20, async (meterId): Promise<BenchMeter> => {
+    const sessionKey = newSessionKey();
+    const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
+      household,
+      'RequestSubscription',
+      northgridRequest(meterId, sessionKey, orgKeys),
+    );
+    await submitJson(
+      distributor.getContract(CHAINCODE, 'Subscription'),
+      'ApproveSubscription',
+      subscriptionId,
+      JSON.stringify({
+        intervalSeconds: options.intervalSeconds,
+        tariffId,
+        regionCode: 'north/bench',
+        startDate: isoSeconds(options.startSeconds),
+      }),
+    );
+    if (options.pair) {
+      await submitJson(
+        gateways.gateway(HOUSEHOLDS, meterId).getNetwork(CHANNEL).getContract(CHAINCODE, 'Subscription'),
+        'ConfirmPairing',
+        subscriptionId,
+        pairingProof(sessionKey, meterId),
+      );
+    }
+    ready += 1;
+    options.onReady?.(ready, options.count);
+    const files = households.identities[meterId];
+    return { meterId, subscriptionId, sessionKey, mspId: households.mspId, ...files };
+  });
+}
