@@ -22,6 +22,7 @@ module.exports = {
         '<rootDir>/chaincode/test/**/*.test.ts',
         '<rootDir>/client/test/**/*.test.ts',
         '<rootDir>/meter-sim/test/**/*.test.ts',
+        '<rootDir>/aggregator/test/**/*.test.ts',
         '<rootDir>/network/test/**/*.test.ts',
       ],
       setupFiles: [

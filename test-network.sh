@@ -128,6 +128,22 @@ start_report_db() {
   for node in $(nodes_of reportdb); do wait_ready "$node"; done
 }
 
+# The aggregate mode: the embedded MQTT broker (unless MQTT_URL names another) and each channel's aggregator,
+# which need the connection profiles, so they start last.
+start_grid() {
+  local node
+  log "building the aggregator"
+  (cd "$REPO_DIR" && npx tsc -b aggregator) || die "the aggregator does not compile"
+  if [ -n "${MQTT_URL:-}" ]; then
+    log "MQTT broker: $MQTT_URL (MQTT_URL; not starting the embedded broker)"
+  else
+    for node in $(nodes_of broker); do start_node "$node"; done
+    for node in $(nodes_of broker); do wait_ready "$node"; done
+  fi
+  for node in $(nodes_of aggregator); do start_node "$node"; done
+  for node in $(nodes_of aggregator); do wait_ready "$node"; done
+}
+
 network_up() {
   parse_up_options "$@"
   local started=$SECONDS org channel
@@ -148,6 +164,7 @@ network_up() {
   start_report_db
   for channel in "${CHANNELS[@]}"; do wait_channel_membership "$channel"; done
   for org in $(profiled_orgs); do write_profile "$org"; done
+  start_grid
   log "network is up in $((SECONDS - started))s ($ORDERING ordering, $STATE_DB state database)"
   log "connection profiles: $NETWORK_HOME/profiles/{$(profiled_orgs | paste -sd, -)}.json"
 }
@@ -156,7 +173,7 @@ network_up() {
 network_down() {
   local kind
   # Reverse start order, one kind at a time: chaincode servers, peers, orderers, CAs.
-  for kind in reportdb ccaas peer orderer ca; do
+  for kind in aggregator broker reportdb ccaas peer orderer ca; do
     # shellcheck disable=SC2046 # node names never contain blanks
     stop_nodes $(nodes_of "$kind")
   done
@@ -180,6 +197,8 @@ node_health() {
     reportdb)
       [ "$(http_status "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" / || true)" = 200 ] && printf 'serving' || printf 'not serving'
       ;;
+    broker) port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" && printf 'serving' || printf 'not serving' ;;
+    aggregator) printf 'running' ;;
     *)
       local code
       code=$(http_status "${NODE_HOST[$node]}" "${NODE_OPS[$node]}" /healthz || true)

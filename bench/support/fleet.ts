@@ -4,7 +4,8 @@
  * Distributor1) and pairing. Shared by the throughput, meter-sim and Caliper benchmarks.
  */
 import { newSessionKey, pairingProof } from '@smartmeter/crypto';
-import { isoSeconds } from '@smartmeter/domain';
+import { isoSeconds, type PrivacyMode } from '@smartmeter/domain';
+import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { Gateways, submitJson } from '../../test/support/chaincode';
 import {
   CHANNEL,
@@ -12,8 +13,10 @@ import {
   enrollSubscriber,
   exampleTariff,
   HOUSEHOLDS,
+  D1,
   northgridRequest,
   publishOrgKeys,
+  type PublishedOrgKeys,
 } from '../../test/support/household';
 import { CHAINCODE, profile } from '../../test/support/network';
 
@@ -35,6 +38,9 @@ export interface FleetOptions {
   startSeconds: number;
   /** Pair each meter (ConfirmPairing) here; meter-sim pairs its meters itself. */
   pair: boolean;
+  /** aggregate: the key wrapped for the distributor only, approved into `regionCode`, never paired. */
+  privacyMode?: PrivacyMode;
+  regionCode?: string;
   /** Called after each meter is ready, for progress output. */
   onReady?: (ready: number, count: number) => void;
 }
@@ -76,7 +82,9 @@ export async function prepareFleet(gateways: Gateways, options: FleetOptions): P
     const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
       household,
       'RequestSubscription',
-      northgridRequest(meterId, sessionKey, orgKeys),
+      options.privacyMode === 'aggregate'
+        ? aggregateRequest(meterId, sessionKey, orgKeys)
+        : northgridRequest(meterId, sessionKey, orgKeys),
     );
     await submitJson(
       distributor.getContract(CHAINCODE, 'Subscription'),
@@ -85,11 +93,11 @@ export async function prepareFleet(gateways: Gateways, options: FleetOptions): P
       JSON.stringify({
         intervalSeconds: options.intervalSeconds,
         tariffId,
-        regionCode: 'north/bench',
+        regionCode: options.regionCode ?? 'north/bench',
         startDate: isoSeconds(options.startSeconds),
       }),
     );
-    if (options.pair) {
+    if (options.pair && options.privacyMode !== 'aggregate') {
       await submitJson(
         gateways.gateway(HOUSEHOLDS, meterId).getNetwork(CHANNEL).getContract(CHAINCODE, 'Subscription'),
         'ConfirmPairing',
@@ -101,5 +109,17 @@ export async function prepareFleet(gateways: Gateways, options: FleetOptions): P
     options.onReady?.(ready, options.count);
     const files = households.identities[meterId];
     return { meterId, subscriptionId, sessionKey, mspId: households.mspId, ...files };
+  });
+}
+
+/** An aggregate-mode request: the session key wrapped for Distributor1 only. */
+function aggregateRequest(meterId: string, sessionKey: Buffer, keys: PublishedOrgKeys): string {
+  return buildSubscriptionRequest({
+    distributorMspId: D1,
+    meterId,
+    requestedPlan: 'residential-tou',
+    sessionKey,
+    privacyMode: 'aggregate',
+    recipients: [{ mspId: D1, version: keys.versions[D1], publicKeyPem: keys.orgKeys[D1].publicKeyPem }],
   });
 }

@@ -43,6 +43,9 @@ export function callerOf(ctx: Context): Caller {
 function roleFitsMsp(role: Role, mspId: string, householdsOf: string | undefined): boolean {
   switch (role) {
     case 'operator':
+    case 'aggregator':
+      // The aggregator is untrusted (the ledger re-verifies its shares); it is enrolled by the channel's
+      // distributor so that it holds no household's or the authority's rights.
       return isDistributorMsp(mspId);
     case 'auditor':
       return isAuthorityMsp(mspId);
@@ -63,6 +66,10 @@ export function isOperatorOf(caller: Caller, distributorMspId?: string): boolean
 
 export function isAuditor(caller: Caller): boolean {
   return caller.role === 'auditor';
+}
+
+export function isAggregator(caller: Caller): boolean {
+  return caller.role === 'aggregator';
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AggregationContract } from './contracts/AggregationContract';
 import { BillingContract } from './contracts/BillingContract';
 import { MeasurementContract } from './contracts/MeasurementContract';
 import { OrgKeyContract } from './contracts/OrgKeyContract';
@@ -7,6 +8,7 @@ import { SubscriptionContract } from './contracts/SubscriptionContract';
 import { SystemContract } from './contracts/SystemContract';
 
 export {
+  AggregationContract,
   BillingContract,
   MeasurementContract,
   OrgKeyContract,
@@ -23,4 +25,5 @@ export const contracts = [
   PersonalDataContract,
   PricingContract,
   BillingContract,
+  AggregationContract,
 ];

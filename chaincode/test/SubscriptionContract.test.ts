@@ -19,6 +19,7 @@ describe('Subscription contract: request', () => {
       meterId: 'MTR-9',
       requestedPlan: 'residential-tou',
       status: 'REQUESTED',
+      privacyMode: 'disclosed',
       requestedAt: '2026-01-15T10:02:00Z',
     });
     expect(Object.keys(record).sort()).toEqual(
@@ -30,6 +31,7 @@ describe('Subscription contract: request', () => {
         'keyId',
         'meterId',
         'pairingCommitment',
+        'privacyMode',
         'requestedAt',
         'requestedPlan',
         'status',

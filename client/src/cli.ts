@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerBillCommands } from './commands/bill';
+import { registerGridCommands } from './commands/grid';
 import { registerIdentityCommands } from './commands/identity';
 import { registerKeyCommands } from './commands/keys';
 import { registerMeterCommands } from './commands/meter';
@@ -58,6 +59,7 @@ export function buildProgram(factory: CommandFactory = defaultFactory): Command 
   registerPersonalDataCommands(program, deps);
   registerTariffCommands(program, deps);
   registerPriceSignalCommands(program, deps);
+  registerGridCommands(program, deps);
   registerBillCommands(program, deps);
   registerReportCommands(program, deps);
   return program;

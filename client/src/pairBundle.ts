@@ -1,5 +1,5 @@
 import { certificateAttributes, keyIdOf } from '@smartmeter/crypto';
-import { isoSecondsOf } from '@smartmeter/domain';
+import { isoSecondsOf, type PrivacyMode } from '@smartmeter/domain';
 import { readFileSync } from 'node:fs';
 import type { ConnectionProfile, IdentityFiles } from './profile';
 
@@ -27,6 +27,8 @@ export interface PairBundle {
   sessionKey: { keyId: string; keyHex: string };
   /** nonce | ciphertext | tag, base64 (see @smartmeter/crypto sealPersonalData); absent if none was given. */
   sealedPersonalData?: string;
+  /** The subscription's privacy mode when the bundle was made (the ledger's record decides at run time). */
+  privacyMode?: PrivacyMode;
   createdAt: string;
 }
 
@@ -39,6 +41,7 @@ export interface PairBundleInput {
   meterIdentity?: IdentityFiles;
   sessionKey: Buffer;
   sealedPersonalData?: Buffer;
+  privacyMode?: PrivacyMode;
   now?: Date;
 }
 
@@ -66,6 +69,7 @@ export function buildPairBundle(input: PairBundleInput): PairBundle {
     },
     sessionKey: { keyId: keyIdOf(input.sessionKey), keyHex: input.sessionKey.toString('hex') },
     sealedPersonalData: input.sealedPersonalData?.toString('base64'),
+    ...(input.privacyMode ? { privacyMode: input.privacyMode } : {}),
     createdAt: isoSecondsOf(input.now),
   };
 }

@@ -1,5 +1,5 @@
 import { keyIdOf, pairingCommitment, pairingProof, wrapSessionKey } from '@smartmeter/crypto';
-import type { SubscriptionRequest } from '@smartmeter/domain';
+import type { PrivacyMode, SubscriptionRequest } from '@smartmeter/domain';
 
 /** An organization's current encryption key as published with OrgKey:PublishOrgKey. */
 export interface RecipientKey {
@@ -13,8 +13,10 @@ export interface SubscriptionRequestInput {
   meterId: string;
   requestedPlan: string;
   sessionKey: Uint8Array;
-  /** The distributor's and the authority's current keys. */
+  /** The distributor's and (disclosed mode) the authority's current keys. */
   recipients: RecipientKey[];
+  /** disclosed when absent. */
+  privacyMode?: PrivacyMode;
 }
 
 /** The JSON argument of Subscription:RequestSubscription (see SubscriptionRequest) for a new session key. */
@@ -30,6 +32,7 @@ export function buildSubscriptionRequest(input: SubscriptionRequestInput): strin
       orgKeyVersion: recipient.version,
       wrappedKey: wrapSessionKey(input.sessionKey, recipient.publicKeyPem),
     })),
+    ...(input.privacyMode ? { privacyMode: input.privacyMode } : {}),
   };
   return JSON.stringify(request);
 }

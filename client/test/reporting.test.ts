@@ -211,6 +211,74 @@ describe('report sync', () => {
   });
 });
 
+describe('report sync of the aggregate mode', () => {
+  const round = (status: string, load?: string, missing: string[] = []) => ({
+    docType: 'aggregationRound',
+    regionCode: 'north/d1',
+    periodStart: '2026-11-01T00:00:00Z',
+    periodSeconds: 1800,
+    distributorMspId: 'Distributor1MSP',
+    status,
+    shareCount: 12,
+    expectedShares: 12,
+    shareSum: '0',
+    pridSum: '00',
+    closedAt: '2026-11-01T00:40:00Z',
+    ...(load === undefined ? {} : { load }),
+    ...(missing.length > 0
+      ? { resolution: { missingMeters: missing, excludedPrids: [], correctedMaskSum: '0', resolvedAt: 'x' } }
+      : {}),
+  });
+
+  it('when a round has a load then it joins the region load with its meters counted; a FAULT round adds nothing', async () => {
+    const store = new MemoryStore();
+    await syncAll(store, [
+      ...blocks(),
+      transactionsOf(blockOf([{ txId: 'f', code: 0, writes: [{ key: 'rf', value: round('FAULT') }] }])),
+    ]);
+    const before = store.content().filter((doc) => doc._id.endsWith('|aggregate'));
+    expect(before).toEqual([]);
+    await syncAll(store, [
+      transactionsOf(
+        blockOf([{ txId: 'g', code: 0, writes: [{ key: 'rf', value: round('RESOLVED', '5400', ['m7']) }] }]),
+      ),
+    ]);
+    const [doc] = store.content().filter((d) => d._id.endsWith('|aggregate'));
+    expect(doc).toEqual(
+      expect.objectContaining({ docType: 'load', energyWh: 5400, aggregateMeters: 5, households: [] }),
+    );
+    const rows = bucketLoad(
+      store.content().filter((d) => d.docType === 'load'),
+      '2026-11-01T00:00:00Z',
+      '2026-11-01T01:00:00Z',
+      3600,
+      5,
+    );
+    // 5,400 Wh from 5 aggregate meters plus the disclosed household's 200 Wh: 6 households, shown.
+    expect(rows[0]).toEqual(expect.objectContaining({ energyWh: 5600, households: 6, suppressed: false }));
+  });
+
+  it('when shares, filters and findings are written then none of them reaches the reporting database', async () => {
+    const block = transactionsOf(
+      blockOf([
+        {
+          txId: 's',
+          code: 0,
+          writes: [
+            { key: 'gs', value: { docType: 'gridShare', regionCode: 'north/d1', prid: 'ab', value: '1' } },
+            {
+              key: 'af',
+              value: { docType: 'aggregationFilters', regionCode: 'north/d1', day: '2026-11-01' },
+            },
+            { key: 'fm', value: { docType: 'faultyMeter', meterId: 'm7', regionCode: 'north/d1' } },
+          ],
+        },
+      ]),
+    );
+    expect(await changesForTransactions(block, sources(), () => undefined)).toEqual([]);
+  });
+});
+
 describe('report sync fails closed', () => {
   it('when a write holds a record type this client does not know then the sync stops and names the key', async () => {
     const [block] = [

@@ -5,3 +5,4 @@ export * from './reading';
 export * from './personalData';
 export * from './sealed';
 export * from './certificates';
+export * from './aggregate';

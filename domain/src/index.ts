@@ -12,3 +12,5 @@ export * from './ledgerRecord';
 export * from './periods';
 export * from './time';
 export * from './billing';
+export * from './aggregation';
+export * from './gridFilters';

@@ -9,6 +9,13 @@ import type {
   SessionKeyRecord,
   SubscriptionRecord,
 } from './records';
+import type {
+  AggregationFiltersRecord,
+  AggregationRoundRecord,
+  Bf1PartRecord,
+  FaultyMeterRecord,
+  GridShareRecord,
+} from './aggregation';
 import type { BillRecord, PriceSignalRecord, TariffPointer, TariffRecord } from './tariffs';
 
 /**
@@ -29,7 +36,12 @@ export type LedgerRecord =
   | TariffRecord
   | TariffPointer
   | PriceSignalRecord
-  | BillRecord;
+  | BillRecord
+  | AggregationFiltersRecord
+  | Bf1PartRecord
+  | GridShareRecord
+  | AggregationRoundRecord
+  | FaultyMeterRecord;
 
 export type LedgerRecordType = LedgerRecord['docType'];
 
@@ -50,4 +62,9 @@ export const LEDGER_RECORD_TYPES: readonly LedgerRecordType[] = [
   'tariffPointer',
   'priceSignal',
   'bill',
+  'aggregationFilters',
+  'aggregationBf1Part',
+  'gridShare',
+  'aggregationRound',
+  'faultyMeter',
 ];

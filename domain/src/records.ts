@@ -3,9 +3,10 @@
  * them: one source of truth. Times are ISO 8601 UTC with seconds precision ("2026-01-15T10:00:00Z"), which is
  * fixed-width and sorts in time order inside composite keys.
  */
+import type { PrivacyMode } from './aggregation';
 
 /** Values of the `role` attribute that Fabric CA puts into enrollment certificates. */
-export const ROLES = ['operator', 'auditor', 'subscriber', 'meter'] as const;
+export const ROLES = ['operator', 'auditor', 'subscriber', 'meter', 'aggregator'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** A grid area path: up to six segments of lowercase letters, digits and '-', e.g. north/d3/c12. */
@@ -74,6 +75,11 @@ export interface SubscriptionRequest {
   keyId: string;
   pairingCommitment: string;
   keyGrants: KeyGrant[];
+  /**
+   * disclosed (the default): the key is wrapped for the distributor and the authority, and the meter submits
+   * sealed readings. aggregate: wrapped for the distributor only; the meter sends pseudonymous shares instead.
+   */
+  privacyMode?: PrivacyMode;
 }
 
 export type SubscriptionStatus = 'REQUESTED' | 'APPROVED' | 'REJECTED' | 'ACTIVE' | 'ENDED';
@@ -122,8 +128,10 @@ export interface SubscriptionRecord {
   requestedPlan: string;
   /** Id of the current session key (first 16 bytes of its SHA-256, hex). */
   keyId: string;
-  /** The session key wrapped for the distributor and for the authority. */
+  /** The session key wrapped for the distributor and (disclosed mode only) for the authority. */
   keyGrants: KeyGrant[];
+  /** Absent on subscriptions made before the mode existed: those are disclosed. */
+  privacyMode?: PrivacyMode;
   /** SHA-256 of the pairing proof the meter must reveal, hex. */
   pairingCommitment: string;
   /**
@@ -256,6 +264,10 @@ export const EventName = {
   BillDisputed: 'BillDisputed',
   DisputeResolved: 'DisputeResolved',
   BillPaid: 'BillPaid',
+  AggregationFiltersPublished: 'AggregationFiltersPublished',
+  GridSharesSubmitted: 'GridSharesSubmitted',
+  AggregationRoundClosed: 'AggregationRoundClosed',
+  AggregationRoundResolved: 'AggregationRoundResolved',
 } as const;
 
 export type EventName = (typeof EventName)[keyof typeof EventName];

@@ -54,16 +54,22 @@ const lazyFabricProtos = {
 
 /**
  * Modules a meter never runs but whose code would be loaded (and held in memory) with the rest: YAML parsing
- * (meterctl reads YAML tariffs; a meter reads only JSON) and grpc-js' proto-loader (for channelz and ORCA, which
- * a meter does not serve). Each is replaced by a module that says so if it is ever called.
+ * (meterctl reads YAML tariffs; a meter reads only JSON), grpc-js' proto-loader (for channelz and ORCA, which
+ * a meter does not serve), the Bloom filters of @smartmeter/crypto (the distributor builds them, the
+ * aggregator and chaincode test them; a meter never does — and bundled with the Fabric protos they broke the
+ * bundle at start), and what mqtt.js needs only for WebSockets, SOCKS proxies and browsers. Each is replaced by
+ * a module that says so if it is ever called.
  */
 const notInMeterBuild = {
   name: 'not-in-meter-build',
   setup(builder) {
-    builder.onResolve({ filter: /^(yaml|@grpc\/proto-loader)$/ }, (args) => ({
-      path: args.path,
-      namespace: 'not-in-meter-build',
-    }));
+    builder.onResolve(
+      { filter: /^(yaml|@grpc\/proto-loader|bloom-filters|ws|socks|worker-timers)$/ },
+      (args) => ({
+        path: args.path,
+        namespace: 'not-in-meter-build',
+      }),
+    );
     builder.onLoad({ filter: /.*/, namespace: 'not-in-meter-build' }, (args) => ({
       contents: `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is not part of the meter build`)}); };
 module.exports = new Proxy({}, { get: (_target, name) => (name === '__esModule' ? false : fail) });`,
@@ -82,6 +88,43 @@ const enrollmentLibrary = {
     builder.onResolve({ filter: /^jsrsasign$/ }, () => ({ path: './jsrsasign.js', external: true }));
   },
 };
+
+/**
+ * mqtt.js is loaded only by a meter in aggregate mode, when it connects to the broker; as mqtt.js next to
+ * meter-sim.js a meter in disclosed mode never reads it.
+ */
+const brokerClientApart = {
+  name: 'broker-client-apart',
+  setup(builder) {
+    builder.onResolve({ filter: /^mqtt$/ }, () => ({ path: './mqtt.js', external: true }));
+  },
+};
+
+/**
+ * mqtt.js and its packet parser each bring their own copy of readable-stream 4, the npm mirror of Node's own
+ * streams (about 120 kB each); on Node they are the same classes, so both use node:stream.
+ */
+const nodeStreams = {
+  name: 'node-streams',
+  setup(builder) {
+    builder.onResolve({ filter: /^readable-stream$/ }, () => ({ path: 'node:stream', external: true }));
+  },
+};
+
+const brokerClient = await build({
+  entryPoints: [protosRequire.resolve('mqtt')],
+  outfile: join(out, 'mqtt.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  metafile: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+  plugins: [notInMeterBuild, nodeStreams],
+  minifyWhitespace: true,
+  minifySyntax: true,
+});
 
 await build({
   entryPoints: [protosRequire.resolve('jsrsasign')],
@@ -106,7 +149,7 @@ const result = await build({
   logLevel: 'warning',
   // Only fabric-gateway's optional HSM signer loads pkcs11js (a native addon); meters sign with a key file.
   external: ['pkcs11js'],
-  plugins: [lazyFabricProtos, notInMeterBuild, enrollmentLibrary],
+  plugins: [lazyFabricProtos, notInMeterBuild, enrollmentLibrary, brokerClientApart],
   // Node keeps every script's source in memory: without whitespace the bundle is 1.7 MB instead of 2.5 and a
   // running meter ~3 MB smaller (npm run bench:meter-sim). Names stay, so stack traces still read; minifying
   // the identifiers as well made the meter larger, not smaller.
@@ -114,7 +157,9 @@ const result = await build({
   minifySyntax: true,
 });
 
-const native = Object.keys(result.metafile.inputs).filter((input) => input.endsWith('.node'));
+const native = [...Object.keys(result.metafile.inputs), ...Object.keys(brokerClient.metafile.inputs)].filter(
+  (input) => input.endsWith('.node'),
+);
 if (native.length > 0) {
   console.error(`build:pi: native addons would be bundled: ${native.join(', ')}`);
   process.exit(1);
@@ -128,6 +173,8 @@ writeFileSync(
     'Install: see "Running meter-sim on a Raspberry Pi" in the project README.\n',
 );
 const size = statSync(join(out, 'meter-sim.js')).size;
+const brokerClientSize = statSync(join(out, 'mqtt.js')).size;
 console.log(
-  `build:pi: wrote ${join(out, 'meter-sim.js')} (${(size / 1024 / 1024).toFixed(1)} MB, ${inputs} modules) and meter-sim.service`,
+  `build:pi: wrote ${join(out, 'meter-sim.js')} (${(size / 1024 / 1024).toFixed(1)} MB, ${inputs} modules), ` +
+    `mqtt.js (${Math.round(brokerClientSize / 1024)} kB, aggregate mode only), jsrsasign.js and meter-sim.service`,
 );

@@ -4,6 +4,7 @@ import {
   type PairBundle,
 } from '@smartmeter/client/dist/pairBundle';
 import { keyIdOf } from '@smartmeter/crypto';
+import { PRIVACY_MODES, type PrivacyMode } from '@smartmeter/domain';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,11 @@ export interface MeterBundle {
   bundle: PairBundle;
   sessionKey: Buffer;
   identity: MeterIdentity;
+  /**
+   * The subscription's privacy mode, when the bundle says (for `check`); the meter goes by the ledger's
+   * subscription record at start in any case.
+   */
+  privacyMode?: PrivacyMode;
 }
 
 /** Where `meter-sim enroll` keeps a meter's own certificate and private key (folder 0700, files 0600). */
@@ -92,11 +98,25 @@ export function loadBundle(path: string, problems: string[], identityDir: string
   const identity = bundle.identity ?? enrolledIdentity(bundle, identityDir, say);
   if (identity) checkIdentity(bundle, identity, say);
   checkPem(bundle.peer.tlsRootCertPem, "the peer's TLS root certificate (peer.tlsRootCertPem)", say);
+  checkSealedData(bundle, say);
+  const privacyMode = checkPrivacyMode((unchecked as { privacyMode?: unknown }).privacyMode, say);
+  problems.push(...found);
+  return found.length === 0 && sessionKey && identity
+    ? { path, bundle, sessionKey, identity, ...(privacyMode ? { privacyMode } : {}) }
+    : undefined;
+}
+
+function checkSealedData(bundle: PairBundle, say: (problem: string) => void): void {
   if (bundle.sealedPersonalData !== undefined && !/^[A-Za-z0-9+/]+={0,2}$/.test(bundle.sealedPersonalData)) {
     say('sealedPersonalData must be base64');
   }
-  problems.push(...found);
-  return found.length === 0 && sessionKey && identity ? { path, bundle, sessionKey, identity } : undefined;
+}
+
+function checkPrivacyMode(value: unknown, say: (problem: string) => void): PrivacyMode | undefined {
+  if (value === undefined) return undefined;
+  const mode = PRIVACY_MODES.find((known) => known === value);
+  if (!mode) say(`privacyMode must be one of ${PRIVACY_MODES.join(', ')} (got ${JSON.stringify(value)})`);
+  return mode;
 }
 
 function parseBundleJson(text: string): UncheckedBundle | undefined {

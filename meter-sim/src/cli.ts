@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import type { MeterBundle } from './bundle';
 import { buildRunConfig, ConfigError, resolveIdentityDir, type RunConfig, type RunOptions } from './config';
 import { enrollMeter, EnrollError } from './enroll';
 import { runFleet, type FleetSummary } from './fleet';
@@ -125,6 +126,47 @@ function withRunOptions(command: Command): Command {
       ),
     )
     .addOption(
+      option(
+        '--mqtt-url <url>',
+        'aggregate mode: the broker grid shares go to (anonymous; mqtts://, or mqtt:// for tests)',
+        'MQTT_URL',
+        'mqtts://127.0.0.1:8883',
+      ),
+    )
+    .addOption(
+      option(
+        '--mqtt-ca <pem>',
+        "aggregate mode: CA certificate the broker's TLS certificate must chain to (default: the system's)",
+        'METER_SIM_MQTT_CA',
+      ),
+    )
+    .addOption(
+      option(
+        '--mqtt-connection <mode>',
+        'aggregate mode: per-share (each share over its own new connection, so the broker cannot link a ' +
+          "meter's pseudonyms by connection) or persistent (one connection per meter: fewer TLS handshakes, but " +
+          "the broker can link all of a meter's shares, of every period, by the connection they came over)",
+        'METER_SIM_MQTT_CONNECTION',
+        'per-share',
+      ),
+    )
+    .addOption(
+      option(
+        '--share-window <seconds>',
+        'aggregate mode, live: each share goes at a random moment this long after its period ends',
+        'METER_SIM_SHARE_WINDOW',
+        '240',
+      ),
+    )
+    .addOption(
+      option(
+        '--min-share-gap <seconds>',
+        "aggregate mode, live: a period's two shares go at least this far apart",
+        'METER_SIM_MIN_SHARE_GAP',
+        '20',
+      ),
+    )
+    .addOption(
       new Option('--json-logs', 'one JSON object per line (for journald and log shippers)').env(
         'METER_SIM_JSON_LOGS',
       ),
@@ -135,7 +177,9 @@ export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Com
   const program = new Command('meter-sim')
     .description(
       'The smart meter: measures (a synthetic household or a replayed LCL file), encrypts each reading with ' +
-        "the subscription's session key, keeps it in a durable outbox and submits it through the Fabric gateway.",
+        "the subscription's session key, keeps it in a durable outbox and submits it through the Fabric gateway. " +
+        'In aggregate privacy mode it instead splits each reading into two masked, pseudonymous grid shares and ' +
+        'publishes them to an MQTT broker (docs/aggregation.md).',
     )
     .showHelpAfterError()
     .exitOverride();
@@ -150,7 +194,15 @@ export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Com
         '  meter-sim run --bundle meter.json\n' +
         '  meter-sim run --bundle meter.json --speed 43200 --until 2026-02-01T00:00:00Z   # a month in about a minute\n' +
         '  meter-sim run --bundle meter.json --source lcl --lcl-file meter-sim/data/lcl-sample.csv\n' +
-        '  meter-sim run --bundle-dir bundles/ --meters 100 --json-logs',
+        '  meter-sim run --bundle-dir bundles/ --meters 100 --json-logs\n' +
+        '  meter-sim run --bundle meter.json --mqtt-url mqtts://aggregator.example:8883 --mqtt-ca broker-ca.pem\n' +
+        '\nAggregate privacy mode (the subscription says so; the meter reads it at start): the meter neither pairs\n' +
+        'nor transacts. Each period it splits the reading into two masked shares under one-period pseudonyms and\n' +
+        'publishes them, anonymously (no credentials, a fresh random client id per connection), to\n' +
+        'grid/<region>/shares at QoS 1, each over a connection of its own (--mqtt-connection per-share; up to 4\n' +
+        'at once when catching up). Live, each share goes at its own random second within --share-window\n' +
+        'after the period, --min-share-gap apart; at --speed > 1 or when catching up, at once, in random order.\n' +
+        'Shares wait in <state-dir>/<subscription>/shares.jsonl until the broker acknowledges them.',
     )
     .action(async (options: RunOptions) => {
       process.exitCode = await onRun(buildRunConfig(options));
@@ -162,7 +214,7 @@ export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Com
     for (const [i, meter] of config.meters.entries()) {
       const b = meter.bundle;
       process.stdout.write(
-        `ok: meter ${b.meterId} (${b.mspId}) → ${b.subscriptionId} on ${b.channel} via ${b.peer.endpoint}; ${config.sources[i].description}\n`,
+        `ok: meter ${b.meterId} (${b.mspId}) → ${b.subscriptionId} on ${b.channel} via ${b.peer.endpoint}; ${config.sources[i].description}; ${modeOf(meter, config)}\n`,
       );
     }
   });
@@ -223,6 +275,16 @@ export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Com
   return program;
 }
 
+/** What `check` can say about the privacy mode without the network: the bundle's word, if it has one. */
+function modeOf(meter: MeterBundle, config: RunConfig): string {
+  const broker =
+    `${config.mqtt.url}${config.mqtt.caPem === undefined ? '' : ' (CA from --mqtt-ca)'}, ` +
+    (config.mqtt.connection === 'persistent' ? 'one connection for all shares' : 'one connection per share');
+  if (meter.privacyMode === 'aggregate') return `mode aggregate: shares to ${broker}`;
+  if (meter.privacyMode === 'disclosed') return 'mode disclosed: sealed readings to the ledger';
+  return `mode: the subscription's, read at start (disclosed: readings to the ledger; aggregate: shares to ${broker})`;
+}
+
 /** Runs the fleet until done or SIGTERM/SIGINT; a second signal exits at once (the outbox is durable). */
 export async function runUntilSignalled(
   config: RunConfig,
@@ -259,6 +321,9 @@ function logSummary(log: Logger, summary: FleetSummary, cpu: NodeJS.CpuUsage): v
     'summary',
     `${summary.outcomes.length} meter(s): ${stats.generated} readings measured, ${stats.committed} stored` +
       ` + ${stats.alreadyOnLedger} already on the ledger, ${stats.dropped} dropped, ${stats.transactions} transactions;` +
+      (stats.sharesPublished + stats.sharesDropped > 0
+        ? ` ${stats.sharesPublished} grid shares published, ${stats.sharesDropped} dropped;`
+        : '') +
       ` cpu ${(cpuMs / 1000).toFixed(2)} s (${perReading.toFixed(2)} ms per reading), max RSS ${maxRssMb.toFixed(1)} MB`,
     {
       meters: summary.outcomes.length,

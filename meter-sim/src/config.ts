@@ -1,5 +1,6 @@
 import { MAX_BATCH_SIZE } from '@smartmeter/domain';
 import { UTILITIES, type Utility } from '@smartmeter/crypto';
+import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadBundle, type MeterBundle } from './bundle';
@@ -7,6 +8,7 @@ import { HouseholdSource } from './sources/household';
 import { LclReplaySource, parseLcl, type LclHousehold } from './sources/lcl';
 import type { ReadingSource } from './sources/source';
 import type { MeterSettings } from './meter';
+import { MQTT_CONNECTION_MODES, type MqttConnectionMode, type MqttSettings } from './publisher';
 
 /** The command line (or environment) as given: every value still a string. */
 export interface RunOptions {
@@ -28,6 +30,12 @@ export interface RunOptions {
   maxJitter: string;
   batchSize: string;
   refresh: string;
+  mqttUrl: string;
+  mqttCa?: string;
+  /** per-share or persistent. */
+  mqttConnection: string;
+  shareWindow: string;
+  minShareGap: string;
   jsonLogs?: boolean;
 }
 
@@ -35,6 +43,8 @@ export interface RunConfig extends MeterSettings {
   meters: MeterBundle[];
   stateDir: string;
   sources: ReadingSource[];
+  /** The broker of aggregate mode, and how shares go to it; meters in disclosed mode never connect. */
+  mqtt: MqttSettings & { connection: MqttConnectionMode };
   jsonLogs: boolean;
 }
 
@@ -88,6 +98,13 @@ export function buildRunConfig(options: RunOptions): RunConfig {
   const batchSize = number('--batch-size', options.batchSize, 1, MAX_BATCH_SIZE, true);
   const refreshSeconds = number('--refresh', options.refresh, 0.1, 86_400, false);
   const utcOffsetMinutes = number('--utc-offset', options.utcOffset, -840, 840, true);
+  const shareWindowSeconds = number('--share-window', options.shareWindow, 1, 3600, true);
+  const minShareGapSeconds = number('--min-share-gap', options.minShareGap, 0, 3600, true);
+  if (minShareGapSeconds >= shareWindowSeconds)
+    problems.push(
+      `--min-share-gap (${minShareGapSeconds} s) must be shorter than --share-window (${shareWindowSeconds} s)`,
+    );
+  const mqtt = mqttSettings(options, problems);
 
   const stateDir = resolve(options.stateDir);
   const meters = loadMeters(options, problems, resolveIdentityDir(options));
@@ -105,8 +122,52 @@ export function buildRunConfig(options: RunOptions): RunConfig {
     maxJitterSeconds,
     batchSize,
     refreshSeconds,
+    shareWindowSeconds,
+    minShareGapSeconds,
+    mqtt,
     jsonLogs: options.jsonLogs === true,
   };
+}
+
+/**
+ * The broker URL (mqtt:// or mqtts://, anonymous), the CA its certificate must chain to, and whether each
+ * share goes over a connection of its own.
+ */
+function mqttSettings(
+  options: RunOptions,
+  problems: string[],
+): MqttSettings & { connection: MqttConnectionMode } {
+  let url: URL | undefined;
+  try {
+    url = new URL(options.mqttUrl);
+  } catch {
+    problems.push(`--mqtt-url must be a URL like mqtts://broker.example:8883 (got "${options.mqttUrl}")`);
+  }
+  if (url) {
+    if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:')
+      problems.push(`--mqtt-url must start with mqtts:// (or mqtt:// for tests; got "${url.protocol}//")`);
+    if (url.username !== '' || url.password !== '')
+      problems.push('--mqtt-url must carry no user name or password: meters publish anonymously');
+    if (url.hostname === '') problems.push('--mqtt-url names no host');
+  }
+  const connection = MQTT_CONNECTION_MODES.find((mode) => mode === options.mqttConnection);
+  if (connection === undefined)
+    problems.push(
+      `--mqtt-connection must be ${MQTT_CONNECTION_MODES.join(' or ')} (got "${options.mqttConnection}")`,
+    );
+  const settings = { url: options.mqttUrl, connection: connection ?? 'per-share' };
+  if (options.mqttCa === undefined) return settings;
+  if (url?.protocol === 'mqtt:') problems.push('--mqtt-ca goes with an mqtts:// URL');
+  try {
+    const caPem = readFileSync(options.mqttCa, 'utf8');
+    new X509Certificate(caPem);
+    return { ...settings, caPem };
+  } catch (err) {
+    problems.push(
+      `--mqtt-ca ${options.mqttCa}: ${(err as NodeJS.ErrnoException).code ?? 'not a PEM certificate'}`,
+    );
+    return settings;
+  }
 }
 
 export function resolveIdentityDir(options: { stateDir: string; identityDir?: string }): string {

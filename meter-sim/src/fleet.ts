@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import type { MeterBundle } from './bundle';
 import type { RunConfig } from './config';
 import type { Logger } from './log';
-import { Meter, type MeterOutcome, type MeterStats } from './meter';
+import { Meter, type AggregateChannel, type MeterOutcome, type MeterStats } from './meter';
 import { NetworkLedger } from './networkLedger';
 import { Outbox } from './outbox';
+import { startSharePublisher } from './publisher';
+import { ShareOutbox } from './shareOutbox';
 
 export interface FleetSummary {
   outcomes: MeterOutcome[];
@@ -18,7 +20,9 @@ export interface FleetSummary {
 
 /**
  * Runs every configured meter in this process, each with its own identity, session key, outbox and gateway;
- * meters that talk to the same peer share one gRPC connection.
+ * meters that talk to the same peer share one gRPC connection. A meter in aggregate mode opens its own
+ * share outbox and its anonymous broker connections (one per share, or one for all) when it finds out its
+ * mode.
  */
 export async function runFleet(config: RunConfig, log: Logger, stop: AbortSignal): Promise<FleetSummary> {
   const clients = new Map<string, grpc.Client>();
@@ -39,12 +43,39 @@ export async function runFleet(config: RunConfig, log: Logger, stop: AbortSignal
         chaincodeChannel(gateway, meter.bundle.channel, meter.bundle.chaincodeName),
         meter.bundle.subscriptionId,
       );
-      const outbox = Outbox.open(join(meterStateDir(config.stateDir, meter), 'outbox.jsonl'));
+      const stateDir = meterStateDir(config.stateDir, meter);
+      const outbox = Outbox.open(join(stateDir, 'outbox.jsonl'));
       outboxes.push(outbox);
-      return new Meter(meter.bundle, meter.sessionKey, ledger, config.sources[index], outbox, log, config);
+      const aggregate: AggregateChannel = {
+        openOutbox: () => ShareOutbox.open(join(stateDir, 'shares.jsonl')),
+        connect: () =>
+          startSharePublisher(config.mqtt, log, {
+            meterId: meter.bundle.meterId,
+            subscriptionId: meter.bundle.subscriptionId,
+          }),
+        brokerUrl: `${config.mqtt.url}, ${config.mqtt.connection === 'persistent' ? 'one connection for all shares' : 'one connection per share'}`,
+      };
+      return new Meter(
+        meter.bundle,
+        meter.sessionKey,
+        ledger,
+        config.sources[index],
+        outbox,
+        log,
+        config,
+        aggregate,
+      );
     });
     const outcomes = await Promise.all(meters.map((meter) => meter.run(stop)));
-    const stats: MeterStats = { generated: 0, committed: 0, alreadyOnLedger: 0, dropped: 0, transactions: 0 };
+    const stats: MeterStats = {
+      generated: 0,
+      committed: 0,
+      alreadyOnLedger: 0,
+      dropped: 0,
+      transactions: 0,
+      sharesPublished: 0,
+      sharesDropped: 0,
+    };
     for (const meter of meters) {
       for (const key of Object.keys(stats) as (keyof MeterStats)[]) stats[key] += meter.stats[key];
     }

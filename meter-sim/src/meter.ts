@@ -5,6 +5,7 @@ import {
   isoSeconds,
   periodAfter,
   periodIndex,
+  periodSegments,
   type Period,
   type PeriodSchedule,
   type SubscriptionRecord,
@@ -12,11 +13,14 @@ import {
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
 import type { PairBundle } from '@smartmeter/client/dist/pairBundle';
 import { backoffDelayMs, describeFailure, mayRepeat, refusalOf } from '@smartmeter/client/dist/errors';
-import { encryptReading, pairingProof, UNIT_OF } from '@smartmeter/crypto';
+import { AGGREGATE_SLOT_SECONDS, encryptReading, pairingProof, UNIT_OF } from '@smartmeter/crypto';
 import { SimClock } from './clock';
 import { submissionDelaySeconds } from './jitter';
 import type { Logger, LogLevel } from './log';
 import type { Outbox, OutboxReading } from './outbox';
+import type { SharePublisher } from './publisher';
+import type { ShareOutbox } from './shareOutbox';
+import { ShareReporter, topicOf, type MeasuredPeriod } from './shareReporter';
 import type { ReadingSource } from './sources/source';
 
 /** What a meter needs from the ledger; on the network these are the Subscription and Measurement contracts. */
@@ -35,6 +39,18 @@ export interface MeterSettings {
   maxJitterSeconds: number;
   batchSize: number;
   refreshSeconds: number;
+  /** Aggregate mode: shares go at random moments within this long after their period ends (live only). */
+  shareWindowSeconds: number;
+  /** Aggregate mode: a period's two shares go at least this far apart (live only). */
+  minShareGapSeconds: number;
+}
+
+/** What a meter needs for aggregate mode; opened only when its subscription turns out to be in that mode. */
+export interface AggregateChannel {
+  openOutbox(): ShareOutbox;
+  connect(): SharePublisher;
+  /** Where shares go, for the log: the broker's URL (and how the meter connects to it). */
+  brokerUrl: string;
 }
 
 /** Why a meter stopped: its subscription ended, it reached --until, it was told to stop, or it cannot go on. */
@@ -46,6 +62,9 @@ export interface MeterStats {
   alreadyOnLedger: number;
   dropped: number;
   transactions: number;
+  /** Aggregate mode: shares the broker acknowledged, and shares given up (too old, off schedule). */
+  sharesPublished: number;
+  sharesDropped: number;
 }
 
 type DrainResult = 'done' | 'retry' | 'failed';
@@ -65,6 +84,8 @@ export class Meter {
     alreadyOnLedger: 0,
     dropped: 0,
     transactions: 0,
+    sharesPublished: 0,
+    sharesDropped: 0,
   };
   private subscription!: SubscriptionRecord;
   private clock!: SimClock;
@@ -73,6 +94,8 @@ export class Meter {
   /** Failed attempts in a row: the back-off grows with them, with jitter so that meters do not retry in step. */
   private failures = 0;
   private waitingSince: number | undefined;
+  /** Set in aggregate mode: the meter then publishes shares instead of submitting readings. */
+  private shares: ShareReporter | undefined;
 
   constructor(
     private readonly bundle: PairBundle,
@@ -82,11 +105,24 @@ export class Meter {
     private readonly outbox: Outbox,
     private readonly log: Logger,
     private readonly settings: MeterSettings,
+    private readonly aggregate?: AggregateChannel,
   ) {}
 
   async run(stop: AbortSignal): Promise<MeterOutcome> {
     const ready = await this.pairedSubscription(stop);
     if (ready !== 'ready') return ready;
+    if (this.subscription.privacyMode === 'aggregate' && this.startAggregate() === 'failed') return 'failed';
+    try {
+      return await this.loop(stop);
+    } finally {
+      if (this.shares) {
+        await this.shares.close();
+        this.countShares(this.shares);
+      }
+    }
+  }
+
+  private async loop(stop: AbortSignal): Promise<MeterOutcome> {
     this.resume();
     let lastRefresh = Date.now();
     while (!stop.aborted) {
@@ -96,20 +132,82 @@ export class Meter {
         lastRefresh = Date.now();
       }
       this.measureDuePeriods();
-      const drained = await this.drain(stop);
+      const drained = this.shares ? this.publishShares(this.shares) : await this.drain(stop);
       if (drained === 'failed') return 'failed';
       if (drained === 'done' && this.finished())
         return this.subscription.status === 'ENDED' ? this.ended() : 'until';
       const untilRefresh = Math.max(0, lastRefresh + this.settings.refreshSeconds * 1000 - Date.now());
-      const wait = drained === 'retry' ? this.backoffMs : Math.min(this.msUntilNextDue(), untilRefresh);
-      await sleep(wait, stop);
+      const wait =
+        drained === 'retry'
+          ? this.backoffMs
+          : Math.min(this.msUntilNextDue(), untilRefresh, this.shares?.msUntilNextDue() ?? Infinity);
+      await (this.shares ? this.shares.wait(wait, stop) : sleep(wait, stop));
     }
-    this.say(
-      'info',
-      'meter.stopped',
-      `stopping; ${this.outbox.pending().length} readings wait in the outbox`,
-    );
+    this.say('info', 'meter.stopped', `stopping; ${this.pendingDescription()} wait in the outbox`);
     return 'stopped';
+  }
+
+  /** Aggregate mode: no pairing, no transactions; shares to the broker instead (docs/aggregation.md). */
+  private startAggregate(): 'ok' | 'failed' {
+    if (!this.aggregate)
+      return this.failWith(
+        `subscription ${this.subscription.subscriptionId} is in aggregate mode, but this meter has no MQTT broker configured`,
+      );
+    if (this.source.utility !== 'electricity')
+      return this.failWith(
+        `subscription ${this.subscription.subscriptionId} is in aggregate mode, which sums Wh for the grid: run with --utility electricity`,
+      );
+    if (!this.subscription.approval?.regionCode)
+      return this.failWith(
+        `subscription ${this.subscription.subscriptionId} is in aggregate mode but names no region`,
+      );
+    const misfit = periodSegments(this.schedule).find(
+      (segment) =>
+        segment.fromSeconds % AGGREGATE_SLOT_SECONDS !== 0 ||
+        segment.intervalSeconds % AGGREGATE_SLOT_SECONDS !== 0,
+    );
+    if (misfit)
+      return this.failWith(
+        `subscription ${this.subscription.subscriptionId} is in aggregate mode but has periods of ${misfit.intervalSeconds} s ` +
+          `from ${isoSeconds(misfit.fromSeconds)}, not on the ${AGGREGATE_SLOT_SECONDS}-second slots its pseudonyms need`,
+      );
+    const outbox = this.aggregate.openOutbox();
+    let publisher: SharePublisher;
+    try {
+      publisher = this.aggregate.connect();
+    } catch (err) {
+      outbox.close();
+      return this.failWith((err as Error).message);
+    }
+    this.shares = new ShareReporter({
+      sessionKey: this.sessionKey,
+      outbox,
+      publisher,
+      settings: {
+        live: this.settings.speed === 1,
+        shareWindowSeconds: this.settings.shareWindowSeconds,
+        minShareGapSeconds: this.settings.minShareGapSeconds,
+      },
+      say: (level, event, message, fields) => {
+        this.say(level, event, message, fields);
+      },
+    });
+    return 'ok';
+  }
+
+  private publishShares(shares: ShareReporter): DrainResult {
+    shares.publishDue();
+    this.countShares(shares);
+    return 'done';
+  }
+
+  private countShares(shares: ShareReporter): void {
+    this.stats.sharesPublished = shares.stats.published;
+    this.stats.sharesDropped = shares.stats.dropped;
+  }
+
+  private pendingDescription(): string {
+    return this.shares ? `${this.shares.pendingCount} shares` : `${this.outbox.pending().length} readings`;
   }
 
   private get schedule(): PeriodSchedule {
@@ -151,7 +249,8 @@ export class Meter {
         await sleep(this.settings.refreshSeconds * 1000, stop);
         continue;
       }
-      if (subscription.status === 'APPROVED') {
+      // An aggregate meter never transacts: its subscription is ACTIVE from approval, without pairing.
+      if (subscription.status === 'APPROVED' && subscription.privacyMode !== 'aggregate') {
         try {
           subscription = await this.ledger.confirmPairing(pairingProof(this.sessionKey, this.bundle.meterId));
         } catch (err) {
@@ -174,19 +273,22 @@ export class Meter {
 
   /** Picks the next period: after the outbox's last one, else from --from or the subscription's start. */
   private resume(): void {
-    const last = this.outbox.lastPeriodStart();
+    const last = this.shares ? this.shares.lastPeriodStart() : this.outbox.lastPeriodStart();
     const start = Date.parse(this.schedule.startDate) / 1000;
     this.next = last
       ? periodAfter(this.schedule, Date.parse(last) / 1000)
       : firstPeriodFrom(this.schedule, Math.max(start, this.settings.fromSeconds ?? start));
     this.clock = new SimClock(this.settings.speed, this.next.startSeconds);
-    const pending = this.outbox.pending().length;
+    const pending = this.shares ? this.shares.pendingCount : this.outbox.pending().length;
+    const mode = this.shares
+      ? `, aggregate mode: shares to ${topicOf(this.region)} at ${this.aggregate?.brokerUrl}`
+      : '';
     this.say(
       'info',
       'meter.started',
-      `meter ${this.bundle.meterId} on ${this.bundle.channel}, subscription ${this.subscription.subscriptionId} (${this.subscription.status}); ` +
+      `meter ${this.bundle.meterId} on ${this.bundle.channel}, subscription ${this.subscription.subscriptionId} (${this.subscription.status}${mode}); ` +
         `${this.source.description}; next period ${isoSeconds(this.next.startSeconds)} every ${this.next.intervalSeconds} s` +
-        `${this.settings.speed === 1 ? '' : ` at ${this.settings.speed}× speed`}${pending > 0 ? `; ${pending} readings from before wait in the outbox` : ''}`,
+        `${this.settings.speed === 1 ? '' : ` at ${this.settings.speed}× speed`}${pending > 0 ? `; ${this.pendingDescription()} from before wait in the outbox` : ''}`,
     );
   }
 
@@ -212,9 +314,30 @@ export class Meter {
     return 'ok';
   }
 
-  /** Pending readings that no longer fit the subscription (a changed interval, an earlier end) are dropped. */
+  /** Pending readings or shares that no longer fit the subscription (a changed interval, an earlier end) are dropped. */
   private discardOffSchedule(): void {
     const end = this.endSeconds();
+    const changed = this.shares
+      ? this.shares.discard((start, intervalSeconds) => {
+          if (intervalOfPeriod(this.schedule, start) !== intervalSeconds)
+            return 'the reading interval changed';
+          if (start + intervalSeconds > end)
+            return `the subscription ended at ${this.subscription.end?.effectiveAt}`;
+          return undefined;
+        })
+      : this.discardReadings(end);
+    const last = this.shares ? this.shares.lastPeriodStart() : this.outbox.lastPeriodStart();
+    const expected = last ? periodAfter(this.schedule, Date.parse(last) / 1000) : this.next;
+    if (
+      changed ||
+      expected.startSeconds !== this.next.startSeconds ||
+      expected.intervalSeconds !== this.next.intervalSeconds
+    ) {
+      this.next = last ? expected : firstPeriodFrom(this.schedule, this.next.startSeconds);
+    }
+  }
+
+  private discardReadings(end: number): boolean {
     let changed = false;
     for (const reading of this.outbox.pending()) {
       const start = Date.parse(reading.submission.periodStart) / 1000;
@@ -238,19 +361,15 @@ export class Meter {
         );
       }
     }
-    const last = this.outbox.lastPeriodStart();
-    const expected = last ? periodAfter(this.schedule, Date.parse(last) / 1000) : this.next;
-    if (
-      changed ||
-      expected.startSeconds !== this.next.startSeconds ||
-      expected.intervalSeconds !== this.next.intervalSeconds
-    ) {
-      this.next = last ? expected : firstPeriodFrom(this.schedule, this.next.startSeconds);
-    }
+    return changed;
   }
 
   /** Measures and stores every period that has ended (plus its jitter) by simulated now. */
   private measureDuePeriods(): void {
+    if (this.shares) {
+      this.measureShares(this.shares);
+      return;
+    }
     const now = this.clock.nowSeconds();
     const limit = this.lastPeriodEndLimit();
     const fresh: OutboxReading[] = [];
@@ -262,6 +381,45 @@ export class Meter {
     }
     this.outbox.add(fresh);
     this.stats.generated += fresh.length;
+  }
+
+  /**
+   * Aggregate mode: measures every period that has ended by simulated now and queues its two shares; periods
+   * too old for the ledger to take their shares (more than 2 days) are skipped, with one warning per batch.
+   */
+  private measureShares(shares: ShareReporter): void {
+    const now = this.clock.nowSeconds();
+    const limit = this.lastPeriodEndLimit();
+    const fresh: MeasuredPeriod[] = [];
+    const skipped: Period[] = [];
+    while (fresh.length + skipped.length < 1000) {
+      const { startSeconds, intervalSeconds } = this.next;
+      const end = startSeconds + intervalSeconds;
+      if (end > limit || this.dueAt(this.next) > now) break;
+      if (shares.tooOld(end)) skipped.push(this.next);
+      else
+        fresh.push({
+          startSeconds,
+          intervalSeconds,
+          wattHours: this.source.measure(startSeconds, intervalSeconds).quantity,
+        });
+      this.next = periodAfter(this.schedule, startSeconds);
+    }
+    if (skipped.length > 0) {
+      this.stats.dropped += skipped.length;
+      this.say(
+        'warn',
+        'periods.skipped',
+        `skipping ${skipped.length} period${skipped.length === 1 ? '' : 's'} from ${isoSeconds(skipped[0].startSeconds)} to ` +
+          `${isoSeconds((skipped.at(-1) as Period).startSeconds)}: they ended more than 2 days ago and the ledger refuses their shares`,
+      );
+    }
+    shares.queue(fresh, this.region);
+    this.stats.generated += fresh.length;
+  }
+
+  private get region(): string {
+    return this.subscription.approval?.regionCode ?? '';
   }
 
   private measure(period: Period): OutboxReading {
@@ -382,7 +540,7 @@ export class Meter {
   /** Whether every period the meter should report is on the ledger (at --until or at the subscription's end). */
   private finished(): boolean {
     return (
-      this.outbox.pending().length === 0 &&
+      (this.shares ? this.shares.pendingCount : this.outbox.pending().length) === 0 &&
       this.next.startSeconds + this.next.intervalSeconds > this.lastPeriodEndLimit()
     );
   }
@@ -391,7 +549,8 @@ export class Meter {
     this.say(
       'info',
       'subscription.ended',
-      `subscription ${this.subscription.subscriptionId} ended at ${this.subscription.end?.effectiveAt}; every reading before it is on the ledger, the meter stops`,
+      `subscription ${this.subscription.subscriptionId} ended at ${this.subscription.end?.effectiveAt}; ` +
+        `${this.shares ? 'every share before it is published' : 'every reading before it is on the ledger'}, the meter stops`,
     );
     return 'ended';
   }
@@ -405,6 +564,8 @@ export class Meter {
   }
 
   private dueAt(period: Period): number {
+    // Shares need no submission jitter: each goes at its own random moment in the share window.
+    if (this.shares) return period.startSeconds + period.intervalSeconds;
     const delay = submissionDelaySeconds(
       this.bundle.meterId,
       period.startSeconds,

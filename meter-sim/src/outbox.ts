@@ -1,15 +1,5 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-  type PathLike,
-} from 'node:fs';
-import { dirname } from 'node:path';
 import type { ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
+import { Journal } from './journal';
 
 /** A reading as the meter keeps it until the ledger has it: exactly what it submits, plus what it logs. */
 export interface OutboxReading {
@@ -41,15 +31,18 @@ export class Outbox {
   /** The latest committed reading: where the meter resumes after a restart. */
   private lastCommitted: OutboxReading | undefined;
   private settledLines = 0;
-  private fd = -1;
+  private journal!: Journal<OutboxLine>;
 
-  private constructor(private readonly path: string) {}
+  private constructor() {}
 
   static open(path: string): Outbox {
-    const outbox = new Outbox(path);
-    const torn = outbox.load();
+    const outbox = new Outbox();
+    const { journal, torn } = Journal.open<OutboxLine>(path, (line) => {
+      outbox.replay(line);
+    });
+    outbox.journal = journal;
     if (torn || outbox.settledLines > COMPACT_AFTER_SETTLED) outbox.rewrite();
-    outbox.fd = openSync(path, 'a', 0o600);
+    journal.start();
     return outbox;
   }
 
@@ -91,8 +84,7 @@ export class Outbox {
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    this.journal.close();
   }
 
   private settle(periodStart: string): void {
@@ -105,35 +97,22 @@ export class Outbox {
   }
 
   private append(lines: OutboxLine[]): void {
-    writeSync(this.fd, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
-    fsyncSync(this.fd);
+    this.journal.append(lines);
   }
 
-  /** Replays the file; returns whether its last line was cut short by a crash. */
-  private load(): boolean {
-    if (!existsSync(this.path)) return false;
-    const lines = readFileSync(this.path, 'utf8').split('\n');
-    // Everything up to the last newline was written whole; anything after it is a torn write.
-    for (const line of lines.slice(0, -1)) {
-      if (line === '') continue;
-      const entry = JSON.parse(line) as OutboxLine;
-      if (entry.kind === 'reading') this.waiting.set(entry.reading.submission.periodStart, entry.reading);
-      else if (entry.kind === 'committed')
-        entry.periodStarts.forEach((p) => {
-          this.settle(p);
-        });
-      else {
-        this.waiting.delete(entry.periodStart);
-        this.settledLines += 1;
-      }
+  private replay(entry: OutboxLine): void {
+    if (entry.kind === 'reading') this.waiting.set(entry.reading.submission.periodStart, entry.reading);
+    else if (entry.kind === 'committed')
+      entry.periodStarts.forEach((p) => {
+        this.settle(p);
+      });
+    else {
+      this.waiting.delete(entry.periodStart);
+      this.settledLines += 1;
     }
-    return lines.at(-1) !== '';
   }
 
-  /**
-   * Replaces the file with its essence (the last committed reading, then the pending ones) through a new file
-   * renamed over the old one, so a crash at any point leaves one complete version.
-   */
+  /** Replaces the file with its essence: the last committed reading, then the pending ones. */
   private rewrite(): void {
     const lines: OutboxLine[] = [];
     if (this.lastCommitted) {
@@ -141,25 +120,7 @@ export class Outbox {
       lines.push({ kind: 'committed', periodStarts: [this.lastCommitted.submission.periodStart] });
     }
     for (const reading of this.pending()) lines.push({ kind: 'reading', reading });
-    const temporary = `${this.path}.tmp`;
-    const fd = openSync(temporary, 'w', 0o600);
-    writeSync(fd, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
-    fsyncSync(fd);
-    closeSync(fd);
-    const wasOpen = this.fd >= 0;
-    if (wasOpen) closeSync(this.fd);
-    renameSync(temporary, this.path);
-    syncDirectory(dirname(this.path));
-    if (wasOpen) this.fd = openSync(this.path, 'a', 0o600);
+    this.journal.rewrite(lines);
     this.settledLines = 0;
-  }
-}
-
-function syncDirectory(path: PathLike): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

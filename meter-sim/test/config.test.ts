@@ -4,6 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExitCode, main } from '../src/cli';
 import { buildRunConfig, ConfigError, type RunOptions } from '../src/config';
 
 const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
@@ -49,6 +50,10 @@ const defaults: RunOptions = {
   maxJitter: '60',
   batchSize: '96',
   refresh: '60',
+  mqttUrl: 'mqtts://127.0.0.1:8883',
+  mqttConnection: 'per-share',
+  shareWindow: '240',
+  minShareGap: '20',
 };
 
 function problemsOf(options: Partial<RunOptions>): string[] {
@@ -169,5 +174,85 @@ describe('meter-sim configuration', () => {
     expect(problemsOf({ bundle: [writeBundle('one.json', validBundle)], meters: '3' })).toEqual([
       '--meters 3 needs 3 pair bundles, 1 given',
     ]);
+  });
+
+  it('when --mqtt-connection is per-share or persistent then the config takes it; anything else is named', () => {
+    const bundle = [writeBundle('mqtt-connection.json', validBundle)];
+    expect(buildRunConfig({ ...defaults, bundle }).mqtt.connection).toBe('per-share');
+    expect(buildRunConfig({ ...defaults, bundle, mqttConnection: 'persistent' }).mqtt.connection).toBe(
+      'persistent',
+    );
+    expect(problemsOf({ bundle, mqttConnection: 'sometimes' })).toEqual([
+      '--mqtt-connection must be per-share or persistent (got "sometimes")',
+    ]);
+    expect(problemsOf({ bundle, mqttConnection: 'Persistent' })).toHaveLength(1);
+  });
+});
+
+describe('meter-sim command line', () => {
+  const run = async (argv: string[], env: Record<string, string> = {}) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      err.push(String(chunk));
+      return true;
+    });
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    const exitCode = process.exitCode;
+    try {
+      const code = await main(['node', 'meter-sim', ...argv]);
+      return { code, out: out.join(''), err: err.join('') };
+    } finally {
+      process.exitCode = exitCode;
+      for (const key of Object.keys(env)) {
+        if (saved[key] === undefined) Reflect.deleteProperty(process.env, key);
+        else process.env[key] = saved[key];
+      }
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+  };
+  const checkArgs = () => [
+    'check',
+    '--bundle',
+    writeBundle('cli.json', validBundle),
+    '--state-dir',
+    join(dir, 'cli-state'),
+  ];
+
+  it('when --mqtt-connection has a bad value then meter-sim says what it takes and exits 2', async () => {
+    const { code, err, out } = await run([...checkArgs(), '--mqtt-connection', 'pooled']);
+    expect(code).toBe(ExitCode.Config);
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toContain('--mqtt-connection must be per-share or persistent (got "pooled")');
+    const fromEnv = await run(checkArgs(), { METER_SIM_MQTT_CONNECTION: 'one' });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.err).toContain('--mqtt-connection must be per-share or persistent (got "one")');
+  });
+
+  it('when the mode is per-share by default, or persistent from METER_SIM_MQTT_CONNECTION, then check says so', async () => {
+    const byDefault = await run(checkArgs());
+    expect(byDefault.code).toBe(0);
+    expect(byDefault.out).toContain('one connection per share');
+    const persistent = await run(checkArgs(), { METER_SIM_MQTT_CONNECTION: 'persistent' });
+    expect(persistent.code).toBe(0);
+    expect(persistent.out).toContain('one connection for all shares');
+  });
+
+  it('when asked for help then --mqtt-connection says what persistent gives away', async () => {
+    const { code, out } = await run(['run', '--help']);
+    expect(code).toBe(0);
+    const help = out.replace(/\s+/g, ' ');
+    expect(help).toContain('--mqtt-connection <mode>');
+    expect(help).toContain('(default: "per-share", env: METER_SIM_MQTT_CONNECTION)');
+    expect(help).toMatch(
+      /persistent \(one connection per meter: .*the broker can link all of a meter's shares/,
+    );
   });
 });

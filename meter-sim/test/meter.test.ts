@@ -19,6 +19,8 @@ const settings: MeterSettings = {
   maxJitterSeconds: 60,
   batchSize: 96,
   refreshSeconds: 0.2,
+  shareWindowSeconds: 240,
+  minShareGapSeconds: 20,
 };
 
 function collectingLogger(): Logger & { lines: string[] } {

@@ -151,8 +151,14 @@ enroll_org() {
         register_identity "$org" "$node" client
         enroll_tls "$org" "$node" "$(node_crypto_dir "$node")" "$(tls_hosts "$node")"
       done
+      for node in $(nodes_of broker "$org"); do
+        register_identity "$org" "$node" client
+        enroll_tls "$org" "$node" "$(node_crypto_dir "$node")" "$(tls_hosts "$node")"
+      done
       if [ "${ORG_ROLE[$org]}" = distributor ]; then
         enroll_user "$org" operator client 'role=operator:ecert'
+        # The aggregate mode's aggregator submits shares and closes rounds; the ledger trusts it for nothing.
+        [ -z "$(nodes_of aggregator "$org")" ] || enroll_user "$org" aggregator client 'role=aggregator:ecert'
       else
         enroll_user "$org" auditor client 'role=auditor:ecert'
       fi

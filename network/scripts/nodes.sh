@@ -49,6 +49,8 @@ node_program() {
     peer) printf 'peer node start' ;;
     ccaas) printf -- '--chaincode-address %s' "$(endpoint "$1")" ;;
     reportdb) printf 'pouchdb-server' ;;
+    broker) printf 'aggregator/dist/bin.js broker' ;;
+    aggregator) printf -- '--state-dir %s' "$(node_data_dir "$1")/state" ;;
   esac
 }
 
@@ -172,7 +174,41 @@ node_env() {
     reportdb)
       env_vars=(NODE_ENV=production)
       ;;
+    broker | aggregator)
+      env_vars=(NODE_ENV=production)
+      ;;
   esac
+}
+
+# The one MQTT password of user "aggregator" on the embedded broker (0600), shared by the channels' aggregators.
+mqtt_password_file() {
+  local broker
+  broker=$(nodes_of broker | sed -n 1p)
+  [ -n "$broker" ] || die "no broker node in $NETWORK_CONF"
+  secret_of "${NODE_ORG[$broker]}" mqtt-aggregator >/dev/null
+  printf '%s/secrets/mqtt-aggregator' "$(org_dir "${NODE_ORG[$broker]}")"
+}
+
+# Where the aggregators reach the broker: MQTT_URL (e.g. an Eclipse Mosquitto), else the embedded one.
+mqtt_url() {
+  local broker
+  if [ -n "${MQTT_URL:-}" ]; then
+    printf '%s' "$MQTT_URL"
+    return 0
+  fi
+  broker=$(nodes_of broker | sed -n 1p)
+  printf 'mqtts://%s' "$(endpoint "$broker")"
+}
+
+# The CA the broker's TLS certificate chains to: MQTT_CA_FILE for another broker, else the broker org's CA.
+mqtt_ca_file() {
+  local broker
+  if [ -n "${MQTT_CA_FILE:-}" ]; then
+    printf '%s' "$MQTT_CA_FILE"
+    return 0
+  fi
+  broker=$(nodes_of broker | sed -n 1p)
+  org_ca_cert "${NODE_ORG[$broker]}"
 }
 
 # What the chaincode must know of the topology, from network.conf: which MSP is the authority, and which
@@ -270,6 +306,19 @@ node_command() {
       command=(node "$REPO_DIR/node_modules/pouchdb-server/bin/pouchdb-server"
         --host "${NODE_HOST[$node]}" --port "${NODE_PORT[$node]}" --dir "$(node_data_dir "$node")/db")
       ;;
+    broker)
+      command=(node "$REPO_DIR/aggregator/dist/bin.js" broker
+        --host "${NODE_HOST[$node]}" --port "${NODE_PORT[$node]}"
+        --cert "$crypto/tls/cert.pem" --key "$crypto/tls/key.pem" --password-file "$(mqtt_password_file)")
+      ;;
+    aggregator)
+      # AGGREGATOR_COLLECT_SECONDS (the aggregator reads it itself) shortens rounds for tests.
+      command=(node "$REPO_DIR/aggregator/dist/bin.js" run
+        --mqtt-url "$(mqtt_url)" --mqtt-ca "$(mqtt_ca_file)" --password-file "$(mqtt_password_file)"
+        --name "${node//./-}" --state-dir "$(node_data_dir "$node")/state"
+        --profile "$(profile_path "$org")" --identity aggregator
+        --channel "$(channels_of_org "$org" | sed -n 1p)" --regions "${NODE_EXTRA[$node]}")
+      ;;
   esac
 }
 
@@ -330,6 +379,9 @@ node_ready() {
       ;;
     ccaas) port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" ;;
     reportdb) [ "$(http_status "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" /)" = 200 ] ;;
+    broker) port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" ;;
+    # Connected to the broker and subscribed (its JSON log says so).
+    aggregator) grep -F '"mqtt.connected"' "$(log_file "$node")" >/dev/null 2>&1 ;;
   esac
 }
 

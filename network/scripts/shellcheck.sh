@@ -7,4 +7,4 @@ if ! command -v shellcheck >/dev/null 2>&1; then
   echo "shellcheck is not installed: install it (Debian/Ubuntu: apt-get install shellcheck) and re-run" >&2
   exit 1
 fi
-shellcheck -x test-network.sh network/scripts/*.sh network/builders/ccaas/bin/* .ci/run bench/caliper/*.sh
+shellcheck -x test-network.sh network/scripts/*.sh network/builders/ccaas/bin/* .ci/run bench/caliper/*.sh aggregator/scripts/*.sh

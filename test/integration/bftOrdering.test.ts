@@ -96,7 +96,8 @@ describeBft('BFT ordering with one faulty orderer', () => {
 
       await testNetwork('stop', victim.name);
       expect(processAlive(pid as number)).toBe(false);
-      await expect(portListening(victim.host, victim.port)).resolves.toBe(false);
+      expect(victim.port).not.toBeNull();
+      await expect(portListening(victim.host, victim.port as number)).resolves.toBe(false);
 
       for (const { channel, writer } of channels) {
         const before = Math.max(...(await heights(survivors, channel)));

@@ -29,12 +29,18 @@ export const CHAINCODE =
 
 export interface NodeEntry {
   name: string;
-  kind: 'ca' | 'orderer' | 'peer' | 'ccaas' | 'reportdb';
+  kind: 'ca' | 'orderer' | 'peer' | 'ccaas' | 'reportdb' | 'broker' | 'aggregator';
   org: string;
   host: string;
-  port: number;
+  /** Null for a node that listens on nothing (an aggregator). */
+  port: number | null;
   opsPort: number | null;
+  /** Null when the column is '-' or holds no port (an aggregator's region prefix). */
   extraPort: number | null;
+}
+
+function portColumn(field: string): number | null {
+  return /^\d+$/.test(field) ? Number(field) : null;
 }
 
 /** The nodes listed in network/network.conf, the same file the scripts read. */
@@ -48,9 +54,9 @@ export function topologyNodes(): NodeEntry[] {
       kind: kind as NodeEntry['kind'],
       org,
       host,
-      port: Number(port),
-      opsPort: ops === '-' ? null : Number(ops),
-      extraPort: extra === '-' ? null : Number(extra),
+      port: portColumn(port),
+      opsPort: portColumn(ops),
+      extraPort: portColumn(extra),
     }));
 }
 

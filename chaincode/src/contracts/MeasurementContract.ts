@@ -378,6 +378,12 @@ async function acceptReading(
 
 function requireItsMeter(caller: Caller, subscription: SubscriptionRecord): void {
   const meterId = requireMeter(caller, 'submitting readings');
+  if (subscription.privacyMode === 'aggregate') {
+    // A sealed reading under the meter's certificate would link what its shares keep apart.
+    throw conflict(
+      `subscription ${subscription.subscriptionId} is in aggregate mode: its meter sends grid shares, not readings`,
+    );
+  }
   if (!isItsMeter(caller, subscription)) {
     throw forbidden(
       `meter ${meterId} of ${caller.mspId} is not the meter of subscription ${subscription.subscriptionId}`,

@@ -9,7 +9,9 @@ import {
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   EventName,
+  PRIVACY_MODES,
   type IntervalChange,
+  type PrivacyMode,
   type KeyGrant,
   type KeyRebind,
   type Page,
@@ -103,10 +105,14 @@ export class SubscriptionContract extends SmartMeterContract {
       );
     }
     if (isAuthority(request.distributorMspId)) throw invalidArgument('the authority is not a distributor');
-    await requireCurrentKeyGrants(ctx, request.keyGrants, [
-      request.distributorMspId,
-      topology().authorityMspId,
-    ]);
+    // In aggregate mode the authority gets no key: it learns regional sums only (docs/aggregation.md).
+    await requireCurrentKeyGrants(
+      ctx,
+      request.keyGrants,
+      request.privacyMode === 'aggregate'
+        ? [request.distributorMspId]
+        : [request.distributorMspId, topology().authorityMspId],
+    );
     await requireFreshSessionKey(ctx, request.keyId);
     await requireMeterFree(ctx, request.distributorMspId, request.meterId);
 
@@ -122,6 +128,7 @@ export class SubscriptionContract extends SmartMeterContract {
       keyId: request.keyId,
       keyGrants: request.keyGrants,
       pairingCommitment: request.pairingCommitment,
+      privacyMode: request.privacyMode ?? 'disclosed',
       subscriberKeyFingerprint: caller.keyFingerprint,
       status: 'REQUESTED',
       requestedAt: now,
@@ -163,7 +170,10 @@ export class SubscriptionContract extends SmartMeterContract {
       approval: { ...approval, approvedAt: now },
       updatedAt: now,
     };
-    return emitSaved(ctx, await saveWithStatus(ctx, updated, 'APPROVED'), EventName.SubscriptionApproved);
+    // An aggregate meter never transacts (a certificate would link its shares), so it does not pair on the
+    // ledger: the subscription is active from approval, and a meter without the key fails BF1 and is found.
+    const status = record.privacyMode === 'aggregate' ? 'ACTIVE' : 'APPROVED';
+    return emitSaved(ctx, await saveWithStatus(ctx, updated, status), EventName.SubscriptionApproved);
   }
 
   @Transaction()
@@ -196,6 +206,9 @@ export class SubscriptionContract extends SmartMeterContract {
     const meterId = requireMeter(caller, 'ConfirmPairing');
     if (!isItsMeter(caller, record)) {
       throw forbidden(`meter ${meterId} of ${caller.mspId} is not the meter of subscription ${id}`);
+    }
+    if (record.privacyMode === 'aggregate') {
+      throw conflict(`subscription ${id} is in aggregate mode: its meter does not pair on the ledger`);
     }
     requireStatus(record, ['APPROVED'], 'pair');
     if (!pairingProofMatches(proof, record.pairingCommitment)) {
@@ -496,15 +509,20 @@ const REQUEST_FIELDS: (keyof SubscriptionRequest)[] = [
   'keyId',
   'pairingCommitment',
   'keyGrants',
+  'privacyMode',
 ];
 
 function parseSubscriptionRequest(json: string): SubscriptionRequest {
   const raw = parseJsonObject('request', json);
   requireOnlyFields('request', raw, REQUEST_FIELDS);
   if (!isKeyId(raw.keyId)) throw invalidArgument('keyId must be 32 lowercase hex characters');
-  if (!Array.isArray(raw.keyGrants) || raw.keyGrants.length !== 2) {
+  const privacyMode = parsePrivacyMode(raw.privacyMode);
+  const grantCount = privacyMode === 'aggregate' ? 1 : 2;
+  if (!Array.isArray(raw.keyGrants) || raw.keyGrants.length !== grantCount) {
     throw invalidArgument(
-      'keyGrants must list the session key wrapped for the distributor and for the authority',
+      privacyMode === 'aggregate'
+        ? 'keyGrants must list the session key wrapped for the distributor only (aggregate mode)'
+        : 'keyGrants must list the session key wrapped for the distributor and for the authority',
     );
   }
   return {
@@ -514,7 +532,15 @@ function parseSubscriptionRequest(json: string): SubscriptionRequest {
     keyId: raw.keyId,
     pairingCommitment: requireHex('pairingCommitment', raw.pairingCommitment, 32, 'a SHA-256'),
     keyGrants: raw.keyGrants.map(parseKeyGrant),
+    privacyMode,
   };
+}
+
+function parsePrivacyMode(value: unknown): PrivacyMode {
+  if (value === undefined) return 'disclosed';
+  const mode = PRIVACY_MODES.find((known) => known === value);
+  if (!mode) throw invalidArgument(`privacyMode must be one of ${PRIVACY_MODES.join(', ')}`);
+  return mode;
 }
 
 function parseKeyGrant(value: unknown, index: number): KeyGrant {

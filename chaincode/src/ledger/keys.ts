@@ -77,6 +77,9 @@ export const Keys = {
   tariffCurrent: compositeKeyType('tariffCurrent', ['distributorMspId', 'tariffId']),
   bill: compositeKeyType('bill', ['billId']),
   billBySubscription: compositeKeyType('billBySubscription', ['subscriptionId', 'periodFrom', 'billId']),
+  aggregationFilters: compositeKeyType('aggregationFilters', ['regionCode', 'day']),
+  aggregationBf1Part: compositeKeyType('aggregationBf1Part', ['regionCode', 'day', 'part']),
+  faultyMeter: compositeKeyType('faultyMeter', ['distributorMspId', 'meterId', 'periodStart']),
 } as const;
 
 /**
@@ -91,4 +94,21 @@ export function readingKey(subscriptionId: string, periodStart: string): string 
 /** Price signals are read by time range, so they use plain keys too ('|' cannot occur in a region code). */
 export function priceSignalKey(regionCode: string, periodStart: string): string {
   return `priceSignal|${regionCode}|${periodStart}`;
+}
+
+/**
+ * Aggregation rounds and their shares are read by time range and by round, so they use plain keys too:
+ * aggregationRound|<region>|<periodStart> and gridShare|<region>|<periodStart>|<prid>.
+ */
+export function aggregationRoundKey(regionCode: string, periodStart: string): string {
+  return `aggregationRound|${regionCode}|${periodStart}`;
+}
+
+export function gridShareKey(regionCode: string, periodStart: string, prid: string): string {
+  return `${gridSharePrefix(regionCode, periodStart)}${prid}`;
+}
+
+/** The start of a round's share keys; a range query runs from it to the same prefix + '~' (after hex). */
+export function gridSharePrefix(regionCode: string, periodStart: string): string {
+  return `gridShare|${regionCode}|${periodStart}|`;
 }

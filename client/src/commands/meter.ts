@@ -68,6 +68,7 @@ export async function runMeterPairBundle(
       meterIdentity,
       sessionKey,
       sealedPersonalData: personalData && sealPersonalData(personalData, sessionKey, subscriptionId),
+      privacyMode: subscription.privacyMode ?? 'disclosed',
     });
   });
   writeSecretFile(options.out, `${JSON.stringify(bundle, null, 2)}\n`);

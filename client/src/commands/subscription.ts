@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { pairingProof } from '@smartmeter/crypto';
-import { isoSeconds, type SubscriptionRecord, type SubscriptionStatus } from '@smartmeter/domain';
+import {
+  isoSeconds,
+  PRIVACY_MODES,
+  type PrivacyMode,
+  type SubscriptionRecord,
+  type SubscriptionStatus,
+} from '@smartmeter/domain';
 import { readFileSync } from 'node:fs';
 import { checkGrant } from '../grants';
 import { UsageError } from '../errors';
@@ -70,6 +76,13 @@ export interface SubscriptionRequestOptions {
   /** Name of the household's session key in the keystore. */
   keyName: string;
   plan: string;
+  privacyMode: PrivacyMode;
+}
+
+export function parsePrivacyMode(value: string): PrivacyMode {
+  const mode = PRIVACY_MODES.find((known) => known === value);
+  if (!mode) throw new UsageError(`--privacy-mode must be ${PRIVACY_MODES.join(' or ')} (got "${value}")`);
+  return mode;
 }
 
 /** The household asks with its session key wrapped for its distributor's and the authority's current keys. */
@@ -81,7 +94,10 @@ export async function runSubscriptionRequest(
   await showSubscription(deps, async ({ orgKeys, subscriptions }, { profile }) => {
     const distributorMspId = requireHouseholdsProfile(profile);
     const recipients = [];
-    for (const mspId of [distributorMspId, profile.authorityMspId]) {
+    // In aggregate mode the authority gets no key: it sees regional sums only.
+    const grantees =
+      options.privacyMode === 'aggregate' ? [distributorMspId] : [distributorMspId, profile.authorityMspId];
+    for (const mspId of grantees) {
       const current = await orgKeys.current(mspId);
       recipients.push({ mspId, version: current.version, publicKeyPem: current.publicKeyPem });
     }
@@ -92,6 +108,7 @@ export async function runSubscriptionRequest(
         requestedPlan: options.plan,
         sessionKey,
         recipients,
+        privacyMode: options.privacyMode,
       }),
     );
   });
@@ -287,12 +304,22 @@ export function registerSubscriptionCommands(program: Command, deps: () => Comma
     .requiredOption('--meter <meterId>', 'id of the meter that will report the readings')
     .requiredOption('--key <name>', 'session key from the keystore (meterctl keys new <name>)')
     .option('--plan <plan>', 'requested plan', 'standard')
+    .option(
+      '--privacy-mode <mode>',
+      'disclosed (distributor and authority can read each reading) or aggregate (only the distributor; the authority sees regional sums)',
+      'disclosed',
+    )
     .addHelpText(
       'after',
-      '\nRun as the household, with its households profile and its own identity (-i).\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription request --meter mtr-0042 --key home',
+      '\nRun as the household, with its households profile and its own identity (-i).\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription request --meter mtr-0042 --key home\n  meterctl -p .network/profiles/households1.json -i hh-18 subscription request --meter mtr-0043 --key home --privacy-mode aggregate',
     )
-    .action((flags: { meter: string; key: string; plan: string }) =>
-      runSubscriptionRequest(deps(), { meterId: flags.meter, keyName: flags.key, plan: flags.plan }),
+    .action((flags: { meter: string; key: string; plan: string; privacyMode: string }) =>
+      runSubscriptionRequest(deps(), {
+        meterId: flags.meter,
+        keyName: flags.key,
+        plan: flags.plan,
+        privacyMode: parsePrivacyMode(flags.privacyMode),
+      }),
     );
   subscription
     .command('approve <subscriptionId>')

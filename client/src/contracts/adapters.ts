@@ -1,3 +1,4 @@
+import { AggregationClient } from './AggregationClient';
 import { BillingClient } from './BillingClient';
 import type { ChaincodeChannel } from './invoke';
 import { MeasurementClient } from './MeasurementClient';
@@ -18,6 +19,7 @@ export function contractAdapters(channel: ChaincodeChannel) {
     personalData: new PersonalDataClient(channel),
     pricing: new PricingClient(channel),
     billing: new BillingClient(channel),
+    aggregation: new AggregationClient(channel),
   };
 }
 

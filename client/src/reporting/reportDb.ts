@@ -70,6 +70,8 @@ export interface ReportLoad {
   contributions: string[];
   /** Short hashes of the subscriptions counted: how many households a sum covers (k-anonymity). */
   households: string[];
+  /** A regional load from the aggregate mode (an Aggregation round): how many meters it sums. */
+  aggregateMeters?: number;
 }
 
 export type ReportDoc = ReportSubscription | ReportBill | ReportAccessRequest | ReportLoad;

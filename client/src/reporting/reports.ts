@@ -25,7 +25,7 @@ const MAX_BUCKETS = 20_000;
  * one) is suppressed: its energy is not shown.
  */
 export function bucketLoad(
-  docs: Pick<ReportLoad, 'periodStart' | 'energyWh' | 'readingCount' | 'households'>[],
+  docs: Pick<ReportLoad, 'periodStart' | 'energyWh' | 'readingCount' | 'households' | 'aggregateMeters'>[],
   from: string,
   to: string,
   bucketSeconds: number,
@@ -42,6 +42,7 @@ export function bucketLoad(
     energyWh: 0,
     readingCount: 0,
     households: new Set<string>(),
+    aggregateMeters: 0,
   }));
   for (const doc of docs) {
     const index = Math.floor((epochSecondsOf(doc.periodStart) - start) / bucketSeconds);
@@ -49,9 +50,11 @@ export function bucketLoad(
     sums[index].energyWh += doc.energyWh;
     sums[index].readingCount += doc.readingCount;
     for (const household of doc.households) sums[index].households.add(household);
+    // Aggregate rounds name no household: the bucket covers as many meters as its largest round.
+    sums[index].aggregateMeters = Math.max(sums[index].aggregateMeters, doc.aggregateMeters ?? 0);
   }
   return sums.map((sum, i) => {
-    const households = sum.households.size;
+    const households = sum.households.size + sum.aggregateMeters;
     const suppressed = households > 0 && households < minHouseholds;
     return {
       periodStart: isoSeconds(start + i * bucketSeconds),

@@ -11,6 +11,7 @@ import {
   type ReadingRecord,
   type SubscriptionRecord,
   type BillRecord,
+  type AggregationRoundRecord,
   intervalOfPeriod,
 } from '@smartmeter/domain';
 import { createHash } from 'node:crypto';
@@ -83,7 +84,44 @@ const recordHandlers: RecordHandlers = {
   tariff: { notReported: 'tariffs are read from the ledger by the bill reports that need them' },
   tariffPointer: { notReported: 'which tariff version is current: ledger bookkeeping' },
   priceSignal: { notReported: 'price signals are read from the ledger (meterctl price-signal show)' },
+  aggregationRound: (record, sources) => {
+    const change = gridLoadChange(sources.channel, record);
+    return change ? [change] : [];
+  },
+  aggregationFilters: { notReported: "Bloom filters and mask sums: only the ledger's checks need them" },
+  aggregationBf1Part: { notReported: "Bloom filter parts: only the ledger's checks need them" },
+  gridShare: { notReported: 'pseudonymous shares stay on the ledger; their rounds carry the load' },
+  faultyMeter: { notReported: 'findings are read from the ledger (meterctl grid faulty-meters)' },
 };
+
+/**
+ * A regional load from the aggregate mode, stored beside the disclosed readings' load of the same period so
+ * that meterctl report load adds both. Rounds without a load (FAULT) have no document until resolved.
+ */
+function gridLoadChange(channel: string, round: AggregationRoundRecord): DocChange | undefined {
+  if (round.load === undefined) return undefined;
+  const id = `${docIds.load(round.regionCode, round.periodStart, channel)}|aggregate`;
+  const meters = round.expectedShares / 2 - (round.resolution?.missingMeters.length ?? 0);
+  return {
+    id,
+    apply: (current) => {
+      const doc: ReportLoad & StoredDoc = {
+        ...identityOf(id, current),
+        docType: 'load',
+        channel,
+        regionCode: round.regionCode,
+        periodStart: round.periodStart,
+        intervalSeconds: round.periodSeconds,
+        energyWh: Number(round.load),
+        readingCount: meters,
+        contributions: [],
+        households: [],
+        aggregateMeters: meters,
+      };
+      return doc;
+    },
+  };
+}
 
 /** Index entries carry no record: a single zero byte under a composite key. */
 function isIndexEntry(write: LedgerWrite): boolean {

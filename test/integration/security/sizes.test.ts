@@ -27,7 +27,7 @@ import {
   onboardHousehold,
   type OnboardedHousehold,
 } from '../../support/household';
-import { CHAINCODE } from '../../support/network';
+import { CHAINCODE, eventually } from '../../support/network';
 
 /**
  * Issue 12, finding 9: a reading's ciphertext was its JSON plus 16 bytes, so from the blocks alone its length
@@ -163,10 +163,12 @@ describe('ciphertext sizes', () => {
           endorsingOrganizations: [D1, AUTHORITY],
         }),
       );
-      const delivery = await evaluateJson<PersonalDataDelivery>(
-        authority,
-        'FetchPersonalData',
-        request.requestId,
+      // The grant committed on the households' gateway peer; the authority's own peer may be a block behind.
+      const delivery = await eventually(
+        () => evaluateJson<PersonalDataDelivery>(authority, 'FetchPersonalData', request.requestId),
+        () => true,
+        15_000,
+        "the grant reaching the authority's peer",
       );
       sizes.push(Buffer.from(delivery.sealedPersonalData, 'base64').length);
     }

@@ -21,6 +21,7 @@ export interface FakeClients {
   personalData?: Partial<ContractClients['personalData']>;
   pricing?: Partial<ContractClients['pricing']>;
   billing?: Partial<ContractClients['billing']>;
+  aggregation?: Partial<ContractClients['aggregation']>;
   billEvidence?: ContractClients['billEvidence'];
 }
 
@@ -131,6 +132,7 @@ export class TestWorld {
       personalData: this.fake<ContractClients['personalData']>('personalData', given.personalData ?? {}),
       pricing: this.fake<ContractClients['pricing']>('pricing', given.pricing ?? {}),
       billing: this.fake<ContractClients['billing']>('billing', given.billing ?? {}),
+      aggregation: this.fake<ContractClients['aggregation']>('aggregation', given.aggregation ?? {}),
       billEvidence: (billId) => billEvidence.billEvidence(billId),
     };
   }
