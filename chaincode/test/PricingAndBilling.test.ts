@@ -1,4 +1,4 @@
-import { keyIdOf, newSessionKey } from '@smartmeter/crypto';
+import { encryptReading, keyIdOf, newSessionKey } from '@smartmeter/crypto';
 import { type BillRecord, type TariffRecord, computeBill } from '@smartmeter/domain';
 import {
   approval,
@@ -6,6 +6,7 @@ import {
   D1,
   id,
   parse,
+  payload,
   period,
   reading,
   World,
@@ -145,10 +146,12 @@ describe('Billing contract', () => {
       readings: [0, 1, 2, 3, 4, 5].map((n) => ({
         periodStart: period(n),
         energyWh: 1000 + n,
+        quality: 'measured' as const,
         ciphertext: parse<{ ciphertext: string }>(
           world.ledger.read(`reading/${household.subscriptionId}/${period(n)}`) as string,
         ).ciphertext,
       })),
+      priorReadings: [],
       tariffVersions: [
         parse<TariffRecord>(
           await world.run(id.auditor, (ctx) => pricing.GetTariff(ctx, D1, approval.tariffId)),
@@ -192,6 +195,66 @@ describe('Billing contract', () => {
   ])('when the bill has %s then it is INVALID_ARGUMENT', async (_label, from, to, message) => {
     const { world, household } = await billable(2);
     await expect(issue(world, household, from, to)).rejects.toThrow(message);
+  });
+
+  it('when the period is billed in three bills then their amounts add up to one bill over it', async () => {
+    const whole = await billable(6);
+    const split = await billable(6);
+    const one = parse<BillRecord>(await issue(whole.world, whole.household, period(0), period(8)));
+    const three = [
+      [period(0), period(3)],
+      [period(3), period(5)],
+      [period(5), period(8)],
+    ];
+    const bills: BillRecord[] = [];
+    for (const [from, to] of three)
+      bills.push(parse<BillRecord>(await issue(split.world, split.household, from, to)));
+    const total = (amount: (bill: BillRecord) => number) =>
+      bills.reduce((sum, bill) => sum + amount(bill), 0);
+    // 4 hours of 50 p/day: 8.33 → 8, paid once over the three bills (whole days per bill would pay 150).
+    expect(one.standingCharge).toMatchObject({ seconds: 14_400, amountMinor: 8 });
+    expect(total((b) => b.standingCharge.amountMinor)).toBe(8);
+    expect(total((b) => b.lineItems[0]?.amountMinor ?? 0)).toBe(one.lineItems[0].amountMinor);
+    expect(total((b) => b.taxMinor)).toBe(one.taxMinor);
+    expect(total((b) => b.totalMinor)).toBe(one.totalMinor);
+    // The later bills read the month's earlier readings (the subscription starts on 2026-01-14).
+    expect(bills.map((b) => b.runningTotals.priorReadingCount)).toEqual([0, 3, 5]);
+    expect(bills[2].runningTotals.since).toBe('2026-01-01T00:00:00Z');
+  });
+
+  it('when readings are estimated then the bill counts them, their energy and their periods', async () => {
+    const world = await World.create();
+    await publishTariff(world, id.d1Operator);
+    const household = await world.active();
+    const submission = (n: number, quality: 'measured' | 'estimated') => {
+      const slot = {
+        channel: 'northgrid',
+        subscriptionId: household.subscriptionId,
+        sequence: n + 1,
+        periodStart: period(n),
+      };
+      return {
+        subscriptionId: slot.subscriptionId,
+        sequence: slot.sequence,
+        periodStart: slot.periodStart,
+        ...encryptReading({ ...payload, energyWh: 100 * (n + 1), quality }, household.sessionKey, slot),
+      };
+    };
+    await world.run(household.meter, (ctx) =>
+      measurement.SubmitReadings(
+        ctx,
+        JSON.stringify([submission(0, 'measured'), submission(1, 'estimated'), submission(2, 'estimated')]),
+      ),
+    );
+    const bill = parse<BillRecord>(await issue(world, household, period(0), period(4)));
+    expect(bill).toMatchObject({
+      readingCount: 3,
+      energyWh: 600,
+      estimatedReadings: 2,
+      estimatedEnergyWh: 500,
+      estimatedPeriods: [period(1), period(2)],
+      missingPeriods: [period(3)],
+    });
   });
 
   it('when a bill would overlap an issued one then it is ALREADY_EXISTS; after an upheld dispute it can be reissued', async () => {

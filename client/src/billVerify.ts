@@ -13,6 +13,7 @@ import {
   type TariffRecord,
   computeBill,
   openReadings,
+  runningTotalsSince,
 } from '@smartmeter/domain';
 
 /**
@@ -23,9 +24,16 @@ export interface BillEvidence {
   channel: string;
   bill: BillRecord;
   subscription: SubscriptionRecord;
+  /** The readings and price signals of the bill's period. */
   readings: ReadingRecord[];
   tariffVersions: TariffRecord[];
   signals: PriceSignalRecord[];
+  /**
+   * The readings and signals of the bill's month before it (from runningTotalsSince(periodFrom)), which the
+   * running totals include: fetchBillEvidence always fills them; absent means none.
+   */
+  priorReadings?: ReadingRecord[];
+  priorSignals?: PriceSignalRecord[];
 }
 
 export interface BillVerification {
@@ -53,6 +61,8 @@ export async function fetchBillEvidence(
   const subscription = await sources.subscriptions.get(bill.subscriptionId);
   const approval = subscription.approval;
   if (!approval) throw new Error(`subscription ${subscription.subscriptionId} has no approval`);
+  const since = runningTotalsSince(bill.periodFrom);
+  const hasPrior = since < bill.periodFrom;
   return {
     channel,
     bill,
@@ -60,6 +70,10 @@ export async function fetchBillEvidence(
     readings: await sources.measurements.all(bill.subscriptionId, bill.periodFrom, bill.periodTo),
     tariffVersions: await sources.pricing.tariffHistory(subscription.distributorMspId, approval.tariffId),
     signals: await sources.pricing.signals(approval.regionCode, bill.periodFrom, bill.periodTo),
+    priorReadings: hasPrior
+      ? await sources.measurements.all(bill.subscriptionId, since, bill.periodFrom)
+      : [],
+    priorSignals: hasPrior ? await sources.pricing.signals(approval.regionCode, since, bill.periodFrom) : [],
   };
 }
 
@@ -73,6 +87,13 @@ export function recomputeBill(evidence: BillEvidence, sessionKey: Uint8Array): B
     evidence.channel,
     subscription.keyId,
   );
+  const prior = openReadings(
+    evidence.priorReadings ?? [],
+    sessionKey,
+    evidence.channel,
+    subscription.keyId,
+  ).billed;
+  const signals = [...(evidence.priorSignals ?? []), ...evidence.signals];
   return computeBill({
     periodFrom: bill.periodFrom,
     periodTo: bill.periodTo,
@@ -81,9 +102,10 @@ export function recomputeBill(evidence: BillEvidence, sessionKey: Uint8Array): B
     subscriptionStart: approval.startDate,
     subscriptionEnd: subscription.end?.effectiveAt,
     readings: billed,
+    priorReadings: prior,
     invalidReadings: invalid,
     tariffVersions: evidence.tariffVersions,
-    signals: Object.fromEntries(evidence.signals.map((s) => [s.periodStart, s.priceMicroPerKwh])),
+    signals: Object.fromEntries(signals.map((s) => [s.periodStart, s.priceMicroPerKwh])),
   });
 }
 

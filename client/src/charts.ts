@@ -1,76 +1,243 @@
-/** Small dependency-free SVG charts for the HTML bill page and `report load --svg`. */
-export interface ChartPoint {
-  label: string;
-  value: number;
-}
+import type * as Echarts from 'echarts';
+import type { LoadRow } from './reporting/reports';
+import { formatKwh } from './output';
 
-export interface ChartOptions {
-  title: string;
-  unit: string;
+/**
+ * Charts drawn by Apache ECharts on the server: its SVG renderer in SSR mode needs no browser and no DOM, and the
+ * web pages will draw the same options in the browser later. `report load --svg` writes the load chart; the bill
+ * page (billReport.ts) embeds its usage and price charts as inline SVG.
+ */
+
+/** The chart's pixel size. */
+export interface ChartSize {
   width?: number;
   height?: number;
-  /** Draw bars (totals per bucket) or a step line (prices). */
-  style?: 'bars' | 'steps';
 }
 
-export function escapeXml(text: string): string {
-  return text.replace(
-    /[<>&"']/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+/** One series over the chart's categories; null is a gap (no value, or a suppressed one). */
+export interface CategorySeries {
+  name: string;
+  values: (number | null)[];
+  color?: string;
+}
+
+export interface CategoryChart extends ChartSize {
+  title: string;
+  subtitle?: string;
+  /** The x-axis labels, one per value of each series. */
+  categories: string[];
+  xName: string;
+  /** The y-axis name: the unit, with what it is per ("kWh per day", "p/kWh"). */
+  yName: string;
+  series: CategorySeries[];
+  /** Bars stacked per category (energy per band), or step lines (prices that hold until the next period). */
+  kind: 'stackedBars' | 'steps';
+}
+
+/** Colours of the series in order: the bill page gives a band the same colour in its legend and both charts. */
+export const SERIES_COLORS = ['#2e6fd8', '#e07b00', '#2e9d57', '#c0392b', '#8e44ad', '#6d6d6d'];
+export const GRIDLINE_COLOR = '#d9d9d9';
+/** Where the plot area sits inside the chart, in pixels (tests find the axis labels by it). */
+export const GRID = { top: 92, right: 72, bottom: 64, left: 84 } as const;
+
+const DEFAULT_SIZE = { width: 900, height: 420 };
+
+/** ECharts is large: loaded on the first chart, not on every meterctl start. */
+function loadEcharts(): typeof Echarts {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('echarts') as typeof Echarts;
+}
+
+/** Renders an option to a standalone SVG document (no scripts, no external resources). */
+export function renderSvg(option: Echarts.EChartsOption, size: ChartSize = {}): string {
+  const width = size.width ?? DEFAULT_SIZE.width;
+  const height = size.height ?? DEFAULT_SIZE.height;
+  const chart = loadEcharts().init(null, null, { renderer: 'svg', ssr: true, width, height });
+  try {
+    chart.setOption({ animation: false, textStyle: { fontFamily: 'sans-serif' }, ...option });
+    return `${chart.renderToSVGString()}\n`;
+  } finally {
+    // Without it zrender's animation loop keeps the process alive.
+    chart.dispose();
+  }
+}
+
+function title(text: string, subtext?: string): Echarts.EChartsOption['title'] {
+  return {
+    text,
+    subtext,
+    left: 'center',
+    top: 8,
+    textStyle: { fontSize: 15, color: '#222' },
+    subtextStyle: { fontSize: 12, color: '#444' },
+  };
+}
+
+function valueAxis(name: string): Echarts.YAXisComponentOption {
+  return {
+    type: 'value',
+    name,
+    nameTextStyle: { align: 'left', color: '#333' },
+    axisLine: { show: true },
+    axisTick: { show: true },
+    splitLine: { show: true, lineStyle: { color: GRIDLINE_COLOR } },
+  };
+}
+
+function categoryAxis(categories: string[], name: string): Echarts.XAXisComponentOption {
+  return {
+    type: 'category',
+    data: categories,
+    name,
+    nameLocation: 'middle',
+    nameGap: 34,
+    nameTextStyle: { color: '#333' },
+    axisLabel: { hideOverlap: true },
+  };
+}
+
+/** Stacked bars or step lines over categories, with a legend when there is more than one series. */
+export function renderCategoryChart(chart: CategoryChart): string {
+  const legend = chart.series.length > 1;
+  return renderSvg(
+    {
+      title: title(chart.title, chart.subtitle),
+      legend: legend ? { top: 58, data: chart.series.map((s) => s.name) } : undefined,
+      grid: { ...GRID },
+      xAxis: categoryAxis(chart.categories, chart.xName),
+      yAxis: valueAxis(chart.yName),
+      series: chart.series.map((s, i) => ({
+        name: s.name,
+        color: s.color ?? SERIES_COLORS[i % SERIES_COLORS.length],
+        data: s.values,
+        ...(chart.kind === 'steps'
+          ? { type: 'line' as const, step: 'end' as const, symbol: 'none', lineStyle: { width: 2 } }
+          : { type: 'bar' as const, stack: 'total', barMaxWidth: 40 }),
+      })),
+    },
+    chart,
   );
 }
 
-/** A standalone SVG document: axes, up to ~12 x labels, the max value on the y axis. */
-export function renderChart(points: ChartPoint[], options: ChartOptions): string {
-  const width = options.width ?? 800;
-  const height = options.height ?? 300;
-  const left = 70;
-  const right = 20;
-  const top = 40;
-  const bottom = 60;
-  const plotWidth = width - left - right;
-  const plotHeight = height - top - bottom;
-  const max = Math.max(1, ...points.map((p) => p.value));
-  const step = points.length > 0 ? plotWidth / points.length : plotWidth;
-  const y = (value: number) => top + plotHeight - (value / max) * plotHeight;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-    `<title>${escapeXml(options.title)}</title>`,
-    `<text x="${left}" y="20" font-size="14" font-weight="bold">${escapeXml(options.title)}</text>`,
-    `<line x1="${left}" y1="${top + plotHeight}" x2="${left + plotWidth}" y2="${top + plotHeight}" stroke="#333"/>`,
-    `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotHeight}" stroke="#333"/>`,
-    `<text x="${left - 6}" y="${top + 4}" text-anchor="end">${formatNumber(max)}</text>`,
-    `<text x="${left - 6}" y="${top + plotHeight}" text-anchor="end">0</text>`,
-    `<text x="12" y="${top + plotHeight / 2}" transform="rotate(-90 12 ${top + plotHeight / 2})" text-anchor="middle">${escapeXml(options.unit)}</text>`,
-  ];
-  if (options.style === 'steps') {
-    const path = points
-      .map(
-        (p, i) =>
-          `${i === 0 ? 'M' : 'L'}${(left + i * step).toFixed(1)},${y(p.value).toFixed(1)} H${(left + (i + 1) * step).toFixed(1)}`,
-      )
-      .join(' ');
-    if (path) parts.push(`<path d="${path}" fill="none" stroke="#c0392b" stroke-width="1.5"/>`);
-  } else {
-    points.forEach((p, i) => {
-      const barHeight = (p.value / max) * plotHeight;
-      parts.push(
-        `<rect x="${(left + i * step + step * 0.1).toFixed(1)}" y="${(top + plotHeight - barHeight).toFixed(1)}" width="${Math.max(1, step * 0.8).toFixed(1)}" height="${barHeight.toFixed(1)}" fill="#2e86c1"><title>${escapeXml(p.label)}: ${formatNumber(p.value)} ${escapeXml(options.unit)}</title></rect>`,
-      );
-    });
-  }
-  const labelEvery = Math.max(1, Math.ceil(points.length / 12));
-  points.forEach((p, i) => {
-    if (i % labelEvery !== 0) return;
-    const x = left + i * step + step / 2;
-    parts.push(
-      `<text x="${x.toFixed(1)}" y="${top + plotHeight + 14}" transform="rotate(30 ${x.toFixed(1)} ${top + plotHeight + 14})">${escapeXml(p.label)}</text>`,
-    );
-  });
-  parts.push('</svg>');
-  return `${parts.join('\n')}\n`;
+/** What the load chart says about its rows: the query it answers. */
+export interface LoadChartQuery {
+  regionCode: string;
+  from: string;
+  to: string;
+  bucketSeconds: number;
+  minHouseholds: number;
 }
 
-function formatNumber(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(3);
+/**
+ * A region's load: energy per bucket as bars (suppressed buckets are gaps), the households each bucket covers as
+ * a line on the right axis, and the totals in the subtitle.
+ */
+export function renderLoadChart(rows: LoadRow[], query: LoadChartQuery, size: ChartSize = {}): string {
+  const unit = `kWh per ${describeBucket(query.bucketSeconds)}`;
+  const shown = rows.filter((r) => r.energyWh !== null);
+  const totalWh = shown.reduce((sum, r) => sum + (r.energyWh ?? 0), 0);
+  const counts = rows.map((r) => r.households).filter((n) => n > 0);
+  const households =
+    counts.length === 0
+      ? 'no households'
+      : Math.min(...counts) === Math.max(...counts)
+        ? `${counts[0]} households per bucket`
+        : `${Math.min(...counts)}–${Math.max(...counts)} households per bucket`;
+  const suppressed = rows.length - shown.length;
+  const subtitle = [
+    `Total ${formatKwh(totalWh)} kWh in ${shown.length} of ${rows.length} buckets`,
+    households,
+    suppressed > 0
+      ? `${suppressed} suppressed (fewer than ${query.minHouseholds} households)`
+      : `none suppressed (at least ${query.minHouseholds} households each)`,
+  ].join(' · ');
+  const labelTime = query.bucketSeconds % 86_400 !== 0;
+  return renderSvg(
+    {
+      title: title(`Load of ${query.regionCode}, ${formatRange(query.from, query.to)}`, subtitle),
+      legend: { top: 58, data: [unit, 'households'] },
+      grid: { ...GRID },
+      xAxis: categoryAxis(
+        rows.map((r) =>
+          labelTime ? r.periodStart.slice(0, 16).replace('T', ' ') : r.periodStart.slice(0, 10),
+        ),
+        `${labelTime ? 'bucket start' : 'day'} (UTC)`,
+      ),
+      yAxis: [
+        valueAxis(unit),
+        {
+          type: 'value',
+          name: 'households',
+          position: 'right',
+          minInterval: 1,
+          alignTicks: true,
+          axisLine: { show: true },
+          axisTick: { show: true },
+          splitLine: { show: false },
+        },
+      ],
+      series: [
+        {
+          name: unit,
+          type: 'bar',
+          color: SERIES_COLORS[0],
+          barMaxWidth: 40,
+          data: rows.map((r) => (r.energyWh === null ? null : r.energyWh / 1000)),
+        },
+        {
+          name: 'households',
+          type: 'line',
+          yAxisIndex: 1,
+          color: SERIES_COLORS[1],
+          step: 'middle',
+          symbol: 'none',
+          data: rows.map((r) => r.households),
+          // Buckets whose households fall below this line are suppressed.
+          markLine: {
+            silent: true,
+            symbol: 'none',
+            lineStyle: { color: SERIES_COLORS[1], type: 'dashed', width: 1 },
+            label: { formatter: `k = ${query.minHouseholds}`, position: 'insideEndTop' },
+            data: [{ yAxis: query.minHouseholds }],
+          },
+        },
+      ],
+    },
+    size,
+  );
+}
+
+/** 3600 → "hour", 1800 → "30 min", 86400 → "day", 7200 → "2 h", 90 → "90 s". */
+export function describeBucket(seconds: number): string {
+  if (seconds % 86_400 === 0) return seconds === 86_400 ? 'day' : `${seconds / 86_400} days`;
+  if (seconds % 3600 === 0) return seconds === 3600 ? 'hour' : `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "2026-11-01T00:00:00Z" → "1 Nov 2026" (UTC). */
+export function formatDate(iso: string): string {
+  const date = new Date(iso);
+  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}`;
+}
+
+/** "2026-11-01T07:30:00Z" → "1 Nov 2026 07:30 UTC". */
+export function formatDateTime(iso: string): string {
+  return `${formatDate(iso)} ${new Date(iso).toISOString().slice(11, 16)} UTC`;
+}
+
+/**
+ * A range [from, to) for people: whole UTC days as the days they cover ("1 Nov 2026", "1 Nov 2026 – 30 Nov
+ * 2026"), other ranges with their times ("1 Nov 2026 06:00 UTC – 1 Nov 2026 18:00 UTC").
+ */
+export function formatRange(from: string, to: string): string {
+  const start = Date.parse(from);
+  const end = Date.parse(to);
+  if (start % 86_400_000 === 0 && end % 86_400_000 === 0 && end > start) {
+    const last = new Date(end - 86_400_000).toISOString();
+    return end - start === 86_400_000 ? formatDate(from) : `${formatDate(from)} – ${formatDate(last)}`;
+  }
+  return `${formatDateTime(from)} – ${formatDateTime(to)}`;
 }

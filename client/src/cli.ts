@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerBillCommands } from './commands/bill';
 import { registerGridCommands } from './commands/grid';
+import { registerSystemCommands } from './commands/system';
 import { registerIdentityCommands } from './commands/identity';
 import { registerKeyCommands } from './commands/keys';
 import { registerMeterCommands } from './commands/meter';
@@ -37,7 +38,11 @@ export function buildProgram(factory: CommandFactory = defaultFactory): Command 
       'local keystore: org keys, session keys, identities (or METERCTL_HOME; default ~/.meterctl)',
     )
     .option('--json', 'print results as JSON')
-    .option('--csv', 'print lists as CSV')
+    .option('--csv', 'print lists as CSV (numbers in unit columns such as energy_wh and total_minor)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 refused by the network, 2 usage or configuration (nothing sent), 3 unreachable.\nEvery command has --help with an example.\nExamples:\n  meterctl -p .network/profiles/distributor1.json subscription list --status REQUESTED\n  meterctl -p .network/profiles/households1.json -i hh-17 bill list --subscription sub_3f...\n  meterctl bill pay --help',
+    )
     .showHelpAfterError()
     .exitOverride()
     // Subcommands share this configuration: help and usage errors go where the factory's output goes.
@@ -60,6 +65,7 @@ export function buildProgram(factory: CommandFactory = defaultFactory): Command 
   registerTariffCommands(program, deps);
   registerPriceSignalCommands(program, deps);
   registerGridCommands(program, deps);
+  registerSystemCommands(program, deps);
   registerBillCommands(program, deps);
   registerReportCommands(program, deps);
   return program;

@@ -32,6 +32,17 @@ export class CaError extends Error {
   }
 }
 
+/**
+ * The organization is not a member of the channel asked for (-c): the peers would refuse it ("creator org
+ * unknown"), so meterctl refuses it the same way (exit 1) without sending it.
+ */
+export class NotOnChannel extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotOnChannel';
+  }
+}
+
 /** A service other than the peer (the reporting database) cannot be reached. */
 export class ServiceUnreachable extends Error {
   constructor(message: string) {
@@ -90,7 +101,8 @@ function describeLocalFailure(err: unknown): CliFailure | undefined {
   if (err instanceof ServiceUnreachable) return { exitCode: ExitCode.Unreachable, message: err.message };
   if (err instanceof CaError)
     return { exitCode: err.unreachable ? ExitCode.Unreachable : ExitCode.Refused, message: err.message };
-  if (err instanceof InvalidGrantError) return { exitCode: ExitCode.Refused, message: err.message };
+  if (err instanceof InvalidGrantError || err instanceof NotOnChannel)
+    return { exitCode: ExitCode.Refused, message: err.message };
   return undefined;
 }
 

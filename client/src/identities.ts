@@ -1,5 +1,4 @@
-import FabricCAServices from 'fabric-ca-client';
-import { User } from 'fabric-common';
+import type FabricCAServices from 'fabric-ca-client';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ROLES, type Role } from '@smartmeter/domain';
@@ -52,9 +51,23 @@ export function certificateAttributes(attributes: IdentityAttributes): FabricCAS
   return list;
 }
 
-function caClient(ca: CaEndpoint): FabricCAServices {
+/**
+ * fabric-ca-client and fabric-common, loaded only by the functions that talk to the CA. Loading fabric-common
+ * reads its configuration through nconf, whose copy of yargs parses process.argv there and then: loaded at
+ * start, it would answer --help and --version itself ("Options: --help --version") before commander saw them.
+ */
+async function caLibrary(): Promise<{
+  FabricCAServices: typeof FabricCAServices;
+  User: typeof import('fabric-common').User;
+}> {
+  const [ca, common] = await Promise.all([import('fabric-ca-client'), import('fabric-common')]);
+  return { FabricCAServices: ca.default, User: common.User };
+}
+
+async function caClient(ca: CaEndpoint): Promise<FabricCAServices> {
   const tlsRoot = readFileSync(ca.tlsCertPath, 'utf8');
-  return new FabricCAServices(ca.url, { trustedRoots: [tlsRoot], verify: true }, ca.caName);
+  const { FabricCAServices: Client } = await caLibrary();
+  return new Client(ca.url, { trustedRoots: [tlsRoot], verify: true }, ca.caName);
 }
 
 /**
@@ -95,6 +108,7 @@ export async function registerIdentity(
   if (!ID_PATTERN.test(request.name))
     throw new UsageError(`identity name must be 1-64 letters, digits, '.', '_' or '-'`);
   const attributes = validateAttributes(request);
+  const { User } = await caLibrary();
   const registrarUser = User.createUser(
     'registrar',
     '',
@@ -103,8 +117,8 @@ export async function registerIdentity(
     readFileSync(registrar.keyPath, 'utf8'),
   );
   const secret = request.secret ?? randomBytes(12).toString('hex');
-  await caCall(target.ca, () =>
-    caClient(target.ca).register(
+  await caCall(target.ca, async () =>
+    (await caClient(target.ca)).register(
       {
         enrollmentID: request.name,
         enrollmentSecret: secret,
@@ -130,8 +144,8 @@ export async function enrollIdentity(
     throw new UsageError(
       `the keystore ${keystore.dir} already holds an identity ${name} of ${profile.mspId}`,
     );
-  const enrollment = await caCall(profile.ca, () =>
-    caClient(profile.ca).enroll({ enrollmentID: name, enrollmentSecret: secret }),
+  const enrollment = await caCall(profile.ca, async () =>
+    (await caClient(profile.ca)).enroll({ enrollmentID: name, enrollmentSecret: secret }),
   );
   return keystore.saveIdentity(profile.mspId, name, enrollment.certificate, enrollment.key.toBytes());
 }

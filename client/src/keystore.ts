@@ -1,4 +1,12 @@
-import { keyIdOf, newOrgKeyPair, newSessionKey, type OrgKeyPair } from '@smartmeter/crypto';
+import {
+  keyIdOf,
+  newOrgKeyPair,
+  newSessionKey,
+  orgKeyPairFromPrivateScalar,
+  privateScalarOf,
+  publicKeyFingerprint,
+  type OrgKeyPair,
+} from '@smartmeter/crypto';
 import { isoSecondsOf } from '@smartmeter/domain';
 import {
   chmodSync,
@@ -80,11 +88,44 @@ export class Keystore {
     return path;
   }
 
+  /** The versions of the organization's key this keystore holds a private key for, on that channel, ascending. */
+  orgKeyVersions(channel: string, mspId: string): number[] {
+    const dir = join(this.dir, 'org-keys', channel, mspId);
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .map((file) => /^v([1-9][0-9]*)\.pem$/.exec(file)?.[1])
+      .filter((version): version is string => version !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  /**
+   * Whether this keystore holds the private key of that published version: a file under that version whose public
+   * key has the ledger's fingerprint (a file left from an earlier network of the same name does not count).
+   */
+  holdsOrgKey(channel: string, mspId: string, version: number, fingerprint: string): boolean {
+    const path = this.orgKeyPath(channel, mspId, version);
+    if (!existsSync(path)) return false;
+    const { publicKeyPem } = orgKeyPairFromPrivateScalar(privateScalarOf(readFileSync(path, 'utf8')));
+    return publicKeyFingerprint(publicKeyPem) === fingerprint;
+  }
+
+  /**
+   * The private key of that version, which the session keys granted to the organization are wrapped for. Missing
+   * when another keystore published that version: the message says which file is needed and how to get on.
+   */
   orgPrivateKey(channel: string, mspId: string, version: number): string {
     const path = this.orgKeyPath(channel, mspId, version);
     if (!existsSync(path)) {
+      const held = this.orgKeyVersions(channel, mspId);
       throw new UsageError(
-        `no private key for version ${version} of ${mspId}'s encryption key on ${channel} in ${this.dir} (was it published from this keystore? see meterctl keys publish)`,
+        [
+          `no private key for version ${version} of ${mspId}'s encryption key on ${channel} in the keystore ${this.dir}`,
+          `(it needs ${path}; this keystore holds ${held.length > 0 ? held.map((v) => `v${v}`).join(', ') : 'no version'}).`,
+          `v${version} was published from another keystore: run with that one (-k <folder> or METERCTL_HOME),`,
+          `or copy its org-keys/${channel}/${mspId}/v${version}.pem here; if that key is lost, publish a new one from`,
+          `this keystore (meterctl keys publish --rotate) and have the household request the subscription again`,
+        ].join(' '),
       );
     }
     return readFileSync(path, 'utf8');

@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { readJsonFile } from './jsonFile';
 
 /**
@@ -52,8 +54,44 @@ export class ProfileError extends Error {
 }
 
 export function loadProfile(path: string): ConnectionProfile {
+  const missing = missingProfile(path);
+  if (missing) throw new ProfileError(missing);
   const parsed = readJsonFile(path, 'connection profile', (message) => new ProfileError(message));
   return validateProfile(parsed, path);
+}
+
+/**
+ * Why there is no profile file at path, naming the profiles that do exist where it was looked for (the folder
+ * given, or the file's folder); undefined when the file is there.
+ */
+function missingProfile(path: string): string | undefined {
+  const kind = fileKind(path);
+  if (kind === 'file') return undefined;
+  const folder = kind === 'folder' ? path : dirname(path);
+  const head =
+    kind === 'folder'
+      ? `connection profile ${path} is a folder, not a profile file`
+      : `no connection profile ${path}`;
+  if (fileKind(folder) !== 'folder')
+    return `${head}: the folder ${folder} does not exist either (./test-network.sh up writes the profiles to .network/profiles/)`;
+  const profiles = readdirSync(folder)
+    .filter((name) => name.endsWith('.json'))
+    .sort();
+  return profiles.length > 0
+    ? `${head}; the profiles in ${folder} are ${profiles.join(', ')}`
+    : `${head}, and ${folder} holds no profile (*.json)`;
+}
+
+function fileKind(path: string): 'file' | 'folder' | 'missing' {
+  try {
+    return statSync(path).isDirectory() ? 'folder' : 'file';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return 'missing';
+    throw new ProfileError(
+      `cannot read connection profile ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
 }
 
 export function identityFiles(profile: ConnectionProfile, name = profile.defaultIdentity): IdentityFiles {

@@ -7,6 +7,7 @@ import {
   ExitCode,
   isRetryable,
   outcomeUnknown,
+  NotOnChannel,
   ServiceUnreachable,
   UsageError,
 } from '../src/errors';
@@ -92,6 +93,15 @@ describe('describeFailure: the CA and the reporting database', () => {
 
   it('when the reporting database cannot be reached then exit 3', () => {
     expect(describeFailure(new ServiceUnreachable('cannot reach the reporting database')).exitCode).toBe(3);
+  });
+
+  it('when the organization is not a member of the channel asked for then exit 1, as the peers would refuse it', () => {
+    expect(describeFailure(new NotOnChannel('Distributor2MSP is not a member of channel northgrid'))).toEqual(
+      {
+        exitCode: 1,
+        message: 'Distributor2MSP is not a member of channel northgrid',
+      },
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityFiles, loadProfile, ProfileError, type ConnectionProfile } from '../src/profile';
@@ -26,12 +26,34 @@ describe('connection profiles', () => {
     expect(loadProfile(writeProfile(JSON.stringify(valid)))).toEqual(valid);
   });
 
-  it('when the file is missing then the error names the path', () => {
+  it('when the file is missing then the error names the path and the profiles that exist in its folder', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'profiles-'));
+    for (const name of ['distributor1.json', 'authority.json', 'notes.txt'])
+      writeFileSync(join(folder, name), '{}');
+
+    expect(() => loadProfile(join(folder, 'distributer1.json'))).toThrow(
+      new ProfileError(
+        `no connection profile ${folder}/distributer1.json; the profiles in ${folder} are authority.json, distributor1.json`,
+      ),
+    );
+    expect(() => loadProfile(folder)).toThrow(
+      new ProfileError(
+        `connection profile ${folder} is a folder, not a profile file; the profiles in ${folder} are authority.json, distributor1.json`,
+      ),
+    );
+  });
+
+  it('when the folder is missing or empty too then the error says so', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'profiles-'));
+    mkdirSync(join(empty, 'sub'));
+
     expect(() => loadProfile('/nonexistent/p.json')).toThrow(
       new ProfileError(
-        'cannot read connection profile /nonexistent/p.json: ' +
-          "ENOENT: no such file or directory, open '/nonexistent/p.json'",
+        'no connection profile /nonexistent/p.json: the folder /nonexistent does not exist either (./test-network.sh up writes the profiles to .network/profiles/)',
       ),
+    );
+    expect(() => loadProfile(join(empty, 'p.json'))).toThrow(
+      new ProfileError(`no connection profile ${empty}/p.json, and ${empty} holds no profile (*.json)`),
     );
   });
 

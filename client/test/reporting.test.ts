@@ -4,7 +4,19 @@ import type { ReadingRecord, SubscriptionRecord } from '@smartmeter/domain';
 import { transactionsOf, type BlockTransaction } from '../src/reporting/blocks';
 import type { StoredDoc } from '../src/reporting/reportDb';
 import { bucketLoad, groupSubscriptions, missingReadings } from '../src/reporting/reports';
-import { applyChanges, changesForTransactions, type DocStore, type SyncSources } from '../src/reporting/sync';
+import type { Network } from '@hyperledger/fabric-gateway';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChaincodeChannel } from '../src/contracts/invoke';
+import {
+  applyChanges,
+  changesForTransactions,
+  syncChannel,
+  type DocStore,
+  type SkipKind,
+  type SyncSources,
+} from '../src/reporting/sync';
 
 const utf8 = (value: unknown) => Buffer.from(JSON.stringify(value));
 
@@ -208,6 +220,103 @@ describe('report sync', () => {
       await applyChanges(store, await changesForTransactions(transactions, without, () => undefined));
     expect(without.skipped).toEqual(['sub_a', 'sub_a']);
     expect(store.content().filter((d) => d.docType === 'load')).toEqual([]);
+  });
+});
+
+/** The channel as syncChannel sees it: its height from qscc and these blocks, numbered from 0, as events. */
+function channelOf(blockList: common.Block[]): ChaincodeChannel {
+  blockList.forEach((block, number) => {
+    const header = new common.BlockHeader();
+    header.setNumber(number);
+    block.setHeader(header);
+  });
+  const info = new common.BlockchainInfo();
+  info.setHeight(blockList.length);
+  const network = {
+    getName: () => 'northgrid',
+    getContract: () => ({ evaluateTransaction: async () => info.serializeBinary() }),
+    getBlockEvents: async () => {
+      async function* events() {
+        yield* blockList;
+      }
+      return Object.assign(events(), { close: () => undefined });
+    },
+  };
+  return { network: network as unknown as Network, chaincodeName: 'smartmeter' } as ChaincodeChannel;
+}
+
+describe('report sync of a channel: what cannot be counted is summed, not told reading by reading', () => {
+  const moved = { ...reading(3, 50), periodStart: '2026-11-01T01:30:00Z', sequence: 4 };
+  const channelBlocks = () => [
+    blockOf([{ txId: 'a', code: 0, writes: [{ key: 'sub', value: subscription }] }]),
+    blockOf([
+      {
+        txId: 'b',
+        code: 0,
+        writes: [
+          { key: 'r1', value: reading(1, 120) },
+          { key: 'r2', value: reading(2, 80) },
+        ],
+      },
+    ]),
+    blockOf([{ txId: 'c', code: 0, writes: [{ key: 'r4', value: moved }] }]),
+  ];
+  const checkpoint = () => join(mkdtempSync(join(tmpdir(), 'sync-')), 'checkpoint.json');
+
+  it("when the keystore cannot unwrap a subscription's key then its readings are one summary entry and onSkip is told once", async () => {
+    const store = new MemoryStore();
+    const told: [string, SkipKind][] = [];
+    const starts: [bigint, bigint][] = [];
+    const progress: bigint[] = [];
+
+    const result = await syncChannel(
+      channelOf(channelBlocks()),
+      store,
+      () => ({ unavailable: 'no private key for version 2', kind: 'no-private-key' }),
+      {
+        checkpointPath: checkpoint(),
+        follow: false,
+        onStart: (from, height) => starts.push([from, height]),
+        onBlock: (block) => progress.push(block),
+        onSkip: (id, _reason, kind) => told.push([id, kind]),
+      },
+    );
+
+    expect(result).toMatchObject({ blocks: 3, height: 3n, skippedReadings: 3 });
+    expect(result.skipped).toEqual([
+      {
+        kind: 'no-private-key',
+        readings: 3,
+        subscriptionIds: ['sub_a'],
+        reason: 'no private key for version 2',
+      },
+    ]);
+    expect(told).toEqual([['sub_a', 'no-private-key']]);
+    expect(starts).toEqual([[0n, 3n]]);
+    expect(progress).toEqual([0n, 1n, 2n]);
+    expect(store.content().filter((d) => d.docType === 'load')).toEqual([]);
+  });
+
+  it('when a reading does not decrypt in its slot then the sync goes on, counts the others and sums it as invalid', async () => {
+    const store = new MemoryStore();
+
+    const result = await syncChannel(channelOf(channelBlocks()), store, () => sessionKey, {
+      checkpointPath: checkpoint(),
+      follow: false,
+    });
+
+    expect(result.skipped).toEqual([
+      {
+        kind: 'invalid-reading',
+        readings: 1,
+        subscriptionIds: ['sub_a'],
+        reason: expect.stringMatching(
+          /^the reading of 2026-11-01T01:30:00Z does not decrypt in its slot: /,
+        ) as unknown,
+      },
+    ]);
+    const loads = store.content().filter((d) => d.docType === 'load');
+    expect(loads.map((d) => (d as { energyWh: number }).energyWh)).toEqual([120, 80]);
   });
 });
 

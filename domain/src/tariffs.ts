@@ -5,9 +5,11 @@
  * 11.76 p/kWh is 11_760_000); standing charges in micro-minor units per day; amounts in minor units (pence,
  * cents). Tax in basis points (2000 = 20 %).
  *
- * Rounding rule (the only one): each line item's amount is computed exactly and rounded half up to a whole
- * minor unit; the standing charge likewise; tax is the subtotal (lines + standing charge) times the basis
- * points, rounded half up. The total is subtotal + tax, so the lines always add up to the total.
+ * Rounding rule (the only one): amounts accrue exactly in running totals that restart at 00:00 UTC on the 1st of
+ * each month (the accounting month). Each amount on a bill (every line, the standing charge, the tax) is its
+ * running total at the bill's end rounded half up to a whole minor unit, minus the same at the bill's start, so
+ * splitting a period into adjacent bills never changes any amount's sum. The total is subtotal + tax, so the
+ * lines always add up to the total. See billing/computeBill.ts for the rules in full.
  */
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -24,7 +26,10 @@ export interface TimeOfUseBand {
 }
 
 export interface Tier {
-  /** Cumulative energy over the billing period up to which this tier applies; null for the last tier. */
+  /**
+   * Energy of the accounting month (from 00:00 UTC on the 1st, whatever the bills) up to which this tier
+   * applies; null for the last tier.
+   */
   upToWh: number | null;
   priceMicroPerKwh: number;
 }
@@ -85,29 +90,63 @@ export interface BillLineItem {
 
 export type BillStatus = 'ISSUED' | 'DISPUTED' | 'RESOLVED' | 'PAID';
 
+/** The standing charge accrued under one tariff version during the bill. */
+export interface StandingChargePart {
+  tariffId: string;
+  version: number;
+  microPerDay: number;
+  /** Seconds of the bill during which the subscription ran and this version was in force. */
+  seconds: number;
+  amountMinor: number;
+}
+
+/** What the bill's amounts under one tariff version add up to, and the tax rate they bear. */
+export interface TaxBasis {
+  tariffId: string;
+  version: number;
+  taxBasisPoints: number;
+  /** This version's lines and standing charge on this bill. */
+  taxableMinor: number;
+}
+
 /** What the pure bill function computes from readings and tariffs. */
 export interface BillComputation {
   currency: string;
   lineItems: BillLineItem[];
-  /** Sum over the billed days of each day's standing charge (the version in force at the day's start). */
-  standingCharge: { days: number; totalMicro: number; amountMinor: number };
+  /**
+   * Accrued per second while the subscription runs, at the daily charge of the version in force at that second.
+   * `days` is `seconds` / 86 400 rounded up, for display; `byVersion` adds up to `seconds` and `amountMinor`.
+   */
+  standingCharge: { days: number; seconds: number; amountMinor: number; byVersion: StandingChargePart[] };
   subtotalMinor: number;
+  /** The rate of the version in force at the bill's start; `taxBases` lists every version's rate. */
   taxBasisPoints: number;
+  /** Each version's amounts taxed at its own rate, rounded as a running total: see computeBill.ts. */
+  taxBases: TaxBasis[];
   taxMinor: number;
   totalMinor: number;
   energyWh: number;
   readingCount: number;
   expectedReadings: number;
+  /** Billed readings whose decrypted quality is `estimated` (the meter's estimate, e.g. an LCL `Null`). */
+  estimatedReadings: number;
+  estimatedEnergyWh: number;
+  estimatedPeriods: string[];
   /**
    * Readings on the ledger that are not billed because they do not decrypt in their slot (or decrypt to no
    * valid reading): listed like missing periods, each with the code INVALID_READING, so a bad ciphertext never
    * blocks billing and both parties see it.
    */
   invalidReadings: InvalidReading[];
-  /** Period starts without a reading: billed on measured energy only, never estimated. */
+  /** Period starts without a reading: nothing is billed for them (the bill never estimates; see estimatedReadings). */
   missingPeriods: string[];
   /** SHA-256 over the ordered ciphertexts that were billed, hex. */
   readingsDigest: string;
+  /**
+   * Where the bill's running totals start (00:00 UTC on the 1st of its first month) and the earlier readings of
+   * that month they include (tier position, rounding): their count and the SHA-256 over their ciphertexts.
+   */
+  runningTotals: { since: string; priorReadingCount: number; priorReadingsDigest: string };
   tariffVersions: { tariffId: string; version: number }[];
 }
 

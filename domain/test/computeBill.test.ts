@@ -25,9 +25,14 @@ function tariff(pricing: TariffPricing, overrides: Partial<TariffRecord> = {}): 
     ...overrides,
   };
 }
-const at = (time: string, energyWh: number): BilledReading => ({
+const at = (
+  time: string,
+  energyWh: number,
+  quality: BilledReading['quality'] = 'measured',
+): BilledReading => ({
   periodStart: time,
   energyWh,
+  quality,
   ciphertext: `c-${time}`,
 });
 function input(
@@ -41,6 +46,7 @@ function input(
     intervalSeconds: 1800,
     subscriptionStart: '2026-01-01T00:00:00Z',
     readings,
+    priorReadings: [],
     tariffVersions: versions,
     signals: {},
     ...overrides,
@@ -139,7 +145,7 @@ describe('computeBill', () => {
     ]);
   });
 
-  it('when standing charge and tax apply then the total is lines + standing charge + tax, each rounded once', () => {
+  it('when standing charge and tax apply then the total is lines + standing charge + tax, each a rounded running total', () => {
     const withCharges = tariff(
       { kind: 'flat', priceMicroPerKwh: 11_760_000 },
       { standingChargeMicroPerDay: 53_350_000, taxBasisPoints: 500 },
@@ -147,9 +153,19 @@ describe('computeBill', () => {
     const bill = computeBill(
       input([at(`${DAY}T00:00:00Z`, 10_000)], [withCharges], { periodTo: '2026-03-04T00:00:00Z' }),
     );
-    expect(bill.standingCharge).toEqual({ days: 2, totalMicro: 106_700_000, amountMinor: 107 });
+    // Running totals from 2026-03-01: 160.05 rounded at the end (160) minus 53.35 at the start (53).
+    expect(bill.standingCharge).toEqual({
+      days: 2,
+      seconds: 172_800,
+      amountMinor: 107,
+      byVersion: [
+        { tariffId: 'plan', version: 1, microPerDay: 53_350_000, seconds: 172_800, amountMinor: 107 },
+      ],
+    });
     expect(bill.subtotalMinor).toBe(118 + 107);
-    expect(bill.taxMinor).toBe(11); // 5 % of 225 = 11.25
+    // Running tax: 5 % of (118 + 160) = 13.9 → 14 at the end, 5 % of 53 = 2.65 → 3 at the start.
+    expect(bill.taxMinor).toBe(11);
+    expect(bill.taxBases).toEqual([{ tariffId: 'plan', version: 1, taxBasisPoints: 500, taxableMinor: 225 }]);
     expect(bill.totalMinor).toBe(236);
   });
 

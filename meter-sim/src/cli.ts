@@ -69,6 +69,14 @@ function withRunOptions(command: Command): Command {
       ),
     )
     .addOption(
+      option(
+        '--lcl-from <date>',
+        "the file day (YYYY-MM-DD) that plays on the subscription's first day; the next day plays the file's " +
+          'next day, and so on (default: the first day of the household in the file)',
+        'METER_SIM_LCL_FROM',
+      ),
+    )
+    .addOption(
       option('--seed <text>', 'seed of the synthetic household (default: the meter id)', 'METER_SIM_SEED'),
     )
     .addOption(
@@ -194,6 +202,7 @@ export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Com
         '  meter-sim run --bundle meter.json\n' +
         '  meter-sim run --bundle meter.json --speed 43200 --until 2026-02-01T00:00:00Z   # a month in about a minute\n' +
         '  meter-sim run --bundle meter.json --source lcl --lcl-file meter-sim/data/lcl-sample.csv\n' +
+        '  meter-sim run --bundle meter.json --source lcl --lcl-file meter-sim/data/lcl-sample.csv --lcl-id MAC000002 --lcl-from 2013-01-09\n' +
         '  meter-sim run --bundle-dir bundles/ --meters 100 --json-logs\n' +
         '  meter-sim run --bundle meter.json --mqtt-url mqtts://aggregator.example:8883 --mqtt-ca broker-ca.pem\n' +
         '\nAggregate privacy mode (the subscription says so; the meter reads it at start): the meter neither pairs\n' +

@@ -5,7 +5,7 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync 
 import { dirname, join, resolve } from 'node:path';
 import { loadBundle, type MeterBundle } from './bundle';
 import { HouseholdSource } from './sources/household';
-import { LclReplaySource, parseLcl, type LclHousehold } from './sources/lcl';
+import { lclDays, LclReplaySource, parseLcl, type LclHousehold } from './sources/lcl';
 import type { ReadingSource } from './sources/source';
 import type { MeterSettings } from './meter';
 import { MQTT_CONNECTION_MODES, type MqttConnectionMode, type MqttSettings } from './publisher';
@@ -22,6 +22,8 @@ export interface RunOptions {
   utility: string;
   lclFile?: string;
   lclId?: string;
+  /** The file day (YYYY-MM-DD) that plays on the subscription's first day; default the file's first day. */
+  lclFrom?: string;
   seed?: string;
   utcOffset: string;
   speed: string;
@@ -244,7 +246,8 @@ function buildSources(
   }
   const utility = options.utility as Utility;
   if (options.source === 'household') {
-    if (options.lclFile || options.lclId) problems.push('--lcl-file and --lcl-id go with --source lcl');
+    if (options.lclFile || options.lclId || options.lclFrom)
+      problems.push('--lcl-file, --lcl-id and --lcl-from go with --source lcl');
     return meters.map(
       (meter) =>
         new HouseholdSource({
@@ -260,6 +263,12 @@ function buildSources(
   }
   if (utility !== 'electricity')
     problems.push('--source lcl replays electricity data: use --utility electricity');
+  return buildLclSources(options, meters, problems);
+}
+
+/** One replay per meter: the chosen household, or the file's households in order, from --lcl-from. */
+function buildLclSources(options: RunOptions, meters: MeterBundle[], problems: string[]): ReadingSource[] {
+  const fromDaySeconds = lclFromDay(options.lclFrom, problems);
   if (!options.lclFile) {
     problems.push('--source lcl needs --lcl-file <csv> (a London LCL smart-meter file)');
     return [];
@@ -283,10 +292,38 @@ function buildSources(
     }
     households = [chosen];
   }
+  households = households.slice(0, Math.max(1, meters.length));
+  if (fromDaySeconds !== undefined) {
+    const outside = households.filter((household) => {
+      const { firstDay, lastDay } = lclDays(household);
+      const inside = fromDaySeconds >= firstDay && fromDaySeconds <= lastDay;
+      if (!inside)
+        problems.push(
+          `--lcl-from ${options.lclFrom} is not a day of LCL household ${household.lclId} in ${options.lclFile} (it has ${isoDay(firstDay)} to ${isoDay(lastDay)})`,
+        );
+      return !inside;
+    });
+    if (outside.length > 0) return [];
+  }
   try {
-    return meters.map((_, i) => new LclReplaySource(households[i % households.length]));
+    return meters.map((_, i) => new LclReplaySource(households[i % households.length], { fromDaySeconds }));
   } catch (err) {
     problems.push(`--lcl-file ${options.lclFile}: ${(err as Error).message}`);
     return [];
   }
+}
+
+/** --lcl-from: a calendar day, YYYY-MM-DD, as the UTC midnight the file's clock reads it at. */
+function lclFromDay(text: string | undefined, problems: string[]): number | undefined {
+  if (text === undefined) return undefined;
+  const seconds = Date.parse(`${text}T00:00:00Z`) / 1000;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(seconds) || isoDay(seconds) !== text) {
+    problems.push(`--lcl-from must be a day of the LCL file like 2013-01-07 (got "${text}")`);
+    return undefined;
+  }
+  return seconds;
+}
+
+function isoDay(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(0, 10);
 }

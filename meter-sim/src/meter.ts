@@ -96,6 +96,8 @@ export class Meter {
   private waitingSince: number | undefined;
   /** Set in aggregate mode: the meter then publishes shares instead of submitting readings. */
   private shares: ShareReporter | undefined;
+  /** Why readings (or, in aggregate mode, periods) were dropped in this run, and how many for each reason. */
+  private readonly dropReasons = new Map<string, number>();
 
   constructor(
     private readonly bundle: PairBundle,
@@ -275,6 +277,7 @@ export class Meter {
   private resume(): void {
     const last = this.shares ? this.shares.lastPeriodStart() : this.outbox.lastPeriodStart();
     const start = Date.parse(this.schedule.startDate) / 1000;
+    this.source.alignTo?.(start);
     this.next = last
       ? periodAfter(this.schedule, Date.parse(last) / 1000)
       : firstPeriodFrom(this.schedule, Math.max(start, this.settings.fromSeconds ?? start));
@@ -352,7 +355,9 @@ export class Meter {
         reason = `the subscription ended at ${this.subscription.end?.effectiveAt}`;
       if (reason) {
         this.outbox.markDropped(reading.submission.periodStart, reason);
-        this.stats.dropped += 1;
+        this.countDropped(
+          reason === 'the reading interval changed' ? reason : "measured after the subscription's end",
+        );
         changed = true;
         this.say(
           'warn',
@@ -406,7 +411,7 @@ export class Meter {
       this.next = periodAfter(this.schedule, startSeconds);
     }
     if (skipped.length > 0) {
-      this.stats.dropped += skipped.length;
+      this.countDropped('ended more than 2 days before they were measured', skipped.length);
       this.say(
         'warn',
         'periods.skipped',
@@ -491,7 +496,7 @@ export class Meter {
       this.say(
         'info',
         'reading.committed',
-        `${periodStart} #${sequence} ${reading.quantity} ${reading.unit} ${reading.quality} on the ledger${note}`,
+        `${periodStart} #${sequence} ${reading.quantity} ${reading.unit} (quality=${reading.quality}) committed${note}`,
         {
           periodStart,
           sequence,
@@ -525,8 +530,10 @@ export class Meter {
     // A reading that can never be accepted is dropped; one under another key (WRONG_KEY) means the meter's
     // bundle is stale, which no retry fixes: the meter stops and says so.
     if (refusal && (refusal.code === ErrorCode.InvalidArgument || refusal.code === ErrorCode.Conflict)) {
-      this.outbox.markDropped(reading.submission.periodStart, `${refusal.code}: ${refusal.text}`);
-      this.stats.dropped += 1;
+      this.outbox.markDropped(reading.submission.periodStart, `${refusal.code}: ${refusal.text}`, {
+        refused: true,
+      });
+      this.countDropped(`refused by the ledger with ${refusal.code}`);
       this.say(
         'error',
         'reading.refused',
@@ -550,9 +557,36 @@ export class Meter {
       'info',
       'subscription.ended',
       `subscription ${this.subscription.subscriptionId} ended at ${this.subscription.end?.effectiveAt}; ` +
-        `${this.shares ? 'every share before it is published' : 'every reading before it is on the ledger'}, the meter stops`,
+        `the meter stops. ${this.runReport()}`,
     );
     return 'ended';
+  }
+
+  private countDropped(reason: string, count = 1): void {
+    this.stats.dropped += count;
+    this.dropReasons.set(reason, (this.dropReasons.get(reason) ?? 0) + count);
+  }
+
+  /**
+   * What became of what this run measured, with every reason for a drop: nothing is pending any more, but a
+   * dropped reading leaves its period without one on the ledger.
+   */
+  private runReport(): string {
+    const { committed, alreadyOnLedger, dropped, sharesPublished, sharesDropped } = this.stats;
+    const reasons = [...this.dropReasons].map(([reason, count]) => `${count} ${reason}`).join(', ');
+    if (this.shares) {
+      const skipped =
+        dropped > 0 ? `; ${dropped} period${dropped === 1 ? '' : 's'} skipped (${reasons})` : '';
+      return (
+        `This run: ${sharesPublished} share${sharesPublished === 1 ? '' : 's'} published, ` +
+        `${sharesDropped > 0 ? `${sharesDropped} dropped (see the shares.dropped lines)` : 'none dropped'}${skipped}`
+      );
+    }
+    const lost =
+      dropped > 0
+        ? `${dropped} dropped (${reasons}): their periods have no reading on the ledger (see the reading.refused and reading.dropped lines)`
+        : 'none dropped';
+    return `This run: ${committed} reading${committed === 1 ? '' : 's'} committed, ${alreadyOnLedger} already on the ledger, ${lost}`;
   }
 
   private endSeconds(): number {

@@ -14,7 +14,8 @@ export interface OutboxReading {
 type OutboxLine =
   | { kind: 'reading'; reading: OutboxReading }
   | { kind: 'committed'; periodStarts: string[] }
-  | { kind: 'dropped'; periodStart: string; reason: string };
+  /** refused: the ledger refused the reading for good, so the meter goes on after its period (not again). */
+  | { kind: 'dropped'; periodStart: string; reason: string; refused?: true };
 
 /** Rewrite the file once this many lines are settled history, so it does not grow without end on a Pi. */
 const COMPACT_AFTER_SETTLED = 5000;
@@ -30,6 +31,8 @@ export class Outbox {
   private readonly waiting = new Map<string, OutboxReading>();
   /** The latest committed reading: where the meter resumes after a restart. */
   private lastCommitted: OutboxReading | undefined;
+  /** The latest reading the ledger refused for good: the meter resumes after it too, never measures it again. */
+  private lastRefused: { periodStart: string; reason: string } | undefined;
   private settledLines = 0;
   private journal!: Journal<OutboxLine>;
 
@@ -53,10 +56,11 @@ export class Outbox {
     );
   }
 
-  /** The latest period the outbox holds a pending or committed reading for. */
+  /** The latest period the outbox holds a pending, committed or refused reading for. */
   lastPeriodStart(): string | undefined {
     const latest = [this.lastCommitted, ...this.waiting.values()]
       .map((reading) => reading?.submission.periodStart)
+      .concat(this.lastRefused?.periodStart)
       .filter((periodStart): periodStart is string => periodStart !== undefined)
       .sort();
     return latest.at(-1);
@@ -77,10 +81,17 @@ export class Outbox {
     if (this.settledLines > COMPACT_AFTER_SETTLED) this.rewrite();
   }
 
-  markDropped(periodStart: string, reason: string): void {
-    this.append([{ kind: 'dropped', periodStart, reason }]);
-    this.waiting.delete(periodStart);
-    this.settledLines += 1;
+  /**
+   * Gives a reading up. One the ledger refused for good (refused) still counts as where the meter resumes; one
+   * dropped because it no longer fits the schedule (an interval change) does not, so its time is measured again
+   * on the new grid.
+   */
+  markDropped(periodStart: string, reason: string, options: { refused?: boolean } = {}): void {
+    const line: OutboxLine = options.refused
+      ? { kind: 'dropped', periodStart, reason, refused: true }
+      : { kind: 'dropped', periodStart, reason };
+    this.append([line]);
+    this.dropped(line);
   }
 
   close(): void {
@@ -106,19 +117,25 @@ export class Outbox {
       entry.periodStarts.forEach((p) => {
         this.settle(p);
       });
-    else {
-      this.waiting.delete(entry.periodStart);
-      this.settledLines += 1;
-    }
+    else this.dropped(entry);
   }
 
-  /** Replaces the file with its essence: the last committed reading, then the pending ones. */
+  private dropped(entry: Extract<OutboxLine, { kind: 'dropped' }>): void {
+    this.waiting.delete(entry.periodStart);
+    this.settledLines += 1;
+    if (entry.refused && entry.periodStart > (this.lastRefused?.periodStart ?? ''))
+      this.lastRefused = { periodStart: entry.periodStart, reason: entry.reason };
+  }
+
+  /** Replaces the file with its essence: the last committed and the last refused reading, then the pending ones. */
   private rewrite(): void {
     const lines: OutboxLine[] = [];
     if (this.lastCommitted) {
       lines.push({ kind: 'reading', reading: this.lastCommitted });
       lines.push({ kind: 'committed', periodStarts: [this.lastCommitted.submission.periodStart] });
     }
+    if (this.lastRefused && this.lastRefused.periodStart > (this.lastCommitted?.submission.periodStart ?? ''))
+      lines.push({ kind: 'dropped', ...this.lastRefused, refused: true });
     for (const reading of this.pending()) lines.push({ kind: 'reading', reading });
     this.journal.rewrite(lines);
     this.settledLines = 0;

@@ -167,7 +167,31 @@ describe('meter-sim configuration', () => {
       lclFile: sample,
       lclId: 'MAC004387',
     });
-    expect(config.sources[0].description).toBe('LCL household MAC004387 (ToU, 7 days replayed)');
+    expect(config.sources[0].description).toBe(
+      "LCL household MAC004387 (ToU, 7 days from 2013-01-07); file day 2013-01-07 (Mon) plays on the subscription's first day",
+    );
+  });
+
+  it('when --lcl-from is given then that file day starts the replay; a day outside the file or no date is named', () => {
+    const bundle = [writeBundle('lcl-from.json', validBundle)];
+    const acorn = join(__dirname, 'fixtures', 'lcl-acorn.csv');
+    const lcl = { bundle, source: 'lcl', lclFile: acorn };
+    const config = buildRunConfig({ ...defaults, ...lcl, lclFrom: '2013-01-09' });
+    expect(config.sources[0].description).toBe(
+      "LCL household MAC000003 (ToU, 3 days from 2013-01-07); file day 2013-01-09 (Wed) plays on the subscription's first day",
+    );
+    expect(problemsOf({ ...lcl, lclFrom: '2013-02-01' })).toEqual([
+      `--lcl-from 2013-02-01 is not a day of LCL household MAC000003 in ${acorn} (it has 2013-01-07 to 2013-01-09)`,
+    ]);
+    expect(problemsOf({ ...lcl, lclFrom: '2013-02-30' })).toEqual([
+      '--lcl-from must be a day of the LCL file like 2013-01-07 (got "2013-02-30")',
+    ]);
+    expect(problemsOf({ ...lcl, lclFrom: '8 Jan 2013' })).toEqual([
+      '--lcl-from must be a day of the LCL file like 2013-01-07 (got "8 Jan 2013")',
+    ]);
+    expect(problemsOf({ bundle, lclFrom: '2013-01-08' })).toEqual([
+      '--lcl-file, --lcl-id and --lcl-from go with --source lcl',
+    ]);
   });
 
   it('when more meters are asked for than bundles exist then it says how many it has', () => {

@@ -1,14 +1,17 @@
 import type { Page, ReadingRecord, SubscriptionRecord } from '@smartmeter/domain';
 import { decryptReading, type ReadingPayload } from '@smartmeter/crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contracts, id } from '../../chaincode/test/support/fixtures';
-import type { Logger } from '../src/log';
-import { Meter, type MeterSettings } from '../src/meter';
+import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
+import { createLogger, type Logger } from '../src/log';
+import { Meter, type MeterLedger, type MeterSettings } from '../src/meter';
 import { Outbox } from '../src/outbox';
 import { HouseholdSource } from '../src/sources/household';
-import { approvedHousehold, bundleFor, MemoryMeterLedger } from './support/memoryMeterLedger';
+import { LclReplaySource, parseLcl, type LclHousehold } from '../src/sources/lcl';
+import type { ReadingSource } from '../src/sources/source';
+import { approvedHousehold, bundleFor, MemoryMeterLedger, refusalError } from './support/memoryMeterLedger';
 
 const HALF_HOUR = 1800;
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
@@ -28,15 +31,51 @@ function collectingLogger(): Logger & { lines: string[] } {
   return { lines, log: (level, event, message) => lines.push(`${level} ${event} ${message}`) };
 }
 
-async function setup(options: { untilHours?: number; batchSize?: number; speed?: number } = {}) {
+/** The ledger, except that it refuses (CONFLICT) every reading of the given periods, as a peer would. */
+class RefusingLedger implements MeterLedger {
+  constructor(
+    readonly inner: MemoryMeterLedger,
+    readonly refused: Set<string>,
+  ) {}
+
+  getSubscription(): Promise<SubscriptionRecord> {
+    return this.inner.getSubscription();
+  }
+
+  confirmPairing(proof: string): Promise<SubscriptionRecord> {
+    return this.inner.confirmPairing(proof);
+  }
+
+  submitReadings(readings: ReadingSubmission[]): Promise<BatchResult> {
+    const refused = readings.find((reading) => this.refused.has(reading.periodStart));
+    if (refused)
+      return Promise.reject(
+        refusalError(`CONFLICT: reading ${refused.periodStart} differs from the one already stored`),
+      );
+    return this.inner.submitReadings(readings);
+  }
+}
+
+async function setup(
+  options: {
+    untilHours?: number;
+    batchSize?: number;
+    speed?: number;
+    source?: ReadingSource;
+    refused?: string[];
+  } = {},
+) {
   const { world, household } = await approvedHousehold(dayStart);
-  const ledger = new MemoryMeterLedger(world, household);
+  const memory = new MemoryMeterLedger(world, household);
+  const ledger = options.refused ? new RefusingLedger(memory, new Set(options.refused)) : memory;
   const statePath = join(mkdtempSync(join(tmpdir(), 'meter-')), 'outbox.jsonl');
-  const source = new HouseholdSource({
-    seed: household.meterId,
-    utility: 'electricity',
-    utcOffsetMinutes: 0,
-  });
+  const source =
+    options.source ??
+    new HouseholdSource({
+      seed: household.meterId,
+      utility: 'electricity',
+      utcOffsetMinutes: 0,
+    });
   const log = collectingLogger();
   const meterSettings = {
     ...settings,
@@ -76,7 +115,7 @@ async function setup(options: { untilHours?: number; batchSize?: number; speed?:
       sequence: r.sequence,
       periodStart: r.periodStart,
     });
-  return { world, household, ledger, log, newMeter, stored, decrypt, source, statePath };
+  return { world, household, ledger: memory, log, newMeter, stored, decrypt, source, statePath };
 }
 
 describe('meter', () => {
@@ -192,5 +231,137 @@ describe('meter', () => {
     );
     const record: SubscriptionRecord = await ledger.getSubscription();
     expect(record.status).toBe('APPROVED');
+  });
+
+  it('when a reading is committed then its line says the quantity, quality=<quality> and committed', async () => {
+    const { newMeter, log, source } = await setup({ untilHours: 1, batchSize: 1 });
+    await expect(newMeter().run(new AbortController().signal)).resolves.toBe('until');
+    const first = source.measure(dayStart, HALF_HOUR).quantity;
+    expect(log.lines.filter((line) => line.startsWith('info reading.committed'))).toEqual([
+      `info reading.committed ${iso(dayStart)} #1 ${first} Wh (quality=measured) committed`,
+      `info reading.committed ${iso(dayStart + HALF_HOUR)} #2 ${source.measure(dayStart + HALF_HOUR, HALF_HOUR).quantity} Wh (quality=measured) committed`,
+    ]);
+  });
+
+  it('when the ledger refuses readings and the subscription ends then the meter says how many it dropped and why', async () => {
+    const refused = [iso(dayStart + HALF_HOUR), iso(dayStart + 2 * HALF_HOUR)];
+    const { newMeter, world, household, log, stored } = await setup({
+      untilHours: 48,
+      speed: 20_000,
+      refused,
+    });
+    const run = newMeter().run(new AbortController().signal);
+    while ((await stored()).length < 4) await new Promise((r) => setTimeout(r, 5));
+    const lastEnd = Date.parse((await stored()).at(-1)?.periodStart as string) / 1000 + HALF_HOUR;
+    await world.run(
+      household.subscriber,
+      (ctx) =>
+        contracts.subscription.EndSubscription(
+          ctx,
+          household.subscriptionId,
+          'moving out',
+          iso(lastEnd + 3600),
+        ),
+      { time: new Date() },
+    );
+    await expect(run).resolves.toBe('ended');
+
+    const committed = (await stored()).length;
+    expect(log.lines.filter((line) => line.startsWith('error reading.refused'))).toEqual(
+      refused.map(
+        (periodStart) =>
+          `error reading.refused ${periodStart} refused by the ledger and dropped: CONFLICT: reading ${periodStart} differs from the one already stored`,
+      ),
+    );
+    expect(log.lines.at(-1)).toBe(
+      `info subscription.ended subscription ${household.subscriptionId} ended at ${iso(lastEnd + 3600)}; the meter stops. ` +
+        `This run: ${committed} readings committed, 0 already on the ledger, 2 dropped (2 refused by the ledger with CONFLICT): ` +
+        'their periods have no reading on the ledger (see the reading.refused and reading.dropped lines)',
+    );
+    expect(log.lines.join('\n')).not.toContain('every reading before it is on the ledger');
+  });
+
+  it('when the subscription ends with nothing dropped then the meter says so', async () => {
+    const { newMeter, world, household, log, stored } = await setup({ untilHours: 48, speed: 20_000 });
+    const run = newMeter().run(new AbortController().signal);
+    while ((await stored()).length < 2) await new Promise((r) => setTimeout(r, 5));
+    const lastEnd = Date.parse((await stored()).at(-1)?.periodStart as string) / 1000 + HALF_HOUR;
+    await world.run(
+      household.subscriber,
+      (ctx) =>
+        contracts.subscription.EndSubscription(
+          ctx,
+          household.subscriptionId,
+          'moving out',
+          iso(lastEnd + 3600),
+        ),
+      { time: new Date() },
+    );
+    await expect(run).resolves.toBe('ended');
+    expect(log.lines.at(-1)).toMatch(
+      new RegExp(
+        `; the meter stops\\. This run: ${(await stored()).length} readings committed, 0 already on the ledger, none dropped$`,
+      ),
+    );
+  });
+
+  it("when it replays an LCL file then the subscription's first day plays the file's first day", async () => {
+    const lcl = parseLcl(readFileSync(join(__dirname, 'fixtures', 'lcl-acorn.csv'), 'utf8')).get(
+      'MAC000003',
+    ) as LclHousehold;
+    const source = new LclReplaySource(lcl);
+    const { newMeter, stored, decrypt, log } = await setup({ untilHours: 2, source });
+    await expect(newMeter().run(new AbortController().signal)).resolves.toBe('until');
+    // The fixture's first day: 0.100, 0.101, 0.102, 0.103 kWh from midnight.
+    expect((await stored()).map((r) => decrypt(r).energyWh)).toEqual([100, 101, 102, 103]);
+    expect(log.lines.find((line) => line.startsWith('info meter.started'))).toContain(
+      `file day 2013-01-07 (Mon) plays on ${iso(dayStart).slice(0, 10)}`,
+    );
+  });
+});
+
+describe('meter-sim log lines', () => {
+  const streams = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return {
+      out,
+      err,
+      write: { out: (line: string) => out.push(line), err: (line: string) => err.push(line) },
+    };
+  };
+
+  it('when logging text then info goes to stdout and warnings and errors to stderr, with their level', () => {
+    const { out, err, write } = streams();
+    const log = createLogger(false, write);
+    log.log('info', 'reading.committed', '2026-11-15T10:30:00Z #1 249 Wh (quality=measured) committed', {
+      meterId: 'mtr-1',
+    });
+    log.log('warn', 'ledger.unreachable', 'cannot submit', { meterId: 'mtr-1' });
+    log.log('error', 'meter.failed', 'the bundle is stale', { meterId: 'mtr-1' });
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(/^\S+Z mtr-1 2026-11-15T10:30:00Z #1 249 Wh \(quality=measured\) committed\n$/);
+    expect(err).toHaveLength(2);
+    expect(err[0]).toMatch(/^\S+Z WARN mtr-1 cannot submit\n$/);
+    expect(err[1]).toMatch(/^\S+Z ERROR mtr-1 the bundle is stale\n$/);
+  });
+
+  it('when logging JSON then each stream carries one object per line with the event name and fields', () => {
+    const { out, err, write } = streams();
+    const log = createLogger(true, write);
+    log.log('info', 'summary', '1 meter(s)', { committed: 48 });
+    log.log('error', 'reading.refused', 'refused', { meterId: 'mtr-1', periodStart: '2026-11-15T10:30:00Z' });
+    expect(out.map((line) => JSON.parse(line) as object)).toEqual([
+      expect.objectContaining({ level: 'info', event: 'summary', message: '1 meter(s)', committed: 48 }),
+    ]);
+    expect(err.map((line) => JSON.parse(line) as object)).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        event: 'reading.refused',
+        periodStart: '2026-11-15T10:30:00Z',
+      }),
+    ]);
+    for (const line of [...out, ...err])
+      expect(line.split('\n')).toEqual([expect.stringMatching(/^\{.*\}$/), '']);
   });
 });

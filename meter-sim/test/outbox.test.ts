@@ -67,6 +67,29 @@ describe('durable outbox', () => {
     expect(reopened.lastPeriodStart()).toBe(reading(0).submission.periodStart);
   });
 
+  it('when the ledger refused a reading for good then the meter resumes after it, also after a restart and a compaction', () => {
+    const path = newPath();
+    const outbox = Outbox.open(path);
+    outbox.add([reading(0), reading(1)]);
+    outbox.markCommitted([reading(0).submission.periodStart]);
+    outbox.markDropped(reading(1).submission.periodStart, 'CONFLICT: differs', { refused: true });
+    expect(outbox.pending()).toEqual([]);
+    expect(outbox.lastPeriodStart()).toBe(reading(1).submission.periodStart);
+    expect(Outbox.open(path).lastPeriodStart()).toBe(reading(1).submission.periodStart);
+
+    // Compacted while the refused reading is the latest: the rewritten file keeps it.
+    const compacted = newPath();
+    const big = Outbox.open(compacted);
+    const many = Array.from({ length: 5002 }, (_, n) => reading(n));
+    big.add(many);
+    big.markDropped(reading(5001).submission.periodStart, 'CONFLICT: differs', { refused: true });
+    big.markCommitted(many.slice(0, 5001).map((r) => r.submission.periodStart));
+    expect(readFileSync(compacted, 'utf8').trim().split('\n')).toHaveLength(3);
+    const reopened = Outbox.open(compacted);
+    expect(reopened.pending()).toEqual([]);
+    expect(reopened.lastPeriodStart()).toBe(reading(5001).submission.periodStart);
+  });
+
   it('when thousands of readings are settled then the file is compacted to the last committed and the pending ones', () => {
     const path = newPath();
     const outbox = Outbox.open(path);

@@ -86,7 +86,7 @@ async function onboardAggregateMeters(
   count: number,
   prefix: string,
 ): Promise<AggregateHousehold[]> {
-  await meterctlJson([...d1, 'keys', 'publish']);
+  await meterctlJson([...d1, 'keys', 'publish', '--rotate']);
   const tariffId = `${prefix}-t`;
   await submitJson(
     gateways.contract('distributor1', CHANNEL, 'Pricing'),

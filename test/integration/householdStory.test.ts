@@ -10,6 +10,7 @@ import { identityFiles } from '../../meter-sim/src/bundle';
 import { MeasurementClient, type ReadingSubmission } from '../../client/src/contracts/MeasurementClient';
 import { openGateway } from '../../client/src/gateway';
 import { Keystore } from '../../client/src/keystore';
+import { formatAmount } from '../../client/src/money';
 import { HouseholdSource } from '../../meter-sim/src/sources/household';
 import { Gateways, isoSeconds as iso, rejection } from '../support/chaincode';
 import { meterctl, meterctlJson } from '../support/meterctl';
@@ -130,10 +131,10 @@ function generated(meterId: string, from: number, to: number): Map<string, numbe
 
 describe('the household story on the real network', () => {
   it('1-2. the organizations publish their keys, Distributor1 a time-of-use tariff, the authority price signals', async () => {
-    await meterctlJson([...d1, 'keys', 'publish']);
-    await meterctlJson([...d2, 'keys', 'publish']);
-    await meterctlJson([...authorityOn('northgrid'), 'keys', 'publish']);
-    await meterctlJson([...authorityOn('southgrid'), 'keys', 'publish']);
+    await meterctlJson([...d1, 'keys', 'publish', '--rotate']);
+    await meterctlJson([...d2, 'keys', 'publish', '--rotate']);
+    await meterctlJson([...authorityOn('northgrid'), 'keys', 'publish', '--rotate']);
+    await meterctlJson([...authorityOn('southgrid'), 'keys', 'publish', '--rotate']);
     const tariffFile = join(repoDir, 'examples', 'tariffs', 'time-of-use.json');
     for (const [distributor, id] of [
       [d1, `tou-${run}`],
@@ -284,7 +285,7 @@ describe('the household story on the real network', () => {
       'pay',
       billId,
       '--amount',
-      String(bill.totalMinor),
+      formatAmount(bill.totalMinor, bill.currency),
       '--reference',
       `story-${run}`,
     ]);

@@ -14,6 +14,7 @@ import { MeasurementClient } from '../../client/src/contracts/MeasurementClient'
 import { openGateway } from '../../client/src/gateway';
 import { unwrapForReports } from '../../client/src/commands/report';
 import { Keystore } from '../../client/src/keystore';
+import { formatAmount } from '../../client/src/money';
 import { ReportDb } from '../../client/src/reporting/reportDb';
 import { syncChannel } from '../../client/src/reporting/sync';
 import type { PairBundle } from '../../client/src/pairBundle';
@@ -144,8 +145,18 @@ describe('meterctl command groups on the network', () => {
   });
 
   it('keys: both organizations publish encryption keys; the household creates a session key', async () => {
-    const d1 = await meterctlJson<{ mspId: string; version: number }>([...distributor, 'keys', 'publish']);
-    const au = await meterctlJson<{ mspId: string; version: number }>([...authority, 'keys', 'publish']);
+    const d1 = await meterctlJson<{ mspId: string; version: number }>([
+      ...distributor,
+      'keys',
+      'publish',
+      '--rotate',
+    ]);
+    const au = await meterctlJson<{ mspId: string; version: number }>([
+      ...authority,
+      'keys',
+      'publish',
+      '--rotate',
+    ]);
     expect(d1.mspId).toBe('Distributor1MSP');
     expect(au.mspId).toBe('AuthorityMSP');
     expect(
@@ -285,7 +296,9 @@ describe('meterctl command groups on the network', () => {
       '--to',
       end,
     ]);
-    expect(csv.stdout.split('\n')[0]).toBe('period start,seq,energy,utility,quality,submitted');
+    expect(csv.stdout.split('\n')[0]).toBe(
+      'period_start,seq,energy_wh,volume_l,error,utility,quality,submitted',
+    );
     const missing = await meterctlJson<{ expected: number; missing: string[] }>([
       ...distributor,
       'readings',
@@ -377,7 +390,7 @@ describe('meterctl command groups on the network', () => {
       'pay',
       billId,
       '--amount',
-      String(bill.totalMinor),
+      formatAmount(bill.totalMinor, bill.currency),
       '--reference',
       `PAY-${run}`,
     ]);
@@ -449,7 +462,10 @@ describe('meterctl command groups on the network', () => {
     // A crash between writing a block's documents and checkpointing it: the sync runs in this process, with
     // the same checkpoint file and keystore as the CLI, and dies at that point of its third block.
     await expect(crashAfterWritingBlocks(crashed, 3)).rejects.toThrow('crashed after writing block');
-    const killed = await meterctlKilledWhen(sync(crashed), /synced block \d+ \(\d+ documents\)\n(.*\n){5}/);
+    const killed = await meterctlKilledWhen(
+      [...sync(crashed), '--progress-every', '1'],
+      /: \d+ of \d+ blocks \(\d+%\), \d+ documents written\n(.*\n){5}/,
+    );
     expect(killed.killed).toBe(true);
     expect((await meterctl(sync(crashed))).code).toBe(0);
 

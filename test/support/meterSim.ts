@@ -5,6 +5,7 @@ import { repoDir } from './network';
 export const meterSimPath = join(repoDir, 'meter-sim', 'dist', 'bin.js');
 
 export interface LogEvent {
+  time: string;
   event: string;
   level: string;
   message: string;
@@ -15,9 +16,13 @@ export interface LogEvent {
   [field: string]: unknown;
 }
 
-/** A running meter-sim process with --json-logs, its parsed log events, and its exit. */
+/**
+ * A running meter-sim process with --json-logs, its parsed log events, and its exit. Info events come on stdout,
+ * warnings and errors on stderr (meter-sim/src/log.ts); both are parsed, and kept in the order of their time.
+ */
 export class MeterSimProcess {
   readonly events: LogEvent[] = [];
+  /** Everything on stderr: warn and error events (JSON lines) and any other message. */
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcessWithoutNullStreams;
@@ -25,14 +30,20 @@ export class MeterSimProcess {
 
   constructor(args: string[]) {
     this.child = spawn('node', [meterSimPath, 'run', '--json-logs', ...args], { env: { ...process.env } });
-    let buffered = '';
-    this.child.stdout.on('data', (chunk) => {
-      buffered += String(chunk);
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines.filter((l) => l.trim() !== '')) this.record(JSON.parse(line) as LogEvent);
-    });
+    this.child.stdout.on(
+      'data',
+      jsonLines((line) => {
+        this.record(JSON.parse(line) as LogEvent);
+      }),
+    );
     this.child.stderr.on('data', (chunk) => (this.stderr += String(chunk)));
+    // Lines such as "meter-sim: <error>" before the logger starts are not JSON: they stay in stderr only.
+    this.child.stderr.on(
+      'data',
+      jsonLines((line) => {
+        if (line.startsWith('{')) this.record(JSON.parse(line) as LogEvent);
+      }),
+    );
     this.exited = new Promise((resolve) =>
       this.child.on('close', (code, signal) => {
         resolve({ code, signal });
@@ -67,11 +78,25 @@ export class MeterSimProcess {
   }
 
   private record(event: LogEvent): void {
-    this.events.push(event);
+    // The two streams arrive independently: place each event after every one logged at the same time or earlier.
+    let at = this.events.length;
+    while (at > 0 && this.events[at - 1].time > event.time) at -= 1;
+    this.events.splice(at, 0, event);
     const ready = this.waiters.filter((w) => w.test(event));
     this.waiters = this.waiters.filter((w) => !ready.includes(w));
     ready.forEach((w) => {
       w.resolve(event);
     });
   }
+}
+
+/** A 'data' listener that calls onLine with each complete, non-empty line. */
+function jsonLines(onLine: (line: string) => void): (chunk: unknown) => void {
+  let buffered = '';
+  return (chunk) => {
+    buffered += String(chunk);
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines.filter((l) => l.trim() !== '')) onLine(line);
+  };
 }

@@ -8,6 +8,7 @@ import {
   isPeriodBoundary,
   openReadings,
   periodIndex,
+  runningTotalsSince,
   type BillRecord,
   type ReadingRecord,
 } from '@smartmeter/domain';
@@ -53,7 +54,8 @@ const MAX_TEXT = 500;
 /**
  * Bills computed inside the chaincode from the encrypted readings on the ledger: the session key comes as
  * transient data (never stored or logged), both endorsing peers decrypt and price the readings, and the
- * endorsement policy makes them agree.
+ * endorsement policy makes them agree. A bill that starts after the 1st also decrypts the month's earlier
+ * readings: running totals (tiers, rounding) start on the 1st (domain/src/billing/computeBill.ts).
  */
 @Info({ title: 'Billing', description: 'Deterministic, verifiable bills' })
 export class BillingContract extends SmartMeterContract {
@@ -94,6 +96,9 @@ export class BillingContract extends SmartMeterContract {
     }
     if (periodIndex(approval, to) - periodIndex(approval, from) > MAX_BILL_PERIODS)
       throw invalidArgument('the billing period holds too many readings');
+    // Running totals start on the 1st of the month: its earlier readings count for tiers and rounding (at most
+    // 30 days of them, 8,640 at the shortest interval).
+    const since = runningTotalsSince(periodFrom);
     if (keyIdOf(sessionKey) !== subscription.keyId) {
       throw forbidden(`the session key given is not the key of ${id} (${subscription.keyId})`);
     }
@@ -110,8 +115,18 @@ export class BillingContract extends SmartMeterContract {
       ctx.stub.getChannelID(),
       subscription.keyId,
     );
+    // Prior readings that do not decrypt count for nothing here; the bill that covered them listed them.
+    const prior =
+      since < periodFrom
+        ? openReadings(
+            await valuesByRange<ReadingRecord>(ctx, readingKey(id, since), readingKey(id, periodFrom)),
+            sessionKey,
+            ctx.stub.getChannelID(),
+            subscription.keyId,
+          ).billed
+        : [];
     const signals = Object.fromEntries(
-      (await priceSignalsIn(ctx, approval.regionCode, periodFrom, periodTo)).map((s) => [
+      (await priceSignalsIn(ctx, approval.regionCode, since, periodTo)).map((s) => [
         s.periodStart,
         s.priceMicroPerKwh,
       ]),
@@ -126,6 +141,7 @@ export class BillingContract extends SmartMeterContract {
         subscriptionStart: approval.startDate,
         subscriptionEnd: subscription.end?.effectiveAt,
         readings: billed,
+        priorReadings: prior,
         invalidReadings,
         tariffVersions: await tariffVersions(ctx, subscription.distributorMspId, approval.tariffId),
         signals,
@@ -311,5 +327,6 @@ function save(ctx: Context, bill: BillRecord, event: EventName): Promise<string>
     subscriptionId: bill.subscriptionId,
     status: bill.status,
     invalidReadings: bill.invalidReadings.length,
+    estimatedReadings: bill.estimatedReadings,
   });
 }

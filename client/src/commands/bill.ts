@@ -4,9 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { verifyEvidence } from '../billVerify';
 import { renderBillHtml } from '../billReport';
 import { ExitCode, UsageError } from '../errors';
+import * as ids from '../ids';
+import { checkAmountSyntax, parseAmount } from '../money';
 import { formatKwh, formatMoney, printResult, printRows, type Column } from '../output';
 import { sessionKeyFor } from '../sessionKeys';
-import { CommandExit, integerOption, isoOption, transientEndorsers } from './context';
+import { CommandExit, isoOption, requireHousehold, transientEndorsers } from './context';
 import type { ChannelContext, CommandDeps, ContractClients } from './deps';
 
 /** A session key file holds the 32-byte key as 64 hex characters. */
@@ -22,12 +24,39 @@ export function readSessionKeyFile(path: string): Buffer {
   return Buffer.from(text, 'hex');
 }
 
+/** A bill's period, energy and total: one cell each in a table, numbers in unit columns in CSV. */
+export function billFigureColumns<
+  B extends Pick<BillRecord, 'periodFrom' | 'periodTo' | 'energyWh' | 'totalMinor' | 'currency'>,
+>(): Column<B>[] {
+  return [
+    {
+      header: 'period',
+      value: (b) => `${b.periodFrom} - ${b.periodTo}`,
+      csv: [
+        { header: 'period_start', value: (b) => b.periodFrom },
+        { header: 'period_end', value: (b) => b.periodTo },
+      ],
+    },
+    {
+      header: 'energy kWh',
+      value: (b) => formatKwh(b.energyWh),
+      csv: [{ header: 'energy_wh', value: (b) => b.energyWh }],
+    },
+    {
+      header: 'total',
+      value: (b) => formatMoney(b.totalMinor, b.currency),
+      csv: [
+        { header: 'total_minor', value: (b) => b.totalMinor },
+        { header: 'currency', value: (b) => b.currency },
+      ],
+    },
+  ];
+}
+
 export const billColumns: Column<BillRecord>[] = [
   { header: 'bill', value: (b) => b.billId },
   { header: 'subscription', value: (b) => b.subscriptionId },
-  { header: 'period', value: (b) => `${b.periodFrom} - ${b.periodTo}` },
-  { header: 'energy kWh', value: (b) => formatKwh(b.energyWh) },
-  { header: 'total', value: (b) => formatMoney(b.totalMinor, b.currency) },
+  ...billFigureColumns<BillRecord>(),
   { header: 'status', value: (b) => b.status },
 ];
 
@@ -140,7 +169,9 @@ export async function runBillVerify(
   if (!result.ok) throw new CommandExit(ExitCode.Refused);
 }
 
+/** Only the subscription's household disputes: run as anyone else, it says which identity it ran as. */
 export function runBillDispute(deps: CommandDeps, billId: string, reason: string): Promise<void> {
+  requireHousehold(deps, 'bill dispute');
   return showBill(deps, ({ billing }) => billing.dispute(billId, reason));
 }
 
@@ -165,19 +196,25 @@ export function runBillResolve(
 }
 
 export interface BillPayOptions {
-  amountMinor: number;
+  /** The amount as bills show it ("110.89"), without the currency: checked as a number here. */
+  amount: string;
   reference: string;
 }
 
 export function parsePayOptions(flags: { amount: string; reference: string }): BillPayOptions {
-  return {
-    amountMinor: integerOption('--amount', flags.amount, 0, Number.MAX_SAFE_INTEGER),
-    reference: flags.reference,
-  };
+  return { amount: checkAmountSyntax('--amount', flags.amount), reference: flags.reference };
 }
 
+/**
+ * The amount is read in the bill's currency (at most its minor digits: 110.89 GBP is 11089 pence) and sent in
+ * minor units; an amount with more decimals is a usage error and nothing is submitted.
+ */
 export function runBillPay(deps: CommandDeps, billId: string, options: BillPayOptions): Promise<void> {
-  return showBill(deps, ({ billing }) => billing.pay(billId, options.amountMinor, options.reference));
+  return showBill(deps, async ({ billing }) => {
+    const bill = await billing.get(billId);
+    const amountMinor = parseAmount('--amount', options.amount, bill.currency);
+    return billing.pay(billId, amountMinor, options.reference);
+  });
 }
 
 export interface BillReportOptions {
@@ -192,13 +229,20 @@ export async function runBillReport(
   billId: string,
   options: BillReportOptions,
 ): Promise<void> {
-  const html = await deps.withChannel(async ({ billEvidence }, { profile }) => {
+  const html = await deps.withChannel(async ({ billEvidence }, { profile, channel }) => {
     const evidence = await billEvidence(billId);
     const keystore = deps.keystore();
     const key = options.key
       ? keystore.sessionKeyBytes(options.key)
       : sessionKeyFor(evidence.subscription, profile.mspId, keystore).key;
-    return renderBillHtml(evidence, key);
+    // The page's verify hint repeats how the household reached the bill.
+    return renderBillHtml(evidence, key, {
+      profilePath: deps.globals.profile ?? deps.env.METERCTL_PROFILE ?? '',
+      keystoreDir: keystore.dir,
+      identity: deps.globals.identity ?? profile.defaultIdentity,
+      channel,
+      key: options.key,
+    });
   });
   writeFileSync(options.html, html);
   deps.output.stderr.write(`wrote ${options.html}\n`);
@@ -207,7 +251,11 @@ export async function runBillReport(
 export function registerBillCommands(program: Command, deps: () => CommandDeps): void {
   const bill = program
     .command('bill')
-    .description('bills computed on the ledger from the encrypted readings');
+    .description('bills computed on the ledger from the encrypted readings')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 bill list --subscription sub_3f...',
+    );
   bill
     .command('issue <subscriptionId>')
     .description(
@@ -220,18 +268,29 @@ export function registerBillCommands(program: Command, deps: () => CommandDeps):
       "\nThe session key is unwrapped with the distributor's organization key from the keystore.\nExample:\n  meterctl -p .network/profiles/distributor1.json bill issue sub_3f... --from 2026-10-01 --to 2026-11-01",
     )
     .action((id: string, flags: { from: string; to: string }) => {
+      const subscriptionId = ids.subscriptionId(id);
       const period = parseBillPeriod(flags);
-      return runBillIssue(deps(), id, period);
+      return runBillIssue(deps(), subscriptionId, period);
     });
   bill
     .command('show <billId>')
     .description('one bill')
-    .action((billId: string) => runBillShow(deps(), billId));
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json bill show bill_9c...',
+    )
+    .action((billId: string) => runBillShow(deps(), ids.billId(billId)));
   bill
     .command('list')
     .description('bills of one subscription, or every bill the caller may see (operators, auditors)')
     .option('--subscription <subscriptionId>', 'only this subscription (households use this)')
-    .action((options: { subscription?: string }) => runBillList(deps(), options));
+    .addHelpText(
+      'after',
+      '\nWith --csv: period_start, period_end, energy_wh, total_minor and currency columns, for spreadsheets.\nExample:\n  meterctl -p .network/profiles/distributor1.json --csv bill list > bills.csv',
+    )
+    .action((options: { subscription?: string }) =>
+      runBillList(deps(), { subscription: ids.optionalSubscriptionId(options.subscription) }),
+    );
   bill
     .command('verify <billId>')
     .description('recompute a bill from the ledger with the session key and compare (exit 1 on a mismatch)')
@@ -239,17 +298,24 @@ export function registerBillCommands(program: Command, deps: () => CommandDeps):
     .option('--session-key-file <file>', 'file with the session key (64 hex characters)')
     .addHelpText(
       'after',
-      '\nExample:\n  meterctl -p .network/profiles/distributor1.json -i hh-17 bill verify bill_9c...',
+      '\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 bill verify bill_9c...',
     )
     .action((billId: string, flags: { key?: string; sessionKeyFile?: string }) => {
+      const id = ids.billId(billId);
       const options = parseVerifyOptions(flags);
-      return runBillVerify(deps(), billId, options);
+      return runBillVerify(deps(), id, options);
     });
   bill
     .command('dispute <billId>')
     .description('the household disputes a bill')
     .requiredOption('--reason <text>', 'what is wrong, e.g. which line')
-    .action((billId: string, flags: { reason: string }) => runBillDispute(deps(), billId, flags.reason));
+    .addHelpText(
+      'after',
+      '\nRun as the household (-i); the bill is then DISPUTED until its distributor resolves it.\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 bill dispute bill_9c... --reason \'line "peak" looks high\'',
+    )
+    .action((billId: string, flags: { reason: string }) =>
+      runBillDispute(deps(), ids.billId(billId), flags.reason),
+    );
   bill
     .command('resolve <billId>')
     .description(
@@ -257,18 +323,33 @@ export function registerBillCommands(program: Command, deps: () => CommandDeps):
     )
     .requiredOption('--outcome <outcome>', 'UPHELD or REJECTED')
     .requiredOption('--note <text>', 'explanation for the household')
+    .addHelpText(
+      'after',
+      "\nExample:\n  meterctl -p .network/profiles/distributor1.json bill resolve bill_9c... --outcome REJECTED --note 'readings verified'",
+    )
     .action((billId: string, flags: { outcome: string; note: string }) => {
+      const id = ids.billId(billId);
       const options = parseResolveOptions(flags);
-      return runBillResolve(deps(), billId, options);
+      return runBillResolve(deps(), id, options);
     });
   bill
     .command('pay <billId>')
-    .description('the distributor operator records the payment of a bill (the exact total, in minor units)')
-    .requiredOption('--amount <minorUnits>', 'amount paid in minor currency units (e.g. pence)')
+    .description(
+      'the distributor operator records the payment of a bill (its exact total, as the bill shows it)',
+    )
+    .requiredOption(
+      '--amount <amount>',
+      "amount paid in the bill's currency as bills show it, e.g. 110.89 for 110.89 GBP (at most its minor digits)",
+    )
     .requiredOption('--reference <ref>', 'payment reference')
+    .addHelpText(
+      'after',
+      "\nThe amount is exact: 110.89 GBP is recorded as 11089 pence (the bill's totalMinor); 110.891 is refused.\nExample:\n  meterctl -p .network/profiles/distributor1.json bill pay bill_9c... --amount 110.89 --reference INV-1",
+    )
     .action((billId: string, flags: { amount: string; reference: string }) => {
+      const id = ids.billId(billId);
       const options = parsePayOptions(flags);
-      return runBillPay(deps(), billId, options);
+      return runBillPay(deps(), id, options);
     });
   bill
     .command('report <billId>')
@@ -277,7 +358,9 @@ export function registerBillCommands(program: Command, deps: () => CommandDeps):
     .option('--key <name>', 'session key from the keystore to show usage (default: the one the caller holds)')
     .addHelpText(
       'after',
-      '\nExample:\n  meterctl -p .network/profiles/distributor1.json -i hh-17 bill report bill_9c... --html bill.html',
+      '\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 bill report bill_9c... --html bill.html',
     )
-    .action((billId: string, options: BillReportOptions) => runBillReport(deps(), billId, options));
+    .action((billId: string, options: BillReportOptions) =>
+      runBillReport(deps(), ids.billId(billId), options),
+    );
 }

@@ -1,4 +1,6 @@
+import { certificateAttributes, CryptoInputError } from '@smartmeter/crypto';
 import type { SubscriptionRecord } from '@smartmeter/domain';
+import { readFileSync } from 'node:fs';
 import type { Keystore } from '../keystore';
 import {
   identityIn,
@@ -7,7 +9,7 @@ import {
   type ConnectionProfile,
   type IdentityFiles,
 } from '../profile';
-import { UsageError } from '../errors';
+import { NotOnChannel, UsageError } from '../errors';
 import type { OutputOptions } from '../output';
 
 /** Options every command shares. */
@@ -50,18 +52,72 @@ export function resolveIdentity(
   return { name, files };
 }
 
+/**
+ * The channel a command acts on: -c, or the organization's only channel. A channel the organization is not a
+ * member of is refused as the peers would refuse it (exit 1: NotOnChannel), before anything is sent.
+ */
 export function resolveChannel(profile: ConnectionProfile, options: GlobalOptions): string {
   if (options.channel) {
     if (!profile.channels.includes(options.channel)) {
-      throw new UsageError(
-        `${profile.org} is not on channel ${options.channel} (its channels: ${profile.channels.join(', ')})`,
+      throw new NotOnChannel(
+        `${profile.mspId} is not a member of channel ${options.channel}: its channels are ${profile.channels.join(', ')} (-c ${profile.channels[0]})`,
       );
     }
     return options.channel;
   }
   if (profile.channels.length !== 1)
-    throw new UsageError(`${profile.org} is on several channels: choose one with --channel`);
+    throw new UsageError(
+      `${profile.mspId} is on channels ${profile.channels.join(', ')}: choose one with -c <channel>, e.g. -c ${profile.channels[0]}`,
+    );
   return profile.channels[0];
+}
+
+/** The identity a command acts as: -i, else the profile's default; its role from its certificate. */
+export interface ActingIdentity {
+  name: string;
+  files: IdentityFiles;
+  /** Whether -i named it; false for the profile's default identity. */
+  chosen: boolean;
+  /** The certificate's role attribute (subscriber for a household), undefined when it has none. */
+  role?: string;
+}
+
+/** resolveIdentity, with the role its certificate carries (for requireHousehold). */
+export function actingIdentity(
+  profile: ConnectionProfile,
+  requested: string | undefined,
+  keystore: Keystore,
+): ActingIdentity {
+  const { name, files } = resolveIdentity(profile, requested, keystore);
+  let role: string | undefined;
+  try {
+    role = certificateAttributes(readFileSync(files.certPath)).role;
+  } catch (err) {
+    const reason =
+      err instanceof CryptoInputError ? err.message : ((err as NodeJS.ErrnoException).code ?? String(err));
+    throw new ProfileError(`cannot read the certificate of identity ${name} ${files.certPath}: ${reason}`);
+  }
+  return { name, files, chosen: requested !== undefined, role };
+}
+
+/**
+ * A household's own command (dispute a bill, decide on a personal-data request, rebind a subscription) run as
+ * an identity that is not a household: refused here, naming the identity it would have run as, instead of a
+ * refusal from the chaincode that does not say who asked.
+ */
+export function requireHousehold(
+  deps: { identity(): ActingIdentity; profile(): ConnectionProfile },
+  command: string,
+): void {
+  const identity = deps.identity();
+  if (identity.role === 'subscriber') return;
+  const profile = deps.profile();
+  const which = identity.chosen
+    ? `identity ${identity.name}`
+    : `${identity.name}, the default identity of the ${profile.org} profile,`;
+  throw new UsageError(
+    `${command} is for the household: it would run as ${which} whose role is ${identity.role ?? '(none)'}, not subscriber; pass -i <the household's identity> with its households profile`,
+  );
 }
 
 /**

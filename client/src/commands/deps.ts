@@ -7,7 +7,7 @@ import type { ConnectionProfile, IdentityFiles } from '../profile';
 import type { ReportAccessRequest, ReportBill, ReportSubscription } from '../reporting/reportDb';
 import type { LoadRow } from '../reporting/reports';
 import type { SyncOptions, SyncResult, SyncSources } from '../reporting/sync';
-import type { GlobalOptions } from './context';
+import type { ActingIdentity, GlobalOptions } from './context';
 
 /**
  * What the commands need from outside, after the GitHub CLI's cmdutil.Factory: meterctl's factory opens gateways,
@@ -31,6 +31,8 @@ export interface CommandDeps {
   profile(): ConnectionProfile;
   /** The party's local keystore (--keystore, METERCTL_HOME or ~/.meterctl). */
   keystore(): Keystore;
+  /** The identity commands act as (-i, else the profile's default) and its role; opens nothing. */
+  identity(): ActingIdentity;
   /** Runs fn with the contract clients of the channel in use, as the identity in use; always disconnects. */
   withChannel<T>(fn: (clients: ContractClients, context: ChannelContext) => Promise<T>): Promise<T>;
   readonly ca: CertificateAuthority;

@@ -15,7 +15,7 @@ import {
 } from '../reporting/reportDb';
 import { collect, loadReport } from '../reporting/reports';
 import { syncChannel } from '../reporting/sync';
-import { resolveChannel, resolveIdentity, type GlobalOptions } from './context';
+import { actingIdentity, resolveChannel, resolveIdentity, type GlobalOptions } from './context';
 import type { ChannelContext, CommandDeps, CommandFactory, ContractClients, ReportStore } from './deps';
 
 /** meterctl's own factory: the process's streams and environment, the profile's gateway peer and CA. */
@@ -23,7 +23,15 @@ export const defaultFactory: CommandFactory = {
   streams: {
     // Looked up at each write, so that whoever replaces process.stdout.write (tests) sees the output.
     stdout: { write: (text) => void process.stdout.write(text) },
-    stderr: { write: (text) => void process.stderr.write(text) },
+    stderr: {
+      write: (text) => void process.stderr.write(text),
+      get isTTY() {
+        return process.stderr.isTTY;
+      },
+      get columns() {
+        return process.stderr.columns;
+      },
+    },
   },
   deps: (globals) => gatewayDeps(globals, defaultFactory.streams),
 };
@@ -64,6 +72,7 @@ function gatewayDeps(globals: GlobalOptions, streams: Streams): CommandDeps {
     now: () => new Date(),
     profile: () => resolveProfile(globals),
     keystore: () => resolveKeystore(globals),
+    identity: () => actingIdentity(resolveProfile(globals), globals.identity, resolveKeystore(globals)),
     withChannel: (fn) => onChannel(globals, (chaincode, context) => fn(contractClients(chaincode), context)),
     ca: { register: registerIdentity, enroll: enrollIdentity },
     openReportDb: async (serverUrl, name) =>

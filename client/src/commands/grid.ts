@@ -103,10 +103,18 @@ export async function runGridRounds(deps: CommandDeps, options: GridRoundsOption
 const roundColumns = [
   { header: 'period start', value: (r: AggregationRoundRecord) => r.periodStart },
   { header: 'status', value: (r: AggregationRoundRecord) => r.status },
-  { header: 'shares', value: (r: AggregationRoundRecord) => `${r.shareCount}/${r.expectedShares}` },
+  {
+    header: 'shares',
+    value: (r: AggregationRoundRecord) => `${r.shareCount}/${r.expectedShares}`,
+    csv: [
+      { header: 'shares', value: (r: AggregationRoundRecord) => r.shareCount },
+      { header: 'expected_shares', value: (r: AggregationRoundRecord) => r.expectedShares },
+    ],
+  },
   {
     header: 'load kWh',
     value: (r: AggregationRoundRecord) => (r.load === undefined ? '-' : formatKwh(Number(r.load))),
+    csv: [{ header: 'load_wh', value: (r: AggregationRoundRecord) => r.load }],
   },
   {
     header: 'missing meters',
@@ -181,6 +189,10 @@ export function registerGridCommands(program: Command, deps: () => CommandDeps):
     .command('grid')
     .description(
       'aggregate privacy mode: day filters, regional loads and missing meters (docs/aggregation.md)',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid grid rounds --region north/d3 --from 2026-12-02 --to 2026-12-03',
     );
   grid
     .command('publish-filters')
@@ -202,6 +214,10 @@ export function registerGridCommands(program: Command, deps: () => CommandDeps):
     .requiredOption('--region <regionCode>', 'grid area')
     .requiredOption('--from <time>', 'start (UTC)')
     .requiredOption('--to <time>', 'end (exclusive, at most 7 days later)')
+    .addHelpText(
+      'after',
+      '\nWith --csv the load is a number column, load_wh.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid grid rounds --region north/d3 --from 2026-12-02 --to 2026-12-03',
+    )
     .action((flags: { region: string; from: string; to: string }) =>
       runGridRounds(deps(), {
         regionCode: flags.region,
@@ -230,5 +246,9 @@ export function registerGridCommands(program: Command, deps: () => CommandDeps):
       "meters recorded as missing, for one distributor (its operators and the authority's auditors)",
     )
     .requiredOption('--distributor <mspId>', 'distributor MSP id, e.g. Distributor1MSP')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid grid faulty-meters --distributor Distributor1MSP',
+    )
     .action((flags: { distributor: string }) => runGridFaultyMeters(deps(), flags.distributor));
 }

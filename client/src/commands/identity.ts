@@ -54,6 +54,10 @@ export function registerIdentityCommands(program: Command, deps: () => CommandDe
     .command('identity')
     .description(
       "identities at the organization's Fabric CA (role and pseudonymous ids go into the certificate)",
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json identity register hh-17 --role subscriber --subscriber-id hh-17',
     );
   identity
     .command('register <name>')

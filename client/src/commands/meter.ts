@@ -3,6 +3,7 @@ import { sealPersonalData } from '@smartmeter/crypto';
 import type { SubscriptionRecord } from '@smartmeter/domain';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors';
+import * as ids from '../ids';
 import { writeSecretFile } from '../keystore';
 import { printResult } from '../output';
 import { buildPairBundle, certificateAttribute } from '../pairBundle';
@@ -80,7 +81,13 @@ export async function runMeterPairBundle(
 }
 
 export function registerMeterCommands(program: Command, deps: () => CommandDeps): void {
-  const meter = program.command('meter').description('smart meters');
+  const meter = program
+    .command('meter')
+    .description('smart meters')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 meter pair-bundle sub_3f... --key home --out ~/meter.json',
+    );
   meter
     .command('pair-bundle <subscriptionId>')
     .description(
@@ -100,5 +107,7 @@ export function registerMeterCommands(program: Command, deps: () => CommandDeps)
       'after',
       '\nRun as the household (-i), which must be able to read the subscription. The meter then makes its own key\nand enrolls with its one-time secret (meter-sim enroll), so its private key never leaves it.\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 meter pair-bundle sub_3f... --key home --out ~/meter.json',
     )
-    .action((id: string, options: PairBundleOptions) => runMeterPairBundle(deps(), id, options));
+    .action((id: string, options: PairBundleOptions) =>
+      runMeterPairBundle(deps(), ids.subscriptionId(id), options),
+    );
 }

@@ -9,9 +9,10 @@ import {
 import { ErrorCode, type AccessRequestRecord } from '@smartmeter/domain';
 import { readFileSync } from 'node:fs';
 import { refusalOf, UsageError } from '../errors';
+import * as ids from '../ids';
 import { writeSecretFile } from '../keystore';
 import { printResult, printRows, type Column } from '../output';
-import { resolveChannel, transientEndorsers } from './context';
+import { requireHousehold, resolveChannel, transientEndorsers } from './context';
 import type { ChannelContext, CommandDeps, ContractClients } from './deps';
 
 type AccessRequestSummary = Pick<
@@ -22,7 +23,14 @@ type AccessRequestSummary = Pick<
 export const accessRequestColumns: Column<AccessRequestSummary>[] = [
   { header: 'request', value: (r) => r.requestId },
   { header: 'subscription', value: (r) => r.subscriptionId },
-  { header: 'requester', value: (r) => `${r.requesterMspId} (${r.requesterRole})` },
+  {
+    header: 'requester',
+    value: (r) => `${r.requesterMspId} (${r.requesterRole})`,
+    csv: [
+      { header: 'requester_msp_id', value: (r) => r.requesterMspId },
+      { header: 'requester_role', value: (r) => r.requesterRole },
+    ],
+  },
   { header: 'status', value: (r) => r.status },
   { header: 'requested', value: (r) => r.requestedAt },
   { header: 'reason', value: (r) => r.reason },
@@ -109,6 +117,7 @@ export async function runPersonalDataGrant(
   requestId: string,
   options: PersonalDataGrantOptions,
 ): Promise<void> {
+  requireHousehold(deps, 'personal-data grant');
   const key = deps.keystore().sessionKeyBytes(options.key);
   await showRequest(deps, async ({ personalData, subscriptions }, { profile }) => {
     const request = await personalData.get(requestId);
@@ -130,6 +139,7 @@ export async function runPersonalDataGrant(
 }
 
 export function runPersonalDataDeny(deps: CommandDeps, requestId: string, reason: string): Promise<void> {
+  requireHousehold(deps, 'personal-data deny');
   return showRequest(deps, ({ personalData }) => personalData.deny(requestId, reason));
 }
 
@@ -205,7 +215,11 @@ export async function runPersonalDataList(
 export function registerPersonalDataCommands(program: Command, deps: () => CommandDeps): void {
   const personal = program
     .command('personal-data')
-    .description("consented, logged access to a household's personal data (never stored on the ledger)");
+    .description("consented, logged access to a household's personal data (never stored on the ledger)")
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 personal-data list --subscription sub_3f...',
+    );
   personal
     .command('request <subscriptionId>')
     .description("the distributor or the authority asks for a household's personal data, with a reason")
@@ -214,7 +228,9 @@ export function registerPersonalDataCommands(program: Command, deps: () => Comma
       'after',
       '\nA key pair is made for this request alone; its private key stays in the keystore (request-keys/, 0600)\nand is destroyed when the data is purged, so no copy left on any peer\'s disk can be opened afterwards.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data request sub_3f... --reason "fraud case 117"',
     )
-    .action((id: string, flags: { reason: string }) => runPersonalDataRequest(deps(), id, flags.reason));
+    .action((id: string, flags: { reason: string }) =>
+      runPersonalDataRequest(deps(), ids.subscriptionId(id), flags.reason),
+    );
   personal
     .command('grant <requestId>')
     .description(
@@ -226,17 +242,25 @@ export function registerPersonalDataCommands(program: Command, deps: () => Comma
       'the data as the meter keeps it, already sealed (<meter state>/<subscription>/personal-data.sealed)',
     )
     .requiredOption('--key <name>', "the subscription's session key from the keystore")
-    .addHelpText('after', '\nGive exactly one of --data-file and --sealed-file.')
+    .addHelpText(
+      'after',
+      '\nGive exactly one of --data-file and --sealed-file. Run as the household (-i).\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 personal-data grant par_3f... --sealed-file meter-state/sub_3f.../personal-data.sealed --key home',
+    )
     .action((requestId: string, flags: { dataFile?: string; sealedFile?: string; key: string }) => {
+      const id = ids.requestId(requestId);
       const options = parseGrantOptions(flags);
-      return runPersonalDataGrant(deps(), requestId, options);
+      return runPersonalDataGrant(deps(), id, options);
     });
   personal
     .command('deny <requestId>')
     .description('the household refuses a request')
     .requiredOption('--reason <text>', 'why')
+    .addHelpText(
+      'after',
+      "\nRun as the household (-i).\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 personal-data deny par_3f... --reason 'not without a court order'",
+    )
     .action((requestId: string, flags: { reason: string }) =>
-      runPersonalDataDeny(deps(), requestId, flags.reason),
+      runPersonalDataDeny(deps(), ids.requestId(requestId), flags.reason),
     );
   personal
     .command('fetch <requestId>')
@@ -247,7 +271,7 @@ export function registerPersonalDataCommands(program: Command, deps: () => Comma
       "\nOpened with the request's own key from the keystore. Once the peers have purged the data (block-to-live),\nfetch destroys that key too: every copy left anywhere is then unreadable.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data fetch par_3f...",
     )
     .action((requestId: string, options: PersonalDataFetchOptions) =>
-      runPersonalDataFetch(deps(), requestId, options),
+      runPersonalDataFetch(deps(), ids.requestId(requestId), options),
     );
   personal
     .command('forget <requestId>')
@@ -259,17 +283,27 @@ export function registerPersonalDataCommands(program: Command, deps: () => Comma
       '\nFor when the data is no longer needed before its block-to-live ends (fetch does this by itself after).\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data forget par_3f...',
     )
     .action((requestId: string) => {
-      runPersonalDataForget(deps(), requestId);
+      runPersonalDataForget(deps(), ids.requestId(requestId));
     });
   personal
     .command('show <requestId>')
     .description('one access request')
-    .action((requestId: string) => runPersonalDataShow(deps(), requestId));
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 personal-data show par_3f...',
+    )
+    .action((requestId: string) => runPersonalDataShow(deps(), ids.requestId(requestId)));
   personal
     .command('list')
     .description('access requests: of one subscription, or all the caller may see')
     .option('--subscription <subscriptionId>', 'only this subscription (households use this)')
-    .action((options: { subscription?: string }) => runPersonalDataList(deps(), options));
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid personal-data list',
+    )
+    .action((options: { subscription?: string }) =>
+      runPersonalDataList(deps(), { subscription: ids.optionalSubscriptionId(options.subscription) }),
+    );
 }
 
 /** An input file as bytes; one that cannot be read is a usage mistake. */

@@ -62,13 +62,23 @@ export async function runPriceSignalShow(deps: CommandDeps, options: PriceSignal
   const records = await deps.withChannel(({ pricing }) => pricing.signals(regionCode, from, to));
   printRows(deps.output, records, [
     { header: 'period start', value: (s) => s.periodStart },
-    { header: 'price (µ/kWh)', value: (s) => s.priceMicroPerKwh },
+    {
+      header: 'price (µ/kWh)',
+      value: (s) => s.priceMicroPerKwh,
+      csv: [{ header: 'price_micro_per_kwh', value: (s) => s.priceMicroPerKwh }],
+    },
     { header: 'published', value: (s) => s.publishedAt },
   ]);
 }
 
 export function registerPriceSignalCommands(program: Command, deps: () => CommandDeps): void {
-  const signals = program.command('price-signal').description("the authority's regional price signals");
+  const signals = program
+    .command('price-signal')
+    .description("the authority's regional price signals")
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json price-signal show --region north/d1 --from 2026-11-01 --to 2026-11-02',
+    );
   signals
     .command('publish')
     .description('publish price signals for a region (authority auditor) from a JSON or YAML file')
@@ -88,6 +98,10 @@ export function registerPriceSignalCommands(program: Command, deps: () => Comman
     .requiredOption('--region <regionCode>', 'grid area')
     .requiredOption('--from <time>', 'start')
     .requiredOption('--to <time>', 'end (exclusive)')
+    .addHelpText(
+      'after',
+      '\nPrices are in millionths of the currency unit per kWh (250000 = 0.25 GBP/kWh).\nExample:\n  meterctl -p .network/profiles/distributor1.json price-signal show --region north/d1 --from 2026-11-01 --to 2026-11-02',
+    )
     .action((flags: { region: string; from: string; to: string }) => {
       const options = parseShowOptions(flags);
       return runPriceSignalShow(deps(), options);

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { printResult } from '../output';
-import { identityFiles } from '../profile';
+import { resolveIdentity } from './context';
 import type { CommandDeps } from './deps';
 
+/** The identity is found as commands find it: in the profile, or enrolled into the keystore. */
 export function runProfileShow(deps: CommandDeps): void {
   const loaded = deps.profile();
-  const identity = deps.globals.identity ?? loaded.defaultIdentity;
-  const files = identityFiles(loaded, identity);
+  const { name: identity, files } = resolveIdentity(loaded, deps.globals.identity, deps.keystore());
   printResult(deps.output, { ...loaded, identity, identityFiles: files }, () =>
     [
       `organization  ${loaded.org} (${loaded.mspId})`,
@@ -19,10 +19,17 @@ export function runProfileShow(deps: CommandDeps): void {
 }
 
 export function registerProfileCommands(program: Command, deps: () => CommandDeps): void {
-  const profile = program.command('profile').description('connection profiles');
+  const profile = program
+    .command('profile')
+    .description('connection profiles')
+    .addHelpText('after', '\nExample:\n  meterctl -p .network/profiles/distributor1.json profile show');
   profile
     .command('show')
     .description('print the connection profile and identity in use')
+    .addHelpText(
+      'after',
+      '\nThe identity (-i) may be one of the profile or one enrolled into the keystore (meterctl identity enroll).\nExample:\n  meterctl -p .network/profiles/households1.json -k ~/.hh -i hh-17 profile show',
+    )
     .action(() => {
       runProfileShow(deps());
     });

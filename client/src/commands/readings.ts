@@ -7,7 +7,8 @@ import {
   openReadings,
 } from '@smartmeter/domain';
 import type { MissingPeriods } from '../contracts/MeasurementClient';
-import { printResult, printRows, type OutputSink } from '../output';
+import * as ids from '../ids';
+import { printResult, printRows, type Column, type OutputSink } from '../output';
 import { sessionKeyFor } from '../sessionKeys';
 import { isoOption } from './context';
 import type { CommandDeps } from './deps';
@@ -76,15 +77,33 @@ export async function runReadingsList(
       : sessionKeyFor(subscription, profile.mspId, deps.keystore()).key;
     return decryptReadings(subscription, records, key);
   });
-  printRows(deps.output, rows, [
-    { header: 'period start', value: (r) => r.periodStart },
-    { header: 'seq', value: (r) => r.sequence },
-    { header: 'energy', value: (r) => (r.payload ? `${r.payload.energyWh} ${r.payload.unit}` : r.error) },
-    { header: 'utility', value: (r) => r.payload?.utility },
-    { header: 'quality', value: (r) => r.payload?.quality },
-    { header: 'submitted', value: (r) => r.submittedAt },
-  ]);
+  printRows(deps.output, rows, readingColumns);
 }
+
+/** The quantity of a reading in this unit, undefined when it is in another or was not decrypted. */
+const quantityIn = (unit: string) => (r: DecryptedReading) =>
+  r.payload?.unit === unit ? r.payload.energyWh : undefined;
+
+/**
+ * In a table the quantity with its unit ("249 Wh"), or why there is none; in CSV numbers in a column per unit
+ * (electricity in energy_wh, gas and water in volume_l) and the reason in its own column.
+ */
+export const readingColumns: Column<DecryptedReading>[] = [
+  { header: 'period start', value: (r) => r.periodStart },
+  { header: 'seq', value: (r) => r.sequence },
+  {
+    header: 'energy',
+    value: (r) => (r.payload ? `${r.payload.energyWh} ${r.payload.unit}` : r.error),
+    csv: [
+      { header: 'energy_wh', value: quantityIn('Wh') },
+      { header: 'volume_l', value: quantityIn('L') },
+      { header: 'error', value: (r) => r.error },
+    ],
+  },
+  { header: 'utility', value: (r) => r.payload?.utility },
+  { header: 'quality', value: (r) => r.payload?.quality },
+  { header: 'submitted', value: (r) => r.submittedAt },
+];
 
 /** The missing periods of a range and the readings in it that do not decrypt in their slot. */
 export type ReadingGaps = MissingPeriods & { invalid: InvalidReading[] };
@@ -143,7 +162,13 @@ function printGaps(output: OutputSink, subscriptionId: string, gaps: ReadingGaps
 }
 
 export function registerReadingCommands(program: Command, deps: () => CommandDeps): void {
-  const readings = program.command('readings').description('encrypted meter readings');
+  const readings = program
+    .command('readings')
+    .description('encrypted meter readings')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 --csv readings list sub_3f... --from 2026-11-01 --to 2026-12-01 > readings.csv',
+    );
   readings
     .command('list <subscriptionId>')
     .description('readings with periods in [from, to), decrypted with the key the caller holds')
@@ -152,11 +177,12 @@ export function registerReadingCommands(program: Command, deps: () => CommandDep
     .option('--encrypted', 'do not decrypt')
     .addHelpText(
       'after',
-      '\nThe household decrypts with its own session key, the distributor and the authority by unwrapping\ntheir grant with their organization key from the keystore.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid readings list sub_3f... --from 2026-11-01 --to 2026-11-02',
+      '\nThe household decrypts with its own session key, the distributor and the authority by unwrapping\ntheir grant with their organization key from the keystore. With --csv: energy_wh (electricity) or volume_l\n(gas, water) as numbers, and error for a reading that does not decrypt.\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid readings list sub_3f... --from 2026-11-01 --to 2026-11-02',
     )
     .action((id: string, flags: { from: string; to: string; encrypted?: boolean }) => {
+      const subscriptionId = ids.subscriptionId(id);
       const range = parseRange(flags);
-      return runReadingsList(deps(), id, { ...range, encrypted: flags.encrypted });
+      return runReadingsList(deps(), subscriptionId, { ...range, encrypted: flags.encrypted });
     });
   readings
     .command('missing <subscriptionId>')
@@ -170,7 +196,8 @@ export function registerReadingCommands(program: Command, deps: () => CommandDep
       '\nInvalid readings are found by decrypting with the key the caller holds; bills list them the same way and do\nnot bill them.\nExample:\n  meterctl -p .network/profiles/distributor1.json readings missing sub_3f... --from 2026-11-01 --to 2026-12-01',
     )
     .action((id: string, flags: { from: string; to: string }) => {
+      const subscriptionId = ids.subscriptionId(id);
       const range = parseRange(flags);
-      return runReadingsMissing(deps(), id, range);
+      return runReadingsMissing(deps(), subscriptionId, range);
     });
 }

@@ -4,10 +4,15 @@ import { isoSecondsOf, type SubscriptionRecord } from '@smartmeter/domain';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Keystore } from '../keystore';
 import { join } from 'node:path';
-import { renderChart } from '../charts';
-import { ServiceUnreachable, UsageError } from '../errors';
-import { formatKwh, formatMoney, printRows } from '../output';
-import { DEFAULT_REPORT_DB_NAME } from '../reporting/reportDb';
+import { renderLoadChart } from '../charts';
+import { UsageError } from '../errors';
+import { formatKwh, printRows, type Column } from '../output';
+import {
+  DEFAULT_REPORT_DB_NAME,
+  isConnectionFailure,
+  reportDbUnreachable,
+  type ReportBill,
+} from '../reporting/reportDb';
 import {
   filterDefined,
   groupSubscriptions,
@@ -16,10 +21,12 @@ import {
   type LoadRow,
   type SubscriptionGrouping,
 } from '../reporting/reports';
-import type { SyncOptions, SyncResult } from '../reporting/sync';
+import type { KeyUnavailable, SkipKind, SyncOptions, SyncResult } from '../reporting/sync';
+import { syncProgress, type SyncProgress } from '../reporting/syncProgress';
 import { sessionKeyFor } from '../sessionKeys';
+import { billFigureColumns } from './bill';
 import { accessRequestColumns } from './personalData';
-import { integerOption, isoOption, optionalIsoOption } from './context';
+import { integerOption, isoOption, optionalIsoOption, resolveChannel } from './context';
 import type { CommandDeps, ReportStore } from './deps';
 
 /** Which reporting database: --db-url and --db-name. */
@@ -38,36 +45,43 @@ function reportDbUrl(deps: CommandDeps, o: DbOptions): string {
   return url;
 }
 
+/**
+ * The reporting database, opened: a connection that fails, at open or at any later call, ends the command with
+ * exit 3 and the database's URL (the ReportDb says so itself; this also covers errors with a connection code).
+ */
 async function openDb(deps: CommandDeps, o: DbOptions): Promise<ReportStore> {
   const url = reportDbUrl(deps, o);
-  try {
-    return await deps.openReportDb(url, o.dbName);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT')
-      throw new ServiceUnreachable(
-        `cannot reach the reporting database at ${redact(url)}; is the network up? ./test-network.sh status`,
-      );
-    throw err;
-  }
+  const reachable = <T>(call: () => Promise<T>): Promise<T> =>
+    call().catch((err: unknown) => {
+      throw isConnectionFailure(err) ? reportDbUnreachable(url) : err;
+    });
+  const store = await reachable(() => deps.openReportDb(url, o.dbName));
+  return {
+    load: (...args) => reachable(() => store.load(...args)),
+    subscriptions: () => reachable(() => store.subscriptions()),
+    accessRequests: (selector) => reachable(() => store.accessRequests(selector)),
+    bills: (selector) => reachable(() => store.bills(selector)),
+    syncChannel: (...args) => reachable(() => store.syncChannel(...args)),
+  };
 }
 
-/** Hides credentials in a URL before printing it. */
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-/** The key, or why the organization cannot unwrap it (e.g. its private key of that version is not in this keystore). */
+/**
+ * The key, or why the organization cannot unwrap it, with the kind of reason for the sync's summary: no grant
+ * to the organization, no private key of the version granted in this keystore, or a grant that does not unwrap.
+ */
 export function unwrapForReports(
   subscription: SubscriptionRecord,
   mspId: string,
   keystore: Keystore,
-): Buffer | { unavailable: string } {
+): Buffer | KeyUnavailable {
+  const granted = subscription.keyGrants.some((grant) => grant.mspId === mspId);
   try {
     return sessionKeyFor(subscription, mspId, keystore).key;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof CryptoInputError || err instanceof DecryptionError)
-      return { unavailable: err.message };
+    if (err instanceof UsageError)
+      return { unavailable: err.message, kind: granted ? 'no-private-key' : 'no-grant' };
+    if (err instanceof CryptoInputError || err instanceof DecryptionError)
+      return { unavailable: err.message, kind: 'key-does-not-unwrap' };
     throw err;
   }
 }
@@ -77,14 +91,30 @@ export interface ReportSyncOptions extends DbOptions {
   follow?: boolean;
   /** Where checkpoints are kept (default: <keystore>/report-sync). */
   checkpointDir?: string;
+  /** Without a terminal, a progress line every this many blocks (and every PROGRESS_LINE_MS). */
+  progressEvery: number;
 }
 
-/** Syncs the --channel, or every channel of the profile, each from its file checkpoint. */
+/** Without a terminal, a channel's progress line comes at least this often while blocks are synced. */
+export const PROGRESS_LINE_MS = 5000;
+
+export function parseSyncOptions(
+  flags: DbOptions & { follow?: boolean; checkpointDir?: string; progressEvery: string },
+): ReportSyncOptions {
+  const { progressEvery, ...rest } = flags;
+  return { ...rest, progressEvery: integerOption('--progress-every', progressEvery, 1, 1_000_000) };
+}
+
+/**
+ * Syncs the --channel, or every channel of the profile, each from its file checkpoint. Progress goes to stderr
+ * (a bar per channel on a terminal, else a line now and then); readings left out of the load are summed into one
+ * warning per channel and reason at the end, not told one by one.
+ */
 export async function runReportSync(deps: CommandDeps, options: ReportSyncOptions): Promise<void> {
   const profile = deps.profile();
+  const channels = deps.globals.channel ? [resolveChannel(profile, deps.globals)] : profile.channels;
   const keystore = deps.keystore();
   const db = await openDb(deps, options);
-  const channels = deps.globals.channel ? [deps.globals.channel] : profile.channels;
   const checkpointDir = options.checkpointDir ?? join(keystore.dir, 'report-sync');
   mkdirSync(checkpointDir, { recursive: true, mode: 0o700 });
   const abort = new AbortController();
@@ -93,39 +123,72 @@ export async function runReportSync(deps: CommandDeps, options: ReportSyncOption
   });
   const sessionKey = (subscription: SubscriptionRecord) =>
     unwrapForReports(subscription, profile.mspId, keystore);
+  const progress = syncProgress(deps.output.stderr, {
+    everyBlocks: options.progressEvery,
+    everyMs: PROGRESS_LINE_MS,
+    now: () => deps.now(),
+  });
+  let results: (SyncResult & { channel: string })[];
   try {
-    const results = await Promise.all(
+    results = await Promise.all(
       channels.map(async (channel) => {
-        const syncOptions = channelSyncOptions(deps, channel, {
+        const syncOptions = channelSyncOptions(channel, progress, {
           checkpointPath: join(checkpointDir, `${options.dbName}.${channel}.json`),
           follow: Boolean(options.follow),
           signal: abort.signal,
         });
-        return { channel, ...(await db.syncChannel(channel, sessionKey, syncOptions)) };
+        try {
+          return { channel, ...(await db.syncChannel(channel, sessionKey, syncOptions)) };
+        } finally {
+          progress.finished(channel);
+        }
       }),
     );
-    printSyncResults(deps, results);
   } finally {
+    progress.close();
     release();
   }
+  printSkipSummary(deps, results);
+  printSyncResults(deps, results);
 }
 
-/** A channel's sync tells its progress on stderr, each line prefixed with the channel. */
+/** A channel's sync tells its progress; what it skips is summed in its result. */
 function channelSyncOptions(
-  deps: CommandDeps,
   channel: string,
+  progress: SyncProgress,
   options: Pick<SyncOptions, 'checkpointPath' | 'follow' | 'signal'>,
 ): SyncOptions {
-  const stderr = deps.output.stderr;
+  let documents = 0;
   return {
     ...options,
-    onSkip: (subscriptionId, reason) => {
-      stderr.write(`${channel}: readings of ${subscriptionId} are not counted in the load: ${reason}\n`);
+    onStart: (from, height) => {
+      progress.started(channel, Number(height > from ? height - from : 0n));
     },
-    onBlock: (block, written) => {
-      stderr.write(`${channel}: synced block ${block} (${written} documents)\n`);
+    onBlock: (_block, written) => {
+      documents += written;
+      progress.block(channel, documents);
     },
   };
+}
+
+/** What each kind of skip means, for the summary line. */
+const SKIP_KINDS: Readonly<Record<SkipKind, string>> = {
+  'no-grant': 'their session key is not granted to this organization',
+  'no-private-key': 'this keystore has no private key of the organization key version they are wrapped for',
+  'key-does-not-unwrap': 'their key grant does not unwrap',
+  'invalid-reading': 'they do not decrypt in their slot (INVALID_READING)',
+};
+
+/** One warning per channel and kind: how many readings of how many subscriptions, and the first reason. */
+function printSkipSummary(deps: CommandDeps, results: (SyncResult & { channel: string })[]): void {
+  const lines = results.flatMap((r) =>
+    r.skipped.map((s) => {
+      const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+      return `  ${r.channel}: ${count(s.readings, 'reading')} of ${count(s.subscriptionIds.length, 'subscription')}: ${SKIP_KINDS[s.kind]}; first ${s.subscriptionIds[0]}: ${s.reason}`;
+    }),
+  );
+  if (lines.length === 0) return;
+  deps.output.stderr.write(`warning: readings not counted in the load:\n${lines.join('\n')}\n`);
 }
 
 function printSyncResults(deps: CommandDeps, results: (SyncResult & { channel: string })[]): void {
@@ -198,7 +261,7 @@ export async function runReportLoad(deps: CommandDeps, options: ReportLoadOption
     throw err;
   }
   if (options.svg) {
-    writeFileSync(options.svg, loadChart(rows, options));
+    writeFileSync(options.svg, renderLoadChart(rows, options));
     deps.output.stderr.write(`wrote ${options.svg}\n`);
   }
   const suppressed = rows.filter((r) => r.suppressed).length;
@@ -207,25 +270,31 @@ export async function runReportLoad(deps: CommandDeps, options: ReportLoadOption
       `${suppressed} of ${rows.length} buckets suppressed: they cover fewer than ${minHouseholds} households (a larger --interval or region merges them)\n`,
     );
   }
-  printRows(deps.output, rows, [
-    { header: 'period start', value: (r) => r.periodStart },
-    { header: 'energy kWh', value: (r) => (r.energyWh === null ? 'suppressed' : formatKwh(r.energyWh)) },
-    { header: 'households', value: (r) => r.households },
-    { header: 'readings', value: (r) => r.readingCount },
-  ]);
+  printRows(deps.output, rows, loadColumns(options.bucketSeconds));
 }
 
-function loadChart(rows: LoadRow[], options: ReportLoadOptions): string {
-  return renderChart(
-    rows.map((r) => ({
-      label: r.periodStart.slice(5, 16).replace('T', ' '),
-      value: (r.energyWh ?? 0) / 1000,
-    })),
+/** In CSV: the bucket's start and length, its energy in Wh (empty when suppressed) and whether it is. */
+function loadColumns(bucketSeconds: number): Column<LoadRow>[] {
+  return [
     {
-      title: `Load of ${options.regionCode}, ${options.from} to ${options.to}`,
-      unit: 'kWh',
+      header: 'period start',
+      value: (r) => r.periodStart,
+      csv: [
+        { header: 'period_start', value: (r) => r.periodStart },
+        { header: 'interval_seconds', value: () => bucketSeconds },
+      ],
     },
-  );
+    {
+      header: 'energy kWh',
+      value: (r) => (r.energyWh === null ? 'suppressed' : formatKwh(r.energyWh)),
+      csv: [
+        { header: 'energy_wh', value: (r) => r.energyWh ?? undefined },
+        { header: 'suppressed', value: (r) => r.suppressed },
+      ],
+    },
+    { header: 'households', value: (r) => r.households },
+    { header: 'readings', value: (r) => r.readingCount },
+  ];
 }
 
 const GROUPINGS: readonly SubscriptionGrouping[] = ['status', 'distributor', 'region'];
@@ -260,7 +329,11 @@ export async function runReportMissingReadings(
     { header: 'expected', value: (r) => r.expected },
     { header: 'received', value: (r) => r.received },
     { header: 'missing', value: (r) => r.missing },
-    { header: 'last period', value: (r) => r.lastPeriodStart },
+    {
+      header: 'last period',
+      value: (r) => r.lastPeriodStart,
+      csv: [{ header: 'last_period_start', value: (r) => r.lastPeriodStart }],
+    },
   ]);
 }
 
@@ -288,9 +361,7 @@ export async function runReportBills(
     { header: 'bill', value: (b) => b.billId },
     { header: 'subscription', value: (b) => b.subscriptionId },
     { header: 'distributor', value: (b) => b.distributorMspId },
-    { header: 'period', value: (b) => `${b.periodFrom} - ${b.periodTo}` },
-    { header: 'energy kWh', value: (b) => formatKwh(b.energyWh) },
-    { header: 'total', value: (b) => formatMoney(b.totalMinor, b.currency) },
+    ...billFigureColumns<ReportBill>(),
     { header: 'status', value: (b) => b.status },
   ]);
 }
@@ -306,6 +377,10 @@ export function registerReportCommands(program: Command, deps: () => CommandDeps
     .command('report')
     .description(
       "the authority's reporting database: synced from the ledger, aggregated, never individual readings",
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/authority.json -k ~/.au report sync\n  meterctl -p .network/profiles/authority.json -k ~/.au report subscriptions --by region',
     );
 
   dbOptions(
@@ -316,11 +391,19 @@ export function registerReportCommands(program: Command, deps: () => CommandDeps
       )
       .option('--follow', 'keep following new blocks until interrupted (default: stop when caught up)')
       .option('--checkpoint-dir <dir>', 'where checkpoints are kept (default: <keystore>/report-sync)')
+      .option(
+        '--progress-every <blocks>',
+        `without a terminal, a progress line every this many blocks (and every ${PROGRESS_LINE_MS / 1000} s)`,
+        '100',
+      )
       .addHelpText(
         'after',
-        '\nWithout --channel every channel of the profile is synced. Readings are decrypted with the organization key\nfrom the keystore and only their per-region, per-period sums are stored.\nExample:\n  meterctl -p .network/profiles/authority.json report sync',
+        `\nWithout --channel every channel of the profile is synced. Readings are decrypted with the organization key\nfrom the keystore and only their per-region, per-period sums are stored. Progress goes to stderr: a bar per\nchannel on a terminal, otherwise a line every --progress-every blocks or ${PROGRESS_LINE_MS / 1000} s. Readings that cannot\nbe counted are summed into one warning per channel and reason at the end.\nExample:\n  meterctl -p .network/profiles/authority.json report sync`,
       ),
-  ).action((options: ReportSyncOptions) => runReportSync(deps(), options));
+  ).action((flags: DbOptions & { follow?: boolean; checkpointDir?: string; progressEvery: string }) => {
+    const options = parseSyncOptions(flags);
+    return runReportSync(deps(), options);
+  });
 
   dbOptions(
     report
@@ -337,7 +420,7 @@ export function registerReportCommands(program: Command, deps: () => CommandDeps
       .option('--svg <file>', 'also draw the load as an SVG chart')
       .addHelpText(
         'after',
-        '\nA sum over fewer than k households is one of them: such buckets are suppressed (shown empty, and said so).\nExample:\n  meterctl -p .network/profiles/authority.json report load --region north/d1 --from 2026-11-01 --to 2026-11-02 --svg load.svg',
+        '\nA sum over fewer than k households is one of them: such buckets are suppressed (shown empty, and said so).\nWith --csv: period_start, interval_seconds, energy_wh (empty when suppressed), suppressed, households, readings.\nExample:\n  meterctl -p .network/profiles/authority.json report load --region north/d1 --from 2026-11-01 --to 2026-11-02 --svg load.svg',
       ),
   ).action((flags: ReportLoadFlags) => {
     const commandDeps = deps();
@@ -348,7 +431,11 @@ export function registerReportCommands(program: Command, deps: () => CommandDeps
     report
       .command('subscriptions')
       .description('subscriptions counted by status, distributor or region')
-      .option('--by <grouping>', 'status, distributor or region', 'status'),
+      .option('--by <grouping>', 'status, distributor or region', 'status')
+      .addHelpText(
+        'after',
+        '\nExample:\n  meterctl -p .network/profiles/authority.json report subscriptions --by distributor',
+      ),
   ).action((flags: DbOptions & { by: string }) => {
     const by = parseGrouping(flags.by);
     return runReportSubscriptions(deps(), { ...flags, by });
@@ -358,7 +445,11 @@ export function registerReportCommands(program: Command, deps: () => CommandDeps
     report
       .command('missing-readings')
       .description('active and ended subscriptions with fewer readings than periods that have passed')
-      .option('--as-of <time>', 'count periods ended by this time (default: now)'),
+      .option('--as-of <time>', 'count periods ended by this time (default: now)')
+      .addHelpText(
+        'after',
+        '\nExample:\n  meterctl -p .network/profiles/authority.json --csv report missing-readings --as-of 2026-12-01',
+      ),
   ).action((flags: DbOptions & { asOf?: string }) => {
     const asOf = optionalIsoOption('--as-of', flags.asOf);
     return runReportMissingReadings(deps(), { ...flags, asOf });
@@ -369,7 +460,11 @@ export function registerReportCommands(program: Command, deps: () => CommandDeps
       .command('access-requests')
       .description('the log of personal-data access requests')
       .option('--status <status>', 'PENDING, GRANTED or DENIED')
-      .option('--requester <mspId>', 'only requests by this organization'),
+      .option('--requester <mspId>', 'only requests by this organization')
+      .addHelpText(
+        'after',
+        '\nExample:\n  meterctl -p .network/profiles/authority.json report access-requests --status GRANTED',
+      ),
   ).action((options: DbOptions & { status?: string; requester?: string }) =>
     runReportAccessRequests(deps(), options),
   );
@@ -379,7 +474,11 @@ export function registerReportCommands(program: Command, deps: () => CommandDeps
       .command('bills')
       .description('bills with their totals')
       .option('--status <status>', 'ISSUED, DISPUTED, RESOLVED or PAID')
-      .option('--distributor <mspId>', 'only this distributor'),
+      .option('--distributor <mspId>', 'only this distributor')
+      .addHelpText(
+        'after',
+        '\nWith --csv: period_start, period_end, energy_wh, total_minor and currency columns.\nExample:\n  meterctl -p .network/profiles/authority.json --csv report bills --status PAID > paid.csv',
+      ),
   ).action((options: DbOptions & { status?: string; distributor?: string }) =>
     runReportBills(deps(), options),
   );

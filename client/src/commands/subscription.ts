@@ -10,10 +10,11 @@ import {
 import { readFileSync } from 'node:fs';
 import { checkGrant } from '../grants';
 import { UsageError } from '../errors';
+import * as ids from '../ids';
 import { printResult, printRows, type Column } from '../output';
 import type { ConnectionProfile } from '../profile';
 import { buildSubscriptionRequest } from '../subscriptionRequest';
-import { integerOption, optionalIsoOption } from './context';
+import { integerOption, optionalIsoOption, requireHousehold } from './context';
 import type { ChannelContext, CommandDeps, ContractClients } from './deps';
 
 /** A subscription is requested by a household, through its households profile. */
@@ -34,7 +35,11 @@ export const subscriptionColumns: Column<SubscriptionRecord>[] = [
   { header: 'distributor', value: (s) => s.distributorMspId },
   { header: 'meter', value: (s) => s.meterId },
   { header: 'region', value: (s) => s.approval?.regionCode },
-  { header: 'interval', value: (s) => (s.approval ? `${s.approval.intervalSeconds}s` : undefined) },
+  {
+    header: 'interval',
+    value: (s) => (s.approval ? `${s.approval.intervalSeconds}s` : undefined),
+    csv: [{ header: 'interval_seconds', value: (s) => s.approval?.intervalSeconds }],
+  },
   { header: 'updated', value: (s) => s.updatedAt },
 ];
 
@@ -183,6 +188,7 @@ export function runSubscriptionRebind(
   subscriptionId: string,
   options: SubscriptionRebindOptions,
 ): Promise<void> {
+  requireHousehold(deps, 'subscription rebind');
   return showSubscription(deps, ({ subscriptions }) =>
     subscriptions.rebindKey(subscriptionId, options.party, options.certificatePem),
   );
@@ -297,7 +303,13 @@ export async function runSubscriptionHistory(deps: CommandDeps, subscriptionId: 
 }
 
 export function registerSubscriptionCommands(program: Command, deps: () => CommandDeps): void {
-  const subscription = program.command('subscription').description('household subscriptions');
+  const subscription = program
+    .command('subscription')
+    .description('household subscriptions')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription list --status REQUESTED',
+    );
   subscription
     .command('request')
     .description("a household asks its distributor (the caller's organization) for a subscription")
@@ -336,8 +348,9 @@ export function registerSubscriptionCommands(program: Command, deps: () => Comma
       "\nBefore approving, the session key granted to the distributor is unwrapped with its key from the keystore\nand checked against the request's key id; a bad grant is refused (INVALID_GRANT) and nothing is sent.\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription approve sub_3f... --tariff tou-2026 --region north/d1 --interval 1800",
     )
     .action((id: string, flags: { tariff: string; region: string; interval: string; start?: string }) => {
+      const subscriptionId = ids.subscriptionId(id);
       const options = parseApproveOptions(flags);
-      return runSubscriptionApprove(deps(), id, options);
+      return runSubscriptionApprove(deps(), subscriptionId, options);
     });
   subscription
     .command('check-grant <subscriptionId>')
@@ -348,7 +361,7 @@ export function registerSubscriptionCommands(program: Command, deps: () => Comma
       'after',
       '\nFor the authority, and for a distributor before it approves (approve checks it too).\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid subscription check-grant sub_3f...',
     )
-    .action((id: string) => runSubscriptionCheckGrant(deps(), id));
+    .action((id: string) => runSubscriptionCheckGrant(deps(), ids.subscriptionId(id)));
   subscription
     .command('rebind <subscriptionId>')
     .description("the household moves its subscription (or its meter) to a new certificate's key")
@@ -359,14 +372,21 @@ export function registerSubscriptionCommands(program: Command, deps: () => Comma
       "\nSigned with the household's current identity: only the key a subscription is bound to can move it.\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription rebind sub_3f... --party meter --certificate new-meter.pem",
     )
     .action((id: string, flags: { party: string; certificate: string }) => {
+      const subscriptionId = ids.subscriptionId(id);
       const options = parseRebindOptions(flags);
-      return runSubscriptionRebind(deps(), id, options);
+      return runSubscriptionRebind(deps(), subscriptionId, options);
     });
   subscription
     .command('reject <subscriptionId>')
     .description('the distributor operator rejects a request')
     .requiredOption('--reason <text>', 'why')
-    .action((id: string, flags: { reason: string }) => runSubscriptionReject(deps(), id, flags.reason));
+    .addHelpText(
+      'after',
+      "\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription reject sub_3f... --reason 'meter not at this address'",
+    )
+    .action((id: string, flags: { reason: string }) =>
+      runSubscriptionReject(deps(), ids.subscriptionId(id), flags.reason),
+    );
   subscription
     .command('pair <subscriptionId>')
     .description(
@@ -375,9 +395,11 @@ export function registerSubscriptionCommands(program: Command, deps: () => Comma
     .requiredOption('--key <name>', 'session key from the keystore')
     .addHelpText(
       'after',
-      '\nExample:\n  meterctl -p .network/profiles/distributor1.json -i mtr-0042 subscription pair sub_3f... --key home',
+      '\nExample:\n  meterctl -p .network/profiles/households1.json -i mtr-0042 subscription pair sub_3f... --key home',
     )
-    .action((id: string, flags: { key: string }) => runSubscriptionPair(deps(), id, flags.key));
+    .action((id: string, flags: { key: string }) =>
+      runSubscriptionPair(deps(), ids.subscriptionId(id), flags.key),
+    );
   subscription
     .command('change-interval <subscriptionId>')
     .description('the distributor operator changes how often the meter reports; the meter follows the ledger')
@@ -391,22 +413,32 @@ export function registerSubscriptionCommands(program: Command, deps: () => Comma
       '\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription change-interval sub_3f... --interval 900',
     )
     .action((id: string, flags: { interval: string; from?: string }) => {
+      const subscriptionId = ids.subscriptionId(id);
       const options = parseChangeIntervalOptions(flags);
-      return runSubscriptionChangeInterval(deps(), id, options);
+      return runSubscriptionChangeInterval(deps(), subscriptionId, options);
     });
   subscription
     .command('end <subscriptionId>')
     .description('the household or the distributor operator ends a subscription; its session key is retired')
     .requiredOption('--reason <text>', 'why')
     .option('--effective-at <time>', 'readings from this period on are refused (default: now)')
+    .addHelpText(
+      'after',
+      "\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription end sub_3f... --reason 'moving to Distributor2'",
+    )
     .action((id: string, flags: { reason: string; effectiveAt?: string }) => {
+      const subscriptionId = ids.subscriptionId(id);
       const options = parseEndOptions(flags);
-      return runSubscriptionEnd(deps(), id, options);
+      return runSubscriptionEnd(deps(), subscriptionId, options);
     });
   subscription
     .command('show <subscriptionId>')
     .description('one subscription')
-    .action((id: string) => runSubscriptionShow(deps(), id));
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription show sub_3f...',
+    )
+    .action((id: string) => runSubscriptionShow(deps(), ids.subscriptionId(id)));
   subscription
     .command('list')
     .description(
@@ -414,6 +446,10 @@ export function registerSubscriptionCommands(program: Command, deps: () => Comma
     )
     .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
     .option('--mine', "the caller's own subscriptions (households and meters)")
+    .addHelpText(
+      'after',
+      '\nWith --csv the interval is a number column, interval_seconds.\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription list --mine',
+    )
     .action((flags: { status?: string; mine?: boolean }) => {
       const options = parseListOptions(flags);
       return runSubscriptionList(deps(), options);
@@ -421,7 +457,11 @@ export function registerSubscriptionCommands(program: Command, deps: () => Comma
   subscription
     .command('history <subscriptionId>')
     .description('every committed version of a subscription, oldest first')
-    .action((id: string) => runSubscriptionHistory(deps(), id));
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json subscription history sub_3f...',
+    )
+    .action((id: string) => runSubscriptionHistory(deps(), ids.subscriptionId(id)));
 }
 
 /** The next multiple of the interval from now (UTC epoch), so the first period has not started yet. */

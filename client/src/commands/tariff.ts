@@ -68,7 +68,11 @@ export async function runTariffHistory(
 export function registerTariffCommands(program: Command, deps: () => CommandDeps): void {
   const tariff = program
     .command('tariff')
-    .description('tariffs (distributor operators publish, everyone reads)');
+    .description('tariffs (distributor operators publish, everyone reads)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json tariff show tou-2026 --distributor Distributor1MSP',
+    );
   tariff
     .command('publish <file>')
     .description('publish a new tariff version from a JSON or YAML file (see examples/tariffs)')
@@ -86,7 +90,10 @@ export function registerTariffCommands(program: Command, deps: () => CommandDeps
     .command('show <tariffId>')
     .description('the current version of a tariff')
     .requiredOption('--distributor <mspId>', 'MSP id of the distributor that publishes it')
-    .addHelpText('after', '\nExample:\n  meterctl tariff show tou-2026 --distributor Distributor1MSP')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/distributor1.json tariff show tou-2026 --distributor Distributor1MSP',
+    )
     .action((tariffId: string, flags: { distributor: string }) =>
       runTariffShow(deps(), tariffId, flags.distributor),
     );
@@ -94,6 +101,10 @@ export function registerTariffCommands(program: Command, deps: () => CommandDeps
     .command('history <tariffId>')
     .description('every published version of a tariff, oldest first')
     .requiredOption('--distributor <mspId>', 'MSP id of the distributor that publishes it')
+    .addHelpText(
+      'after',
+      '\nExample:\n  meterctl -p .network/profiles/authority.json -c northgrid tariff history tou-2026 --distributor Distributor1MSP',
+    )
     .action((tariffId: string, flags: { distributor: string }) =>
       runTariffHistory(deps(), tariffId, flags.distributor),
     );

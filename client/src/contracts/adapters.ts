@@ -6,6 +6,7 @@ import { OrgKeyClient } from './OrgKeyClient';
 import { PersonalDataClient } from './PersonalDataClient';
 import { PricingClient } from './PricingClient';
 import { SubscriptionClient } from './SubscriptionClient';
+import { SystemClient } from './SystemClient';
 
 /**
  * Every contract adapter of the chaincode, for one channel. A new contract's adapter is added here and nowhere
@@ -20,6 +21,7 @@ export function contractAdapters(channel: ChaincodeChannel) {
     pricing: new PricingClient(channel),
     billing: new BillingClient(channel),
     aggregation: new AggregationClient(channel),
+    system: new SystemClient(channel),
   };
 }
 

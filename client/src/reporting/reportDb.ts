@@ -1,5 +1,6 @@
 import type { AccessRequestRecord, IntervalChange } from '@smartmeter/domain';
 import nano, { type DocumentScope, type MangoSelector } from 'nano';
+import { ServiceUnreachable } from '../errors';
 
 /**
  * The authority's off-chain reporting database (CouchDB API: pouchdb-server locally, Apache CouchDB in
@@ -93,31 +94,101 @@ const INDEXES: { name: string; fields: string[] }[] = [
   { name: 'by-type-requester', fields: ['docType', 'requesterMspId'] },
 ];
 
+/** A URL with its credentials hidden, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/** What meterctl says (exit 3) when the reporting database cannot be reached, at open or at any later call. */
+export function reportDbUnreachable(url: string): ServiceUnreachable {
+  return new ServiceUnreachable(
+    `cannot reach the reporting database at ${redactUrl(url)}; is the network up? ./test-network.sh status`,
+  );
+}
+
+/** Node's and undici's error codes for a connection that could not be made, or broke off. */
+const CONNECTION_FAILURES: readonly string[] = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+];
+
+/** Whether an error (or its cause) carries a connection failure's code. */
+export function isConnectionFailure(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth += 1) {
+    const { code, cause } = e as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string' && CONNECTION_FAILURES.includes(code)) return true;
+    e = cause;
+  }
+  return false;
+}
+
+/**
+ * Counts the requests nano could not get an HTTP response for. nano rejects those with a plain Error that keeps
+ * neither the code nor the cause, but logs each as { err: 'socket' } just before: that entry is the signal.
+ */
+class TransportFailures {
+  count = 0;
+
+  readonly log = (entry: unknown): void => {
+    if ((entry as { err?: unknown } | null)?.err === 'socket') this.count += 1;
+  };
+}
+
 export class ReportDb {
   private constructor(
     readonly db: DocumentScope<ReportDoc>,
     readonly url: string,
+    private readonly transport: TransportFailures,
   ) {}
 
   /** Connects, creates the database and its indexes if needed. */
   static async open(serverUrl: string, name = DEFAULT_REPORT_DB_NAME): Promise<ReportDb> {
-    const server = nano({ url: serverUrl });
-    try {
-      await server.db.create(name);
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 412) throw err;
-    }
-    const report = new ReportDb(server.use<ReportDoc>(name), serverUrl);
+    const transport = new TransportFailures();
+    const server = nano({ url: serverUrl, log: transport.log });
+    const report = new ReportDb(server.use<ReportDoc>(name), serverUrl, transport);
+    await report.call(async () => {
+      try {
+        await server.db.create(name);
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 412) throw err;
+      }
+    });
     for (const index of INDEXES)
-      await report.db.createIndex({ index: { fields: index.fields }, name: index.name, ddoc: index.name });
+      await report.call(() =>
+        report.db.createIndex({ index: { fields: index.fields }, name: index.name, ddoc: index.name }),
+      );
     return report;
+  }
+
+  /**
+   * One request to the database: a failure to reach it (no HTTP response, or a connection error's code)
+   * becomes ServiceUnreachable with the URL, wherever the database is used; CouchDB's own errors pass through.
+   */
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    const before = this.transport.count;
+    try {
+      return await request();
+    } catch (err) {
+      const noResponse =
+        this.transport.count > before && (err as { statusCode?: unknown }).statusCode === undefined;
+      if (noResponse || isConnectionFailure(err)) throw reportDbUnreachable(this.url);
+      throw err;
+    }
   }
 
   /** The current documents with these ids (missing ones are absent from the map). */
   async fetch(ids: string[]): Promise<Map<string, StoredDoc>> {
     const found = new Map<string, StoredDoc>();
     if (ids.length === 0) return found;
-    const response = await this.db.fetch({ keys: ids }, { include_docs: true });
+    const response = await this.call(() => this.db.fetch({ keys: ids }, { include_docs: true }));
     for (const row of response.rows) {
       if ('doc' in row && row.doc) found.set(row.id, row.doc);
     }
@@ -127,7 +198,7 @@ export class ReportDb {
   /** Writes the documents; each must carry the _rev it was read with (or none if new). */
   async save(docs: StoredDoc[]): Promise<void> {
     if (docs.length === 0) return;
-    const results = await this.db.bulk({ docs });
+    const results = await this.call(() => this.db.bulk({ docs }));
     const failed = results.filter((r) => r.error);
     if (failed.length > 0)
       throw new Error(
@@ -140,14 +211,16 @@ export class ReportDb {
     let startkey = startId;
     let skip = 0;
     for (;;) {
-      const page = await this.db.list({
-        startkey,
-        endkey: endId,
-        inclusive_end: false,
-        include_docs: true,
-        limit: pageSize,
-        skip,
-      });
+      const page = await this.call(() =>
+        this.db.list({
+          startkey,
+          endkey: endId,
+          inclusive_end: false,
+          include_docs: true,
+          limit: pageSize,
+          skip,
+        }),
+      );
       for (const row of page.rows) if (row.doc) yield row.doc;
       if (page.rows.length < pageSize) return;
       startkey = page.rows[page.rows.length - 1].id;
@@ -166,11 +239,13 @@ export class ReportDb {
   ): AsyncGenerator<T & { _id: string }> {
     let after = `${docType}|`;
     for (;;) {
-      const result = await this.db.find({
-        selector: { ...selector, docType, _id: { $gt: after, $lt: `${docType}|\ufff0` } },
-        sort: [{ _id: 'asc' }],
-        limit: pageSize,
-      });
+      const result = await this.call(() =>
+        this.db.find({
+          selector: { ...selector, docType, _id: { $gt: after, $lt: `${docType}|\ufff0` } },
+          sort: [{ _id: 'asc' }],
+          limit: pageSize,
+        }),
+      );
       for (const doc of result.docs) yield doc as unknown as T & { _id: string };
       if (result.docs.length < pageSize) return;
       after = result.docs[result.docs.length - 1]._id;
@@ -180,7 +255,7 @@ export class ReportDb {
   /** Every document without its _rev, sorted by id: what two sync runs are compared on. */
   async snapshot(): Promise<Record<string, unknown>[]> {
     const docs: Record<string, unknown>[] = [];
-    const page = await this.db.list({ include_docs: true });
+    const page = await this.call(() => this.db.list({ include_docs: true }));
     for (const row of page.rows) {
       if (!row.doc || row.id.startsWith('_design/')) continue;
       const rest: Record<string, unknown> = { ...(row.doc as unknown as Record<string, unknown>) };

@@ -1,6 +1,6 @@
 import { checkpointers, type Checkpointer, type Network } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
-import { decryptReading } from '@smartmeter/crypto';
+import { decryptReading, DecryptionError } from '@smartmeter/crypto';
 import {
   LEDGER_RECORD_TYPES,
   type LedgerRecord,
@@ -37,6 +37,33 @@ export interface DocChange {
   apply(current: StoredDoc | undefined): StoredDoc | undefined;
 }
 
+/** Why readings are left out of the load. */
+export type SkipKind =
+  /** The subscription's session key is not granted to the organization (e.g. aggregate privacy mode). */
+  | 'no-grant'
+  /** This keystore holds no private key of the organization key version the grant is wrapped for. */
+  | 'no-private-key'
+  /** The grant does not unwrap with that private key. */
+  | 'key-does-not-unwrap'
+  /** The reading does not decrypt in its slot with the subscription's key (INVALID_READING on bills). */
+  | 'invalid-reading';
+
+/** Why a subscription's session key cannot be had; kind groups the warnings of a sync. */
+export interface KeyUnavailable {
+  unavailable: string;
+  kind?: SkipKind;
+}
+
+/** The readings a sync left out of the load for one reason, summed: one warning line instead of one each. */
+export interface SkipSummary {
+  kind: SkipKind;
+  readings: number;
+  /** The subscriptions whose readings these are, in the order first met. */
+  subscriptionIds: string[];
+  /** The first reason given, which says what to do (e.g. which keystore holds the key). */
+  reason: string;
+}
+
 /** What turning ledger writes into report documents needs from outside. */
 export interface SyncSources {
   channel: string;
@@ -45,9 +72,9 @@ export interface SyncSources {
   /** The subscription record, from this sync's cache or the ledger. */
   subscription(subscriptionId: string): Promise<SubscriptionRecord>;
   /** The subscription's session key as the authority unwraps it, or why it cannot. */
-  sessionKey(subscription: SubscriptionRecord): Buffer | { unavailable: string };
-  /** Told once per reading that cannot be counted because its key is not available. */
-  skipReading(subscriptionId: string, reason: string): void;
+  sessionKey(subscription: SubscriptionRecord): Buffer | KeyUnavailable;
+  /** Told once per reading that cannot be counted (its key is not available, or it does not decrypt). */
+  skipReading(subscriptionId: string, reason: string, kind: SkipKind): void;
 }
 
 /**
@@ -285,15 +312,28 @@ async function loadChange(sources: SyncSources, reading: ReadingRecord): Promise
   if (!approval) throw new Error(`reading of ${reading.subscriptionId} but the subscription has no approval`);
   const key = sources.sessionKey(subscription);
   if (!Buffer.isBuffer(key)) {
-    sources.skipReading(reading.subscriptionId, key.unavailable);
+    sources.skipReading(reading.subscriptionId, key.unavailable, key.kind ?? 'no-private-key');
     return undefined;
   }
-  const { energyWh } = decryptReading(reading, key, {
-    channel: sources.channel,
-    subscriptionId: reading.subscriptionId,
-    sequence: reading.sequence,
-    periodStart: reading.periodStart,
-  });
+  let energyWh: number;
+  try {
+    ({ energyWh } = decryptReading(reading, key, {
+      channel: sources.channel,
+      subscriptionId: reading.subscriptionId,
+      sequence: reading.sequence,
+      periodStart: reading.periodStart,
+    }));
+  } catch (err) {
+    // A ciphertext moved to another slot, or not made with the key: the ledger holds it, bills list it as
+    // INVALID_READING, and the load does not count it.
+    if (!(err instanceof DecryptionError)) throw err;
+    sources.skipReading(
+      reading.subscriptionId,
+      `the reading of ${reading.periodStart} does not decrypt in its slot: ${err.message}`,
+      'invalid-reading',
+    );
+    return undefined;
+  }
   const contribution = createHash('sha256')
     .update(`${sources.channel}|${reading.subscriptionId}|${reading.periodStart}`)
     .digest('hex')
@@ -355,6 +395,19 @@ function sameContent(a: StoredDoc, b: StoredDoc): boolean {
   return strip(a) === strip(b);
 }
 
+/**
+ * The checkpoint file of this very chain: the path with the first 16 hex characters of SHA-256 of the channel's
+ * genesis block before ".json". A network created again (same channel name, new chain) starts from block 0
+ * instead of skipping every block below an old checkpoint.
+ */
+export async function chainCheckpointPath(network: Network, checkpointPath: string): Promise<string> {
+  const genesis = await network
+    .getContract('qscc')
+    .evaluateTransaction('GetBlockByNumber', network.getName(), '0');
+  const chain = createHash('sha256').update(genesis).digest('hex').slice(0, 16);
+  return checkpointPath.replace(/(\.json)?$/, `.${chain}.json`);
+}
+
 /** Number of blocks on the channel, from the peer's query system chaincode. */
 export async function chainHeight(network: Network): Promise<bigint> {
   const bytes = await network.getContract('qscc').evaluateTransaction('GetChainInfo', network.getName());
@@ -365,8 +418,10 @@ export interface SyncResult {
   blocks: number;
   written: number;
   height: bigint;
-  /** Readings left out of the load because their session key could not be unwrapped. */
+  /** Readings left out of the load because their session key could not be unwrapped or they do not decrypt. */
   skippedReadings: number;
+  /** Those readings by reason, in the order the reasons were first met. */
+  skipped: SkipSummary[];
 }
 
 export interface SyncOptions {
@@ -374,9 +429,11 @@ export interface SyncOptions {
   /** Keep following new blocks until the signal aborts; otherwise stop once caught up. */
   follow: boolean;
   signal?: AbortSignal;
+  /** Told once, before the first block: the sync goes from block `from` to the chain's height (exclusive). */
+  onStart?: (from: bigint, height: bigint) => void;
   onBlock?: (blockNumber: bigint, written: number) => void;
-  /** Told the first time a subscription's readings cannot be counted, and why. */
-  onSkip?: (subscriptionId: string, reason: string) => void;
+  /** Told the first time a subscription's readings cannot be counted for a reason, and why. */
+  onSkip?: (subscriptionId: string, reason: string, kind: SkipKind) => void;
   /**
    * Called after a block's documents are written and before its checkpoint: the one point where a crash must
    * not lose or double anything (tests crash here on purpose).
@@ -387,22 +444,23 @@ export interface SyncOptions {
 /** Follows the channel's blocks from the file checkpoint, writing report documents, then checkpointing each block. */
 export async function syncChannel(
   chaincode: ChaincodeChannel,
-  db: ReportDb,
+  db: DocStore,
   sessionKey: SyncSources['sessionKey'],
   options: SyncOptions,
 ): Promise<SyncResult> {
   const { network } = chaincode;
-  const checkpointer = await checkpointers.file(options.checkpointPath);
+  const checkpointer = await checkpointers.file(await chainCheckpointPath(network, options.checkpointPath));
   const height = await chainHeight(network);
   const startBlock = checkpointer.getBlockNumber() ?? 0n;
   let blocks = 0;
   let written = 0;
-  const skipped = { readings: 0 };
-  if (!options.follow && startBlock >= height) return { blocks, written, height, skippedReadings: 0 };
+  options.onStart?.(startBlock, height);
+  const skips = new SkipCounter();
+  const result = () => ({ blocks, written, height, ...skips.result() });
+  if (!options.follow && startBlock >= height) return result();
   const cache = new Map<string, SubscriptionRecord>();
-  const sources = ledgerSources(chaincode, cache, sessionKey, (subscriptionId, reason, first) => {
-    skipped.readings += 1;
-    if (first) options.onSkip?.(subscriptionId, reason);
+  const sources = ledgerSources(chaincode, cache, sessionKey, (subscriptionId, reason, kind) => {
+    if (skips.add(subscriptionId, reason, kind)) options.onSkip?.(subscriptionId, reason, kind);
   });
   const events = await network.getBlockEvents({ checkpoint: checkpointer, startBlock: 0n });
   const stop = () => {
@@ -427,7 +485,27 @@ export async function syncChannel(
     options.signal?.removeEventListener('abort', stop);
     events.close();
   }
-  return { blocks, written, height, skippedReadings: skipped.readings };
+  return result();
+}
+
+/** Skipped readings summed by reason and subscription. */
+export class SkipCounter {
+  private readonly byKind = new Map<SkipKind, SkipSummary>();
+
+  /** Counts one reading; true the first time its subscription is skipped for this reason. */
+  add(subscriptionId: string, reason: string, kind: SkipKind): boolean {
+    const summary = this.byKind.get(kind) ?? { kind, readings: 0, subscriptionIds: [], reason };
+    this.byKind.set(kind, summary);
+    summary.readings += 1;
+    if (summary.subscriptionIds.includes(subscriptionId)) return false;
+    summary.subscriptionIds.push(subscriptionId);
+    return true;
+  }
+
+  result(): Pick<SyncResult, 'skippedReadings' | 'skipped'> {
+    const skipped = [...this.byKind.values()].map((s) => ({ ...s, subscriptionIds: [...s.subscriptionIds] }));
+    return { skippedReadings: skipped.reduce((sum, s) => sum + s.readings, 0), skipped };
+  }
 }
 
 /** A block's documents are written: the crash point tests use, then its checkpoint, then progress. */
@@ -442,15 +520,14 @@ async function finishBlock(
   options.onBlock?.(number, written);
 }
 
-/** Subscriptions from the ledger through a per-sync cache; each skipped reading counted, each subscription told once. */
+/** Subscriptions from the ledger through a per-sync cache; each skipped reading told to onSkip. */
 function ledgerSources(
   chaincode: ChaincodeChannel,
   cache: Map<string, SubscriptionRecord>,
   sessionKey: SyncSources['sessionKey'],
-  onSkip: (subscriptionId: string, reason: string, first: boolean) => void,
+  onSkip: SyncSources['skipReading'],
 ): SyncSources {
   const subscriptions = new SubscriptionClient(chaincode);
-  const skippedSubscriptions = new Set<string>();
   return {
     channel: chaincode.network.getName(),
     chaincodeName: chaincode.chaincodeName,
@@ -462,10 +539,6 @@ function ledgerSources(
       return record;
     },
     sessionKey,
-    skipReading: (subscriptionId, reason) => {
-      const first = !skippedSubscriptions.has(subscriptionId);
-      skippedSubscriptions.add(subscriptionId);
-      onSkip(subscriptionId, reason, first);
-    },
+    skipReading: onSkip,
   };
 }

@@ -25,7 +25,7 @@ describe('meterctl meter pair-bundle', () => {
       'hh-17',
       'meter',
       'pair-bundle',
-      'sub_1',
+      'sub_000000000000000000000001',
       '--key',
       'home',
       '--personal-data',
@@ -37,31 +37,42 @@ describe('meterctl meter pair-bundle', () => {
     expect(result).toEqual({
       code: 0,
       stderr: '',
-      stdout: `wrote pair bundle for meter mtr-42 of sub_1 to ${out} (0600)\n`,
+      stdout: `wrote pair bundle for meter mtr-42 of sub_000000000000000000000001 to ${out} (0600)\n`,
     });
     expect(fileMode(out)).toBe(0o600);
     const bundle = JSON.parse(readFileSync(out, 'utf8')) as PairBundle;
     expect(bundle).toMatchObject({
       channel: 'northgrid',
       mspId: 'Distributor1HouseholdsMSP',
-      subscriptionId: 'sub_1',
+      subscriptionId: 'sub_000000000000000000000001',
       meterId: 'mtr-42',
       peer: { endpoint: '127.0.0.1:7051', hostAlias: 'peer0.distributor1' },
       sessionKey: { keyHex: sessionKey.toString('hex') },
     });
     expect(bundle.identity).toBeUndefined();
     const sealed = Buffer.from(bundle.sealedPersonalData ?? '', 'base64');
-    expect(openPersonalData(sealed, sessionKey, 'sub_1').toString()).toBe('{"name":"A. Household"}');
+    expect(openPersonalData(sealed, sessionKey, 'sub_000000000000000000000001').toString()).toBe(
+      '{"name":"A. Household"}',
+    );
   });
 
   it('when --json is given then the bundle file, subscription, meter and channel are printed as JSON', async () => {
     const { world } = householdWorld();
     const out = join(world.dir, 'bundle.json');
 
-    const result = await world.run('--json', 'meter', 'pair-bundle', 'sub_1', '--key', 'home', '--out', out);
+    const result = await world.run(
+      '--json',
+      'meter',
+      'pair-bundle',
+      'sub_000000000000000000000001',
+      '--key',
+      'home',
+      '--out',
+      out,
+    );
 
     expect(result.stdout).toBe(
-      `${JSON.stringify({ out, subscriptionId: 'sub_1', meterId: 'mtr-42', channel: 'northgrid' }, null, 2)}\n`,
+      `${JSON.stringify({ out, subscriptionId: 'sub_000000000000000000000001', meterId: 'mtr-42', channel: 'northgrid' }, null, 2)}\n`,
     );
   });
 
@@ -71,12 +82,20 @@ describe('meterctl meter pair-bundle', () => {
     const { keyId } = world.keystore.sessionKey('home');
     const out = join(world.dir, 'bundle.json');
 
-    const result = await world.run('meter', 'pair-bundle', 'sub_1', '--key', 'old', '--out', out);
+    const result = await world.run(
+      'meter',
+      'pair-bundle',
+      'sub_000000000000000000000001',
+      '--key',
+      'old',
+      '--out',
+      out,
+    );
 
     expect(result).toEqual({
       code: 2,
       stdout: '',
-      stderr: `meterctl: session key old is not the subscription's key ${keyId}; subscription sub_1 is ENDED\n`,
+      stderr: `meterctl: session key old is not the subscription's key ${keyId}; subscription sub_000000000000000000000001 is ENDED\n`,
     });
     expect(existsSync(out)).toBe(false);
   });
@@ -84,7 +103,15 @@ describe('meterctl meter pair-bundle', () => {
   it('when the keystore has no such session key then it exits 2 before connecting', async () => {
     const { world } = householdWorld();
 
-    const result = await world.run('meter', 'pair-bundle', 'sub_1', '--key', 'nope', '--out', 'x.json');
+    const result = await world.run(
+      'meter',
+      'pair-bundle',
+      'sub_000000000000000000000001',
+      '--key',
+      'nope',
+      '--out',
+      'x.json',
+    );
 
     expect(result).toEqual({
       code: 2,

@@ -70,7 +70,7 @@ describe('meterctl price-signal', () => {
     );
 
     expect(result.stdout).toBe(
-      'period start,price (µ/kWh),published\n2026-11-01T00:00:00Z,20000000,2026-10-31T12:00:00Z\n',
+      'period_start,price_micro_per_kwh,published\n2026-11-01T00:00:00Z,20000000,2026-10-31T12:00:00Z\n',
     );
     expect(signals).toHaveBeenCalledWith('north/d1', '2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z');
   });

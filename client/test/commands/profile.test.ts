@@ -1,4 +1,4 @@
-import { authorityProfile, TestWorld } from './support/world';
+import { authorityProfile, householdsProfile, TestWorld } from './support/world';
 
 describe('meterctl profile show', () => {
   it('when shown then the organization, channels, peer, CA and identity are printed', async () => {
@@ -34,14 +34,24 @@ describe('meterctl profile show', () => {
     });
   });
 
-  it('when the identity is not in the profile then it exits 2 and lists the known ones', async () => {
+  it('when the identity is neither in the profile nor in the keystore then it exits 2 and lists the known ones', async () => {
     const world = new TestWorld();
 
     expect(await world.run('-i', 'nobody', 'profile', 'show')).toEqual({
       code: 2,
       stdout: '',
-      stderr:
-        'meterctl: profile distributor1 has no identity "nobody" (known: operator, registrar, households-registrar)\n',
+      stderr: `meterctl: no identity "nobody" for Distributor1MSP: not in the profile (operator, registrar, households-registrar) nor in the keystore ${world.keystore.dir}\n`,
     });
+  });
+
+  it('when -i names an identity enrolled into the keystore only then that identity is shown', async () => {
+    const world = new TestWorld();
+    world.profile = householdsProfile(world.dir);
+    const files = world.keystore.saveIdentity('Distributor1HouseholdsMSP', 'hh-17', 'CERT', 'KEY');
+
+    const result = await world.run('-i', 'hh-17', 'profile', 'show');
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`identity      hh-17: ${files.certPath}\n`);
   });
 });

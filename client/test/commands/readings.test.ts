@@ -9,7 +9,7 @@ function readingsWorld(): TestWorld {
   const [first, second, third] = readingRecords(subscription, sessionKey, [120, 340, 5]);
   const moved = { ...second, ciphertext: third.ciphertext };
   const missing: MissingPeriods = {
-    subscriptionId: 'sub_1',
+    subscriptionId: 'sub_000000000000000000000001',
     from: '2026-11-01T00:00:00Z',
     to: '2026-11-01T02:30:00Z',
     expected: 5,
@@ -26,7 +26,15 @@ describe('meterctl readings', () => {
   it('when listed then each reading is decrypted with the household key; one that does not decrypt says why', async () => {
     const world = readingsWorld();
 
-    const result = await world.run('readings', 'list', 'sub_1', '--from', '2026-11-01', '--to', '2026-11-02');
+    const result = await world.run(
+      'readings',
+      'list',
+      'sub_000000000000000000000001',
+      '--from',
+      '2026-11-01',
+      '--to',
+      '2026-11-02',
+    );
 
     expect(result).toEqual({
       code: 0,
@@ -49,7 +57,7 @@ describe('meterctl readings', () => {
       '--json',
       'readings',
       'list',
-      'sub_1',
+      'sub_000000000000000000000001',
       '--from',
       '2026-11-01',
       '--to',
@@ -88,7 +96,7 @@ describe('meterctl readings', () => {
     const result = await world.run(
       'readings',
       'missing',
-      'sub_1',
+      'sub_000000000000000000000001',
       '--from',
       '2026-11-01',
       '--to',
@@ -99,7 +107,7 @@ describe('meterctl readings', () => {
       code: 0,
       stderr: '',
       stdout: [
-        '2 of 5 periods missing for sub_1 in [2026-11-01T00:00:00Z, 2026-11-01T02:30:00Z)',
+        '2 of 5 periods missing for sub_000000000000000000000001 in [2026-11-01T00:00:00Z, 2026-11-01T02:30:00Z)',
         '  2026-11-01T01:30:00Z',
         '  2026-11-01T02:00:00Z',
         '1 readings on the ledger that do not decrypt (INVALID_READING, not billed):',
@@ -116,7 +124,7 @@ describe('meterctl readings', () => {
       '--csv',
       'readings',
       'missing',
-      'sub_1',
+      'sub_000000000000000000000001',
       '--from',
       '2026-11-01',
       '--to',
@@ -140,7 +148,7 @@ describe('meterctl readings', () => {
     const result = await world.run(
       'readings',
       'missing',
-      'sub_1',
+      'sub_000000000000000000000001',
       '--from',
       '2026-11-01',
       '--to',

@@ -2,8 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadRow } from '../../src/reporting/reports';
 import type { ReportSubscription } from '../../src/reporting/reportDb';
-import type { SyncOptions, SyncResult } from '../../src/reporting/sync';
+import { SkipCounter, type SyncOptions, type SyncResult } from '../../src/reporting/sync';
 import { authorityProfile, TestWorld } from './support/world';
+
+const SUB_9 = 'sub_000000000000000000000009';
+const SUB_B = 'sub_00000000000000000000000b';
 
 function authorityWorld(): TestWorld {
   const world = new TestWorld();
@@ -207,32 +210,62 @@ describe('meterctl report subscriptions, sync', () => {
     expect(world.openedReportDbs).toEqual([]);
   });
 
-  it('when every channel is synced then each reports its blocks on stderr and the totals are a table', async () => {
+  /**
+   * A sync of `blocks` blocks per channel from block 10, writing 2 documents a block, the clock advancing
+   * `msPerBlock` per block, and skipping readings: on southgrid 3 of sub_…9 and 2 of sub_…b (no private key),
+   * 1 of sub_…9 that does not decrypt.
+   */
+  function syncWorld(
+    blocks: number,
+    msPerBlock = 0,
+  ): { world: TestWorld; syncChannel: jest.Mock<Promise<SyncResult>, [string, unknown, SyncOptions]> } {
     const world = authorityWorld();
     const syncChannel = jest.fn(
       async (channel: string, _key: unknown, options: SyncOptions): Promise<SyncResult> => {
-        options.onBlock?.(7n, 3);
-        options.onSkip?.('sub_9', 'no private key for version 2');
-        return { blocks: 1, written: 3, height: 8n, skippedReadings: channel === 'southgrid' ? 2 : 0 };
+        const skips = new SkipCounter();
+        options.onStart?.(10n, 10n + BigInt(blocks));
+        for (let i = 0; i < blocks; i += 1) {
+          world.now = new Date(world.now.getTime() + msPerBlock);
+          options.onBlock?.(10n + BigInt(i), 2);
+        }
+        if (channel === 'southgrid') {
+          const noKey = 'no private key for version 2 of AuthorityMSP on southgrid';
+          for (const id of [SUB_9, SUB_9, SUB_9, SUB_B, SUB_B]) skips.add(id, noKey, 'no-private-key');
+          skips.add(SUB_9, 'the reading of 2026-11-01T00:30:00Z does not decrypt', 'invalid-reading');
+        }
+        return { blocks, written: 2 * blocks, height: 10n + BigInt(blocks), ...skips.result() };
       },
     );
     world.reportStore = { syncChannel };
+    return { world, syncChannel };
+  }
 
-    const result = await world.run('report', 'sync');
+  it('when synced without a terminal then a line every --progress-every blocks, one warning per channel and kind at the end, and the totals', async () => {
+    const { world, syncChannel } = syncWorld(5);
+
+    const result = await world.run('report', 'sync', '--progress-every', '2');
 
     expect(result).toEqual({
       code: 0,
       stdout: [
         'CHANNEL    BLOCKS SYNCED  DOCUMENTS WRITTEN  HEIGHT  READINGS NOT COUNTED',
-        'northgrid  1              3                  8       0',
-        'southgrid  1              3                  8       2',
+        'northgrid  5              10                 15      0',
+        'southgrid  5              10                 15      6',
         '',
       ].join('\n'),
       stderr: [
-        'northgrid: synced block 7 (3 documents)',
-        'northgrid: readings of sub_9 are not counted in the load: no private key for version 2',
-        'southgrid: synced block 7 (3 documents)',
-        'southgrid: readings of sub_9 are not counted in the load: no private key for version 2',
+        'northgrid: 5 blocks to sync',
+        'northgrid: 2 of 5 blocks (40%), 4 documents written',
+        'northgrid: 4 of 5 blocks (80%), 8 documents written',
+        'southgrid: 5 blocks to sync',
+        'southgrid: 2 of 5 blocks (40%), 4 documents written',
+        'southgrid: 4 of 5 blocks (80%), 8 documents written',
+        // The channels sync at once: each one's last line comes when it has ended.
+        'northgrid: 5 of 5 blocks (100%), 10 documents written',
+        'southgrid: 5 of 5 blocks (100%), 10 documents written',
+        'warning: readings not counted in the load:',
+        `  southgrid: 5 readings of 2 subscriptions: this keystore has no private key of the organization key version they are wrapped for; first ${SUB_9}: no private key for version 2 of AuthorityMSP on southgrid`,
+        `  southgrid: 1 reading of 1 subscription: they do not decrypt in their slot (INVALID_READING); first ${SUB_9}: the reading of 2026-11-01T00:30:00Z does not decrypt`,
         '',
       ].join('\n'),
     });
@@ -241,5 +274,90 @@ describe('meterctl report subscriptions, sync', () => {
       ['southgrid', join(world.keystore.dir, 'report-sync', 'smartmeter_reports.southgrid.json')],
     ]);
     expect(existsSync(join(world.keystore.dir, 'report-sync'))).toBe(true);
+  });
+
+  it('when blocks are slow then a line comes every few seconds too, and by default not every block', async () => {
+    const { world } = syncWorld(250, 1000);
+
+    const result = await world.run('-c', 'northgrid', 'report', 'sync');
+
+    const lines = result.stderr.trimEnd().split('\n');
+    // 250 blocks at one a second: a line every 5 s (5 blocks), well before every 100 blocks.
+    expect(lines).toHaveLength(1 + 50);
+    expect(lines.slice(0, 3)).toEqual([
+      'northgrid: 250 blocks to sync',
+      'northgrid: 5 of 250 blocks (2%), 10 documents written',
+      'northgrid: 10 of 250 blocks (4%), 20 documents written',
+    ]);
+    expect(lines.at(-1)).toBe('northgrid: 250 of 250 blocks (100%), 500 documents written');
+  });
+
+  it('when the channel is up to date then one line says so', async () => {
+    const { world } = syncWorld(0);
+
+    const result = await world.run('-c', 'southgrid', '--json', 'report', 'sync');
+
+    expect(result.stderr.split('\n')[0]).toBe('southgrid: up to date');
+    expect(JSON.parse(result.stdout)).toEqual([
+      { channel: 'southgrid', blocks: 0, documents: 0, skipped: 6, height: 10 },
+    ]);
+  });
+
+  it('when stderr is a terminal then a progress bar per channel shows the blocks done of the total', async () => {
+    const { world } = syncWorld(4);
+    world.stderrIsTTY = true;
+
+    const result = await world.run('report', 'sync');
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/northgrid \[[█░]+\] 4\/4 blocks \| 8 documents/);
+    expect(result.stderr).toMatch(/southgrid \[[█░]+\] 4\/4 blocks \| 8 documents/);
+    expect(result.stderr).not.toMatch(/blocks \(\d+%\)/);
+    expect(result.stderr).toMatch(/warning: readings not counted in the load:\n {2}southgrid: 5 readings/);
+  });
+
+  it('when --progress-every is not a positive integer then it exits 2 before opening the database', async () => {
+    const { world } = syncWorld(1);
+
+    const result = await world.run('report', 'sync', '--progress-every', '0');
+
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'meterctl: --progress-every must be an integer from 1 to 1000000 (got "0")\n',
+    });
+    expect(world.openedReportDbs).toEqual([]);
+  });
+
+  it('when -c names a channel the organization is not on then it exits 1 naming its channels, before opening the database', async () => {
+    const { world } = syncWorld(1);
+
+    const result = await world.run('-c', 'eastgrid', 'report', 'sync');
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'meterctl: AuthorityMSP is not a member of channel eastgrid: its channels are northgrid, southgrid (-c northgrid)\n',
+    });
+    expect(world.openedReportDbs).toEqual([]);
+  });
+
+  it('when the reporting database goes away during the sync then it exits 3 with its URL', async () => {
+    const world = authorityWorld();
+    world.reportStore = {
+      syncChannel: async () => {
+        throw Object.assign(new Error('fetch failed'), {
+          cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5990'), { code: 'ECONNREFUSED' }),
+        });
+      },
+    };
+
+    expect(await world.run('-c', 'northgrid', 'report', 'sync')).toEqual({
+      code: 3,
+      stdout: '',
+      stderr:
+        'meterctl: cannot reach the reporting database at http://127.0.0.1:5990; is the network up? ./test-network.sh status\n',
+    });
   });
 });

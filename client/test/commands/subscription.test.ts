@@ -44,7 +44,7 @@ describe('meterctl subscription approve', () => {
     const result = await world.run(
       'subscription',
       'approve',
-      'sub_1',
+      'sub_000000000000000000000001',
       '--tariff',
       'tou-2026',
       '--region',
@@ -55,7 +55,7 @@ describe('meterctl subscription approve', () => {
       code: 0,
       stderr: '',
       stdout: [
-        'subscription sub_1 (northgrid): APPROVED',
+        'subscription sub_000000000000000000000001 (northgrid): APPROVED',
         '  distributor Distributor1MSP, meter mtr-42, subscriber hh-17, plan standard',
         `  session key ${requested.keyId}, wrapped for Distributor1MSP (key v1), AuthorityMSP (key v2)`,
         '  requested 2026-11-01T09:00:00Z, updated 2026-11-15T10:07:01Z',
@@ -63,7 +63,7 @@ describe('meterctl subscription approve', () => {
         '',
       ].join('\n'),
     });
-    expect(approve).toHaveBeenCalledWith('sub_1', {
+    expect(approve).toHaveBeenCalledWith('sub_000000000000000000000001', {
       intervalSeconds: 1800,
       tariffId: 'tou-2026',
       regionCode: 'north/d1',
@@ -76,12 +76,20 @@ describe('meterctl subscription approve', () => {
     const other = newSessionKey();
     const { world, requested, approve } = approvalWorld(other);
 
-    const result = await world.run('subscription', 'approve', 'sub_1', '--tariff', 't', '--region', 'r');
+    const result = await world.run(
+      'subscription',
+      'approve',
+      'sub_000000000000000000000001',
+      '--tariff',
+      't',
+      '--region',
+      'r',
+    );
 
     expect(result).toEqual({
       code: 1,
       stdout: '',
-      stderr: `meterctl: INVALID_GRANT: the key granted to Distributor1MSP on sub_1 is ${keyIdOf(other)}, not the subscription's key ${requested.keyId}: reject the request\n`,
+      stderr: `meterctl: INVALID_GRANT: the key granted to Distributor1MSP on sub_000000000000000000000001 is ${keyIdOf(other)}, not the subscription's key ${requested.keyId}: reject the request\n`,
     });
     expect(approve).not.toHaveBeenCalled();
     expect(world.methodsCalled()).toEqual(['subscriptions.get']);
@@ -89,7 +97,15 @@ describe('meterctl subscription approve', () => {
 
   it('when --interval or --start is malformed then it exits 2 before connecting and calls nothing', async () => {
     const { world } = approvalWorld();
-    const approve = ['subscription', 'approve', 'sub_1', '--tariff', 't', '--region', 'r'];
+    const approve = [
+      'subscription',
+      'approve',
+      'sub_000000000000000000000001',
+      '--tariff',
+      't',
+      '--region',
+      'r',
+    ];
 
     expect(await world.run(...approve, '--interval', '59')).toEqual({
       code: 2,
@@ -111,7 +127,9 @@ describe('meterctl subscription approve', () => {
     world.clients.subscriptions = {
       get: async () => requested,
       approve: async () => {
-        throw chaincodeRefusal('CONFLICT: cannot approve subscription sub_1: it is ACTIVE (needs REQUESTED)');
+        throw chaincodeRefusal(
+          'CONFLICT: cannot approve subscription sub_000000000000000000000001: it is ACTIVE (needs REQUESTED)',
+        );
       },
     };
 
@@ -119,7 +137,7 @@ describe('meterctl subscription approve', () => {
       '--json',
       'subscription',
       'approve',
-      'sub_1',
+      'sub_000000000000000000000001',
       '--tariff',
       't',
       '--region',
@@ -130,14 +148,14 @@ describe('meterctl subscription approve', () => {
       code: 1,
       stdout: '',
       stderr:
-        'meterctl: CONFLICT: cannot approve subscription sub_1: it is ACTIVE (needs REQUESTED) (127.0.0.1:7051, Distributor1MSP)\n',
+        'meterctl: CONFLICT: cannot approve subscription sub_000000000000000000000001: it is ACTIVE (needs REQUESTED) (127.0.0.1:7051, Distributor1MSP)\n',
     });
   });
 
   it('when the run function is called directly with a start then that start is sent, and --json prints the record', async () => {
     const { world, approve } = approvalWorld();
 
-    await runSubscriptionApprove(world.deps({ json: true }), 'sub_1', {
+    await runSubscriptionApprove(world.deps({ json: true }), 'sub_000000000000000000000001', {
       tariffId: 't',
       regionCode: 'r',
       intervalSeconds: 900,
@@ -151,7 +169,7 @@ describe('meterctl subscription approve', () => {
       startDate: '2026-12-01T00:00:00Z',
     });
     expect(JSON.parse(world.output().stdout)).toMatchObject({
-      subscriptionId: 'sub_1',
+      subscriptionId: 'sub_000000000000000000000001',
       status: 'APPROVED',
       approval: { intervalSeconds: 900, startDate: '2026-12-01T00:00:00Z' },
     });
@@ -162,12 +180,12 @@ describe('meterctl subscription check-grant, request, list', () => {
   it('when the grant holds the key then check-grant says OK with the org key version', async () => {
     const { world, requested } = approvalWorld();
 
-    const result = await world.run('subscription', 'check-grant', 'sub_1');
+    const result = await world.run('subscription', 'check-grant', 'sub_000000000000000000000001');
 
     expect(result).toEqual({
       code: 0,
       stderr: '',
-      stdout: `OK: the key granted to Distributor1MSP (org key v1) is ${requested.keyId}, the key of sub_1\n`,
+      stdout: `OK: the key granted to Distributor1MSP (org key v1) is ${requested.keyId}, the key of sub_000000000000000000000001\n`,
     });
   });
 
@@ -200,7 +218,7 @@ describe('meterctl subscription check-grant, request, list', () => {
     );
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^subscription sub_1 \(northgrid\): REQUESTED\n/);
+    expect(result.stdout).toMatch(/^subscription sub_000000000000000000000001 \(northgrid\): REQUESTED\n/);
     const sent = JSON.parse(request.mock.calls[0][0]) as {
       distributorMspId: string;
       keyId: string;
@@ -239,7 +257,7 @@ describe('meterctl subscription check-grant, request, list', () => {
     world.clients.subscriptions = {
       mine: async () => [
         subscriptionRecord(key, [], { subscriptionId: 'sub_a', status: 'ACTIVE', approval: undefined }),
-        subscriptionRecord(key, [], { subscriptionId: 'sub_b', status: 'ENDED' }),
+        subscriptionRecord(key, [], { subscriptionId: 'sub_00000000000000000000000b', status: 'ENDED' }),
       ],
     };
 
@@ -269,7 +287,15 @@ describe('meterctl subscription check-grant, request, list', () => {
   it('when --party is neither subscriber nor meter then rebind exits 2 before reading the certificate', async () => {
     const world = new TestWorld();
     expect(
-      await world.run('subscription', 'rebind', 'sub_1', '--party', 'owner', '--certificate', '/nonexistent'),
+      await world.run(
+        'subscription',
+        'rebind',
+        'sub_000000000000000000000001',
+        '--party',
+        'owner',
+        '--certificate',
+        '/nonexistent',
+      ),
     ).toEqual({ code: 2, stdout: '', stderr: 'meterctl: --party must be subscriber or meter\n' });
     expect(world.calls).toEqual([]);
   });

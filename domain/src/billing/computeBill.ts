@@ -4,7 +4,9 @@ import {
   type BillComputation,
   type BillLineItem,
   type InvalidReading,
+  type StandingChargePart,
   type TariffRecord,
+  type TaxBasis,
   type TimeOfUseBand,
 } from '../tariffs';
 import { periodsStartingIn, type PeriodSchedule } from '../periods';
@@ -15,11 +17,28 @@ import { bandMinutes } from './tariffValidation';
 /**
  * The bill, as a pure function of the decrypted readings, the tariff versions and the price signals. The
  * chaincode runs it on every endorsing peer; a household runs the same function to check its bill. Integer
- * arithmetic only (BigInt where products can exceed 2^53); see api/tariffs.ts for units and the rounding rule.
+ * arithmetic only (BigInt where products can exceed 2^53).
+ *
+ * The rules (the README's "Billing rules" say the same):
+ * - Running totals. Every amount accrues exactly in a running total that restarts at 00:00 UTC on the 1st of
+ *   each month (the accounting month). An amount on a bill is the running total at the bill's end, rounded half
+ *   up to a whole minor unit, minus the same at the bill's start, summed over the months the bill touches.
+ *   Rounded running totals never decrease, so no amount is negative, and adjacent bills add up exactly to one
+ *   bill over their whole period: splitting never changes a line, the standing charge, the tax or the total.
+ * - Energy. A reading is priced by the tariff version in force when its period starts; one line per version,
+ *   price label and price. Tiers count the accounting month's energy, so a bill that starts after the 1st takes
+ *   the month's earlier readings (`priorReadings`) into account for tiers and rounding, without billing them.
+ * - Standing charge. Accrues per second while the subscription runs, at 1/86 400 of the daily charge of the
+ *   version in force at that second (the first version before any is), one running total per version.
+ * - Tax. Each amount is taxed at the rate of the version it accrued under: the running tax is the sum over the
+ *   running amounts (rounded) of each version times its rate, rounded half up.
+ * - Estimated readings are billed like measured ones and counted, with their energy and periods, on the bill.
  */
 export interface BilledReading {
   periodStart: string;
   energyWh: number;
+  /** From the decrypted payload: an estimated reading is billed like a measured one and flagged on the bill. */
+  quality: 'measured' | 'estimated';
   /** The reading's ciphertext as stored on the ledger: the digest proves which readings were billed. */
   ciphertext: string;
 }
@@ -34,11 +53,16 @@ export interface BillInput {
   subscriptionStart: string;
   subscriptionEnd?: string;
   readings: BilledReading[];
+  /**
+   * The readings (that decrypt) of the bill's accounting month before the bill: periods in
+   * [runningTotalsSince(periodFrom), periodFrom). Not billed; none when the bill starts on the 1st at 00:00 UTC.
+   */
+  priorReadings: BilledReading[];
   /** Readings on the ledger for the period that cannot be billed (they do not decrypt to a reading). */
   invalidReadings?: InvalidReading[];
   /** Every version of the subscription's tariff. */
   tariffVersions: TariffRecord[];
-  /** Price signals for the subscription's region, by period start. */
+  /** Price signals for the subscription's region, by period start (for the prior readings too). */
   signals: Readonly<Partial<Record<string, number>>>;
 }
 
@@ -52,91 +76,311 @@ export class BillingError extends Error {
 const SECONDS_PER_DAY = 86_400;
 /** Wh × micro-minor/kWh = 10^-9 minor units. */
 const LINE_DENOMINATOR = 1_000_000_000n;
-const MICRO = 1_000_000n;
+/** micro-minor/day × seconds = 1 / (86 400 × 10^6) minor units. */
+const STANDING_DENOMINATOR = BigInt(SECONDS_PER_DAY) * 1_000_000n;
+const BASIS_POINTS = 10_000n;
+const QUALITIES: readonly string[] = ['measured', 'estimated'];
+
+/** Where the running totals of a bill starting at `periodFrom` start: 00:00 UTC on the 1st of its month. */
+export function runningTotalsSince(periodFrom: string): string {
+  return isoSeconds(monthStart(epoch(periodFrom)));
+}
 
 export function computeBill(input: BillInput): BillComputation {
   const from = epoch(input.periodFrom);
   const to = epoch(input.periodTo);
+  const since = monthStart(from);
   const versions = [...input.tariffVersions].sort((a, b) => a.version - b.version);
   if (versions.length === 0) throw new BillingError('the subscription has no tariff');
   const currency = versions[0].currency;
   if (versions.some((v) => v.currency !== currency))
     throw new BillingError('tariff versions use different currencies');
 
-  const readings = [...input.readings].sort((a, b) =>
-    a.periodStart < b.periodStart ? -1 : a.periodStart > b.periodStart ? 1 : 0,
+  const readings = sortedReadings(input.readings, from, to, 'the billing period');
+  const prior = sortedReadings(input.priorReadings, since, from, 'the month before the bill');
+  const totals = new RunningTotals(
+    versions,
+    new StandingCharge(versions, input.subscriptionStart, input.subscriptionEnd),
   );
-  const lines = new Map<string, Omit<BillLineItem, 'amountMinor'>>();
-  const used = new Map<string, { tariffId: string; version: number }>();
-  let cumulativeWh = 0;
-  for (const reading of readings) {
-    const at = epoch(reading.periodStart);
-    if (at < from || at >= to)
-      throw new BillingError(`reading ${reading.periodStart} lies outside the billing period`);
-    if (!Number.isSafeInteger(reading.energyWh) || reading.energyWh < 0) {
-      throw new BillingError(`reading ${reading.periodStart} has an invalid energy`);
-    }
-    const tariff = versionAt(versions, at, reading.periodStart);
-    used.set(`${tariff.tariffId}/${tariff.version}`, { tariffId: tariff.tariffId, version: tariff.version });
-    for (const part of priceParts(tariff, at, reading, cumulativeWh, input.signals)) {
-      const key = `${tariff.tariffId}\u0000${String(tariff.version).padStart(10, '0')}\u0000${part.label}\u0000${String(part.price).padStart(16, '0')}`;
-      const line = lines.get(key) ?? {
-        label: part.label,
-        tariffId: tariff.tariffId,
-        tariffVersion: tariff.version,
-        energyWh: 0,
-        priceMicroPerKwh: part.price,
-      };
-      line.energyWh += part.energyWh;
-      lines.set(key, line);
-    }
-    cumulativeWh += reading.energyWh;
-  }
-
-  const lineItems: BillLineItem[] = [...lines.keys()]
-    .sort()
-    .map((key) => lines.get(key) as Omit<BillLineItem, 'amountMinor'>)
-    .map((line) => ({
-      ...line,
-      amountMinor: roundHalfUp(BigInt(line.energyWh) * BigInt(line.priceMicroPerKwh), LINE_DENOMINATOR),
-    }));
-
-  const standingCharge = standingChargeFor(versions, from, to);
+  // Tiers count from the 1st, so the month's earlier readings are priced first.
+  totals.price([...prior, ...readings], input.signals);
+  const { lineItems, byVersion, taxMinor } = totals.bill(from, to);
+  const standingSeconds = byVersion.reduce((sum, part) => sum + part.seconds, 0);
+  const standingCharge = {
+    days: Math.ceil(standingSeconds / SECONDS_PER_DAY),
+    seconds: standingSeconds,
+    amountMinor: byVersion.reduce((sum, part) => sum + part.amountMinor, 0),
+    byVersion,
+  };
   const linesMinor = lineItems.reduce((sum, line) => sum + line.amountMinor, 0);
   const subtotalMinor = linesMinor + standingCharge.amountMinor;
   const taxBasisPoints = versionAt(versions, from, isoSeconds(from), versions[0]).taxBasisPoints;
-  const taxMinor = roundHalfUp(BigInt(subtotalMinor) * BigInt(taxBasisPoints), 10_000n);
-  const invalidReadings = [...(input.invalidReadings ?? [])].sort((a, b) =>
-    a.periodStart < b.periodStart ? -1 : a.periodStart > b.periodStart ? 1 : 0,
-  );
-  for (const invalid of invalidReadings) {
-    const at = epoch(invalid.periodStart);
-    if (at < from || at >= to)
-      throw new BillingError(`reading ${invalid.periodStart} lies outside the billing period`);
-  }
+  const taxBases = taxBasesOf(versions, lineItems, byVersion);
+
+  const invalidReadings = sortedInvalid(input.invalidReadings ?? [], from, to);
   const onLedger = new Set([...readings, ...invalidReadings].map((r) => r.periodStart));
   const { expected, missing } = expectedPeriods(input, from, to, onLedger);
+  const estimated = readings.filter((r) => r.quality === 'estimated');
 
-  const digest = createHash('sha256');
-  for (const reading of readings) digest.update(`${reading.ciphertext}\n`);
   return {
     currency,
     lineItems,
     standingCharge,
     subtotalMinor,
     taxBasisPoints,
+    taxBases,
     taxMinor,
     totalMinor: subtotalMinor + taxMinor,
-    energyWh: cumulativeWh,
+    energyWh: readings.reduce((sum, r) => sum + r.energyWh, 0),
     readingCount: readings.length,
     expectedReadings: expected,
+    estimatedReadings: estimated.length,
+    estimatedEnergyWh: estimated.reduce((sum, r) => sum + r.energyWh, 0),
+    estimatedPeriods: estimated.map((r) => r.periodStart),
     missingPeriods: missing,
     invalidReadings,
-    readingsDigest: digest.digest('hex'),
-    tariffVersions: [...used.values()].sort((a, b) =>
-      a.tariffId === b.tariffId ? a.version - b.version : a.tariffId < b.tariffId ? -1 : 1,
-    ),
+    readingsDigest: digestOf(readings),
+    runningTotals: {
+      since: isoSeconds(since),
+      priorReadingCount: prior.length,
+      priorReadingsDigest: digestOf(prior),
+    },
+    tariffVersions: taxBases.map(({ tariffId, version }) => ({ tariffId, version })),
   };
+}
+
+type LineTerms = Omit<BillLineItem, 'amountMinor' | 'energyWh'>;
+
+/** A running total: one line's energy (exact in 10^-9 minor units) or one version's standing charge. */
+interface Account {
+  key: string;
+  tariff: TariffRecord;
+  denominator: bigint;
+  line?: LineTerms;
+}
+
+interface PricedReading {
+  at: number;
+  parts: { account: Account; energyWh: number; exact: bigint }[];
+}
+
+/** The accounts of the accounting months a bill touches, and the bill's amounts as differences of them. */
+class RunningTotals {
+  private readonly accounts = new Map<string, Account>();
+  private readonly priced: PricedReading[] = [];
+
+  constructor(
+    private readonly versions: TariffRecord[],
+    private readonly standing: StandingCharge,
+  ) {}
+
+  /** Prices readings in period order; tiers count each accounting month's energy from its 1st. */
+  price(readings: BilledReading[], signals: BillInput['signals']): void {
+    let month = Number.NaN;
+    let monthWh = 0;
+    for (const reading of readings) {
+      const at = epoch(reading.periodStart);
+      if (monthStart(at) !== month) [month, monthWh] = [monthStart(at), 0];
+      const tariff = versionAt(this.versions, at, reading.periodStart);
+      const parts = priceParts(tariff, at, reading, monthWh, signals).map((part) => ({
+        account: this.account(lineKey(tariff, part), tariff, LINE_DENOMINATOR, {
+          label: part.label,
+          tariffId: tariff.tariffId,
+          tariffVersion: tariff.version,
+          priceMicroPerKwh: part.price,
+        }),
+        energyWh: part.energyWh,
+        exact: BigInt(part.energyWh) * BigInt(part.price),
+      }));
+      this.priced.push({ at, parts });
+      monthWh += reading.energyWh;
+    }
+  }
+
+  /** The amounts of [from, to): rounded running totals at its end minus at its start, month by month. */
+  bill(from: number, to: number) {
+    const amounts = new Map<string, number>();
+    let taxMinor = 0;
+    for (const [start, end] of monthSegments(from, to)) {
+      const opening = this.roundedAt(monthStart(start), start);
+      const closing = this.roundedAt(monthStart(start), end);
+      for (const [account, amount] of closing.rounded)
+        amounts.set(
+          account.key,
+          (amounts.get(account.key) ?? 0) + amount - (opening.rounded.get(account) ?? 0),
+        );
+      taxMinor += closing.tax - opening.tax;
+    }
+    const lineEnergy = new Map<string, number>();
+    for (const reading of this.priced.filter((r) => r.at >= from && r.at < to))
+      for (const part of reading.parts)
+        lineEnergy.set(part.account.key, (lineEnergy.get(part.account.key) ?? 0) + part.energyWh);
+    const lineItems: BillLineItem[] = [...lineEnergy.keys()].sort().map((key) => ({
+      ...(this.accounts.get(key)?.line as LineTerms),
+      energyWh: lineEnergy.get(key) as number,
+      amountMinor: amounts.get(key) ?? 0,
+    }));
+    const byVersion: StandingChargePart[] = this.standing
+      .secondsByVersion(from, to)
+      .map(([tariff, seconds]) => ({
+        tariffId: tariff.tariffId,
+        version: tariff.version,
+        microPerDay: tariff.standingChargeMicroPerDay,
+        seconds,
+        amountMinor: amounts.get(standingKey(tariff)) ?? 0,
+      }));
+    return { lineItems, byVersion, taxMinor };
+  }
+
+  /** Each account's running total over [start, at) (start: a month start), rounded; and the running tax. */
+  private roundedAt(start: number, at: number): { rounded: Map<Account, number>; tax: number } {
+    const exact = new Map<Account, bigint>();
+    for (const reading of this.priced) {
+      if (reading.at < start || reading.at >= at) continue;
+      for (const part of reading.parts) exact.set(part.account, (exact.get(part.account) ?? 0n) + part.exact);
+    }
+    for (const [tariff, seconds] of this.standing.secondsByVersion(start, at)) {
+      const account = this.account(standingKey(tariff), tariff, STANDING_DENOMINATOR);
+      exact.set(account, BigInt(tariff.standingChargeMicroPerDay) * BigInt(seconds));
+    }
+    const rounded = new Map<Account, number>();
+    let taxExact = 0n;
+    for (const [account, value] of exact) {
+      const amount = roundHalfUp(value, account.denominator);
+      rounded.set(account, amount);
+      taxExact += BigInt(amount) * BigInt(account.tariff.taxBasisPoints);
+    }
+    return { rounded, tax: roundHalfUp(taxExact, BASIS_POINTS) };
+  }
+
+  private account(key: string, tariff: TariffRecord, denominator: bigint, line?: LineTerms): Account {
+    const found = this.accounts.get(key) ?? { key, tariff, denominator, line };
+    this.accounts.set(key, found);
+    return found;
+  }
+}
+
+function lineKey(tariff: TariffRecord, part: PricePart): string {
+  const version = String(tariff.version).padStart(10, '0');
+  return `energy\u0000${tariff.tariffId}\u0000${version}\u0000${part.label}\u0000${String(part.price).padStart(16, '0')}`;
+}
+
+function sortedInvalid(invalid: InvalidReading[], from: number, to: number): InvalidReading[] {
+  const sorted = [...invalid].sort((a, b) =>
+    a.periodStart < b.periodStart ? -1 : a.periodStart > b.periodStart ? 1 : 0,
+  );
+  for (const reading of sorted) {
+    const at = epoch(reading.periodStart);
+    if (at < from || at >= to)
+      throw new BillingError(`reading ${reading.periodStart} lies outside the billing period`);
+  }
+  return sorted;
+}
+
+function sortedReadings(readings: BilledReading[], from: number, to: number, where: string): BilledReading[] {
+  const sorted = [...readings].sort((a, b) =>
+    a.periodStart < b.periodStart ? -1 : a.periodStart > b.periodStart ? 1 : 0,
+  );
+  for (const reading of sorted) {
+    const at = epoch(reading.periodStart);
+    if (at < from || at >= to) throw new BillingError(`reading ${reading.periodStart} lies outside ${where}`);
+    if (!Number.isSafeInteger(reading.energyWh) || reading.energyWh < 0)
+      throw new BillingError(`reading ${reading.periodStart} has an invalid energy`);
+    if (!QUALITIES.includes(reading.quality))
+      throw new BillingError(`reading ${reading.periodStart} has an invalid quality`);
+  }
+  return sorted;
+}
+
+function digestOf(readings: BilledReading[]): string {
+  const digest = createHash('sha256');
+  for (const reading of readings) digest.update(`${reading.ciphertext}\n`);
+  return digest.digest('hex');
+}
+
+function standingKey(tariff: TariffRecord): string {
+  return `standing\u0000${tariff.tariffId}\u0000${String(tariff.version).padStart(10, '0')}`;
+}
+
+/** The taxable amount of each version with a line or standing charge on the bill, in version order. */
+function taxBasesOf(
+  versions: TariffRecord[],
+  lineItems: BillLineItem[],
+  standing: StandingChargePart[],
+): TaxBasis[] {
+  return versions
+    .map((tariff) => {
+      const lines = lineItems.filter(
+        (l) => l.tariffId === tariff.tariffId && l.tariffVersion === tariff.version,
+      );
+      const charge = standing.filter((s) => s.tariffId === tariff.tariffId && s.version === tariff.version);
+      return {
+        used: lines.length + charge.length > 0,
+        basis: {
+          tariffId: tariff.tariffId,
+          version: tariff.version,
+          taxBasisPoints: tariff.taxBasisPoints,
+          taxableMinor: [...lines, ...charge].reduce((sum, item) => sum + item.amountMinor, 0),
+        },
+      };
+    })
+    .filter((entry) => entry.used)
+    .map((entry) => entry.basis);
+}
+
+/**
+ * Which version is in force at each second, and for how long while the subscription runs: before the first
+ * version takes effect, the first version's charge applies.
+ */
+class StandingCharge {
+  private readonly start: number;
+  private readonly end: number;
+
+  constructor(
+    private readonly versions: TariffRecord[],
+    subscriptionStart: string,
+    subscriptionEnd: string | undefined,
+  ) {
+    this.start = epoch(subscriptionStart);
+    this.end = subscriptionEnd === undefined ? Infinity : epoch(subscriptionEnd);
+  }
+
+  /** Seconds of [from, to) during the subscription under each version in force, in version order. */
+  secondsByVersion(from: number, to: number): [TariffRecord, number][] {
+    const a = Math.max(from, this.start);
+    const b = Math.min(to, this.end);
+    const seconds = new Map<TariffRecord, number>();
+    if (a >= b) return [];
+    const cuts = [
+      a,
+      ...[...new Set(this.versions.map((v) => epoch(v.effectiveFrom)))].filter((t) => t > a && t < b),
+      b,
+    ].sort((x, y) => x - y);
+    for (let i = 0; i + 1 < cuts.length; i += 1) {
+      const tariff = versionAt(this.versions, cuts[i], isoSeconds(cuts[i]), this.versions[0]);
+      seconds.set(tariff, (seconds.get(tariff) ?? 0) + cuts[i + 1] - cuts[i]);
+    }
+    return this.versions.filter((v) => seconds.has(v)).map((v) => [v, seconds.get(v) as number]);
+  }
+}
+
+/** 00:00 UTC on the 1st of the month of `at`. */
+function monthStart(at: number): number {
+  const date = new Date(at * 1000);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1) / 1000;
+}
+
+function nextMonthStart(at: number): number {
+  const date = new Date(at * 1000);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) / 1000;
+}
+
+/** [from, to) cut at the month starts inside it. */
+function monthSegments(from: number, to: number): [number, number][] {
+  const segments: [number, number][] = [];
+  for (let start = from; start < to; start = nextMonthStart(start))
+    segments.push([start, Math.min(to, nextMonthStart(start))]);
+  return segments;
 }
 
 /** The version in force at a time: the latest effectiveFrom at or before it. */
@@ -163,7 +407,7 @@ function priceParts(
   tariff: TariffRecord,
   at: number,
   reading: BilledReading,
-  cumulativeWh: number,
+  monthWh: number,
   signals: Readonly<Partial<Record<string, number>>>,
 ): PricePart[] {
   const pricing = tariff.pricing;
@@ -181,10 +425,10 @@ function priceParts(
       return [{ label: band.name, price: band.priceMicroPerKwh, energyWh: reading.energyWh }];
     }
     case 'tiered': {
-      // A reading that crosses a tier boundary is split at the boundary.
+      // Tiers count the accounting month's energy; a reading that crosses a tier boundary is split there.
       const parts: PricePart[] = [];
       let remaining = reading.energyWh;
-      let position = cumulativeWh;
+      let position = monthWh;
       pricing.tiers.forEach((tier, index) => {
         if (remaining === 0 && parts.length > 0) return;
         const room = tier.upToWh === null ? Infinity : Math.max(0, tier.upToWh - position);
@@ -207,16 +451,6 @@ export function bandAt(bands: TimeOfUseBand[], at: number, utcOffsetMinutes: num
   const band = bands.find((b) => b.days.includes(day) && bandMinutes(b).includes(minute));
   if (!band) throw new BillingError(`no time-of-use band covers ${day} minute ${minute}`);
   return band;
-}
-
-function standingChargeFor(versions: TariffRecord[], from: number, to: number) {
-  const days = Math.ceil((to - from) / SECONDS_PER_DAY);
-  let totalMicro = 0n;
-  for (let day = 0; day < days; day++) {
-    const at = from + day * SECONDS_PER_DAY;
-    totalMicro += BigInt(versionAt(versions, at, isoSeconds(at), versions[0]).standingChargeMicroPerDay);
-  }
-  return { days, totalMicro: Number(totalMicro), amountMinor: roundHalfUp(totalMicro, MICRO) };
 }
 
 function expectedPeriods(input: BillInput, from: number, to: number, present: Set<string>) {

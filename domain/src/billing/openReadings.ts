@@ -36,8 +36,13 @@ export function openReadings(
       periodStart: reading.periodStart,
     };
     try {
-      const { energyWh } = decryptReading(reading, sessionKey, slot);
-      opened.billed.push({ periodStart: reading.periodStart, energyWh, ciphertext: reading.ciphertext });
+      const { energyWh, quality } = decryptReading(reading, sessionKey, slot);
+      opened.billed.push({
+        periodStart: reading.periodStart,
+        energyWh,
+        quality,
+        ciphertext: reading.ciphertext,
+      });
     } catch (err) {
       if (err instanceof DecryptionError) invalid('does not decrypt in its slot');
       else if (err instanceof CryptoInputError) invalid(`decrypts to no valid reading: ${err.message}`);

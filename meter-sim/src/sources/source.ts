@@ -12,6 +12,11 @@ export interface ReadingSource {
   readonly description: string;
   /** The quantity consumed in [startSeconds, startSeconds + intervalSeconds); the same answer every time. */
   measure(startSeconds: number, intervalSeconds: number): MeasuredQuantity;
+  /**
+   * Called by the meter with its subscription's start before it measures anything: a source that replays
+   * recorded days starts its replay on the subscription's first day.
+   */
+  alignTo?(subscriptionStartSeconds: number): void;
 }
 
 /** Sub-steps in which sources integrate consumption, so that any interval sums the same underlying usage. */

@@ -109,8 +109,8 @@ function opensWith(copy: Buffer, subscription: SubscriptionRecord): string[] {
 
 describe('personal data on the peers disks', () => {
   beforeAll(async () => {
-    await meterctlJson([...distributor, 'keys', 'publish']);
-    await meterctlJson([...authority, 'keys', 'publish']);
+    await meterctlJson([...distributor, 'keys', 'publish', '--rotate']);
+    await meterctlJson([...authority, 'keys', 'publish', '--rotate']);
     const hh = `rem-hh-${run}`;
     const { secret } = await meterctlJson<{ secret: string }>([
       ...distributor,

@@ -57,8 +57,8 @@ describe('key grants are checked before approval', () => {
   let badAuthorityGrantId = '';
 
   beforeAll(async () => {
-    await meterctlJson([...distributor, 'keys', 'publish']);
-    await meterctlJson([...authority, 'keys', 'publish']);
+    await meterctlJson([...distributor, 'keys', 'publish', '--rotate']);
+    await meterctlJson([...authority, 'keys', 'publish', '--rotate']);
     await enrollSubscriber(household);
     const current = async (mspId: string) =>
       evaluateJson<OrgKeyRecord>(gateways.contract('authority', CHANNEL, 'OrgKey'), 'GetOrgKey', mspId);

@@ -52,7 +52,7 @@ export function subscriptionRecord(
 ): SubscriptionRecord {
   return {
     docType: 'subscription',
-    subscriptionId: 'sub_1',
+    subscriptionId: 'sub_000000000000000000000001',
     channel: CHANNEL,
     distributorMspId: 'Distributor1MSP',
     subscriberId: 'hh-17',
@@ -167,8 +167,8 @@ export function billEvidence(sessionKey: Buffer, energies: number[]): BillEviden
 function billShell(): Omit<BillRecord, keyof BillComputation> {
   return {
     docType: 'bill',
-    billId: 'bill_1',
-    subscriptionId: 'sub_1',
+    billId: 'bill_000000000000000000000001',
+    subscriptionId: 'sub_000000000000000000000001',
     distributorMspId: 'Distributor1MSP',
     periodFrom: '2026-11-01T00:00:00Z',
     periodTo: '2026-11-02T00:00:00Z',
@@ -180,8 +180,8 @@ function billShell(): Omit<BillRecord, keyof BillComputation> {
 export function accessRequestRecord(overrides: Partial<AccessRequestRecord> = {}): AccessRequestRecord {
   return {
     docType: 'accessRequest',
-    requestId: 'par_1',
-    subscriptionId: 'sub_1',
+    requestId: 'par_000000000000000000000001',
+    subscriptionId: 'sub_000000000000000000000001',
     requesterMspId: 'AuthorityMSP',
     requesterRole: 'auditor',
     reason: 'fraud case 117',

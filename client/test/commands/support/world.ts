@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../../src/cli';
-import { resolveChannel } from '../../../src/commands/context';
+import { resolveChannel, type ActingIdentity } from '../../../src/commands/context';
 import type {
   CertificateAuthority,
   CommandDeps,
@@ -11,7 +11,7 @@ import type {
   ReportStore,
 } from '../../../src/commands/deps';
 import { Keystore } from '../../../src/keystore';
-import type { ConnectionProfile } from '../../../src/profile';
+import { noDefaultIdentity, ProfileError, type ConnectionProfile } from '../../../src/profile';
 
 /** The fake contract methods a test needs; any other method called fails the command (and the test). */
 export interface FakeClients {
@@ -22,6 +22,7 @@ export interface FakeClients {
   pricing?: Partial<ContractClients['pricing']>;
   billing?: Partial<ContractClients['billing']>;
   aggregation?: Partial<ContractClients['aggregation']>;
+  system?: Partial<ContractClients['system']>;
   billEvidence?: ContractClients['billEvidence'];
 }
 
@@ -52,6 +53,15 @@ export class TestWorld {
   /** What opening the reporting database throws instead, when set (e.g. ECONNREFUSED). */
   reportDbError: Error | undefined = undefined;
   env: Record<string, string | undefined> = {};
+  /** The role in each identity's certificate, by name (the identity in use: -i, else the profile's default). */
+  roles: Record<string, string> = {
+    operator: 'operator',
+    auditor: 'auditor',
+    'hh-17': 'subscriber',
+    'mtr-42': 'meter',
+  };
+  /** Whether stderr is a terminal (report sync then draws progress bars). */
+  stderrIsTTY = false;
   now = new Date('2026-11-15T10:07:00Z');
   /** Every contract, CA and reporting-database method called, in order. */
   readonly calls: ClientCall[] = [];
@@ -92,7 +102,7 @@ export class TestWorld {
   private factory(): CommandFactory {
     const streams = {
       stdout: { write: (text: string) => void (this.stdout += text) },
-      stderr: { write: (text: string) => void (this.stderr += text) },
+      stderr: { write: (text: string) => void (this.stderr += text), isTTY: this.stderrIsTTY, columns: 100 },
     };
     const clients = this.contractClients();
     return {
@@ -104,6 +114,7 @@ export class TestWorld {
         now: () => this.now,
         profile: () => this.profile,
         keystore: () => this.keystore,
+        identity: () => this.actingIdentity(globals.identity),
         withChannel: async (fn) => {
           const channel = resolveChannel(this.profile, globals);
           this.connections += 1;
@@ -120,6 +131,18 @@ export class TestWorld {
     };
   }
 
+  /** The identity in use, as meterctl resolves it, with its role from `roles` (no certificate is read). */
+  private actingIdentity(requested: string | undefined): ActingIdentity {
+    const name = requested ?? this.profile.defaultIdentity;
+    if (name === '') throw new ProfileError(noDefaultIdentity(this.profile));
+    return {
+      name,
+      files: { certPath: join(this.dir, `${name}-cert.pem`), keyPath: join(this.dir, `${name}-key.pem`) },
+      chosen: requested !== undefined,
+      role: this.roles[name],
+    };
+  }
+
   private contractClients(): ContractClients {
     const given = this.clients;
     const billEvidence = this.fake<Pick<ContractClients, 'billEvidence'>>('clients', {
@@ -133,6 +156,7 @@ export class TestWorld {
       pricing: this.fake<ContractClients['pricing']>('pricing', given.pricing ?? {}),
       billing: this.fake<ContractClients['billing']>('billing', given.billing ?? {}),
       aggregation: this.fake<ContractClients['aggregation']>('aggregation', given.aggregation ?? {}),
+      system: this.fake<ContractClients['system']>('system', given.system ?? {}),
       billEvidence: (billId) => billEvidence.billEvidence(billId),
     };
   }
