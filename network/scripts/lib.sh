@@ -77,6 +77,8 @@ org_node() {
 application_orgs() {
   local org
   for org in "${ORGS[@]}"; do [ -n "$(nodes_of peer "$org")" ] && printf '%s\n' "$org"; done
+  # The last org may have no peer (a households org): the function still succeeded (and the ERR trap stays quiet).
+  return 0
 }
 
 # The member orgs of a channel that run peers (households orgs have none).
