@@ -102,11 +102,17 @@ network_running() {
   [ -d "$REPO_DIR/.network/pids" ] && ./test-network.sh status 2>/dev/null | grep ' yes ' >/dev/null
 }
 
+# meterctl's default keystore (METERCTL_HOME, else ~/.meterctl) is a fresh folder for each run: keys and report
+# checkpoints that earlier runs or the user left in ~/.meterctl must not change what the tests see.
+METERCTL_HOME=$(mktemp -d "${TMPDIR:-/tmp}/meterctl-tests.XXXXXX")
+export METERCTL_HOME
+
 cleanup() {
   if [ "$started_network" = true ] && [ -d "$REPO_DIR/.network" ]; then
     say "taking the network down"
     ./test-network.sh down || true
   fi
+  rm -rf "$METERCTL_HOME"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
