@@ -25,7 +25,8 @@ Commands:
                  Build the Fabric binaries if needed, install npm dependencies if needed, start the CAs,
                  enroll every identity, start the orderers and peers, create the channels northgrid and
                  southgrid, deploy the chaincode, start the authority's reporting database
-                 (pouchdb-server on 127.0.0.1:5990, or REPORT_DB_URL) and write connection profiles to
+                 (pouchdb-server on 127.0.0.1:5990, or REPORT_DB_URL) and the IPFS node (Kubo, offline,
+                 RPC API on 127.0.0.1:5991, or IPFS_API_URL) and write connection profiles to
                  .network/profiles/.
                  --raft   one etcdraft orderer instead of four SmartBFT orderers (for small machines)
                  -s couchdb  peers use CouchDB 3.x instances from COUCHDB_URL: one URL per peer, comma-
@@ -44,9 +45,11 @@ Commands:
 
 Environment:
   NETWORK_HOME      where generated state goes (default: .network in the repository)
-  FABRIC_BIN_CACHE  where built Fabric binaries are cached (default: ~/.cache/smartmeter-fabric)
+  FABRIC_BIN_CACHE  where built Fabric binaries and Kubo are cached (default: ~/.cache/smartmeter-fabric)
   READY_TIMEOUT     seconds each node gets to become ready (default: 90)
   REPORT_DB_URL     a CouchDB for the authority's reporting database instead of the local pouchdb-server
+  IPFS_API_URL      the RPC API of another Kubo node (e.g. http://127.0.0.1:5001) instead of the local one;
+                    it goes into every profile's ipfsApiUrl. Kubo is built the first time either way.
 TEXT
 }
 
@@ -76,6 +79,9 @@ parse_up_options() {
     *) die "unknown state database '$STATE_DB': use goleveldb or couchdb" ;;
   esac
   export STATE_DB
+  if [ -n "${IPFS_API_URL:-}" ] && ! [[ $IPFS_API_URL =~ ^https?://[^[:space:]\"]+$ ]]; then
+    die "IPFS_API_URL must be an http:// or https:// URL (Kubo's RPC API), not '$IPFS_API_URL'"
+  fi
 }
 
 ensure_npm_dependencies() {
@@ -128,6 +134,19 @@ start_report_db() {
   for node in $(nodes_of reportdb); do wait_ready "$node"; done
 }
 
+# The IPFS node (Kubo) where reports are stored and pinned, or the one IPFS_API_URL names. Ours is private:
+# `ipfs daemon --offline`, no bootstrap peers, API on loopback (network/scripts/nodes.sh, init_ipfs_repo).
+start_ipfs() {
+  local node
+  if [ -n "${IPFS_API_URL:-}" ]; then
+    log "IPFS node: $IPFS_API_URL (IPFS_API_URL; not starting Kubo)"
+    printf '%s\n' "$IPFS_API_URL" >"$(ipfs_api_url_file)"
+    return 0
+  fi
+  for node in $(nodes_of ipfs); do start_node "$node"; done
+  for node in $(nodes_of ipfs); do wait_ready "$node"; done
+}
+
 # The aggregate mode: the embedded MQTT broker (unless MQTT_URL names another) and each channel's aggregator,
 # which need the connection profiles, so they start last.
 start_grid() {
@@ -162,6 +181,7 @@ network_up() {
   create_channels
   deploy_chaincode
   start_report_db
+  start_ipfs
   for channel in "${CHANNELS[@]}"; do wait_channel_membership "$channel"; done
   for org in $(profiled_orgs); do write_profile "$org"; done
   start_grid
@@ -173,7 +193,7 @@ network_up() {
 network_down() {
   local kind
   # Reverse start order, one kind at a time: chaincode servers, peers, orderers, CAs.
-  for kind in aggregator broker reportdb ccaas peer orderer ca; do
+  for kind in aggregator broker ipfs reportdb ccaas peer orderer ca; do
     # shellcheck disable=SC2046 # node names never contain blanks
     stop_nodes $(nodes_of "$kind")
   done
@@ -198,6 +218,10 @@ node_health() {
       [ "$(http_status "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" / || true)" = 200 ] && printf 'serving' || printf 'not serving'
       ;;
     broker) port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" && printf 'serving' || printf 'not serving' ;;
+    ipfs)
+      [ "$(http_status "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" /api/v0/id POST || true)" = 200 ] &&
+        printf 'serving' || printf 'not serving'
+      ;;
     aggregator) printf 'running' ;;
     *)
       local code

@@ -3,7 +3,7 @@
  * meter its own CA identity (role=meter), session key, subscription (requested by the household, approved by
  * Distributor1) and pairing. Shared by the throughput, meter-sim and Caliper benchmarks.
  */
-import { newSessionKey, pairingProof } from '@smartmeter/crypto';
+import { newOrgKeyPair, newSessionKey, pairingProof } from '@smartmeter/crypto';
 import { isoSeconds, type PrivacyMode } from '@smartmeter/domain';
 import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { Gateways, submitJson } from '../../test/support/chaincode';
@@ -120,6 +120,7 @@ function aggregateRequest(meterId: string, sessionKey: Buffer, keys: PublishedOr
     requestedPlan: 'residential-tou',
     sessionKey,
     privacyMode: 'aggregate',
+    householdPublicKeyPem: newOrgKeyPair().publicKeyPem,
     recipients: [{ mspId: D1, version: keys.versions[D1], publicKeyPem: keys.orgKeys[D1].publicKeyPem }],
   });
 }

@@ -28,11 +28,31 @@ export function requireProposalTimeNearClock(ctx: Context, nowMs: number = Date.
   }
 }
 
+/**
+ * One line on the chaincode server's output for every Billing transaction and every proposal that carries
+ * transient data: which transient fields this endorser was given (names only, never values). It is how an
+ * operator, or a test, checks on each peer that a session key reached only the endorsers meant to see it (in
+ * aggregate mode: none). On when SMARTMETER_TRANSIENT_AUDIT=on (test-network.sh sets it). Logging is not state:
+ * nothing written depends on it.
+ */
+export const TRANSIENT_AUDIT_ENV = 'SMARTMETER_TRANSIENT_AUDIT';
+
+function auditTransientFields(ctx: Context, contract: string): void {
+  if (process.env[TRANSIENT_AUDIT_ENV] !== 'on') return;
+  const fields = [...ctx.stub.getTransient().keys()].sort();
+  if (contract !== 'Billing' && fields.length === 0) return;
+  const { fcn } = ctx.stub.getFunctionAndParameters();
+  process.stdout.write(
+    `${JSON.stringify({ audit: 'transient', channel: ctx.stub.getChannelID(), txId: ctx.stub.getTxID(), fcn, transientFields: fields })}\n`,
+  );
+}
+
 /** What every contract of this chaincode shares: the time guard and coded errors for unknown transactions. */
 export abstract class SmartMeterContract extends Contract {
   // fabric-contract-api awaits these hooks; they have nothing to await, so they return settled promises.
   override beforeTransaction(ctx: Context): Promise<void> {
     requireProposalTimeNearClock(ctx);
+    auditTransientFields(ctx, this.getName());
     return Promise.resolve();
   }
 

@@ -1,13 +1,18 @@
 import type { Context } from 'fabric-contract-api';
 import {
   REGION_CODE_PATTERN,
+  averagePowerW,
+  policyPrice,
+  policyRegionsFor,
+  type PolicyPriceDerivation,
+  type PricePolicyRecord,
   type PriceSignalRecord,
   type TariffPointer,
   type TariffRecord,
 } from '@smartmeter/domain';
 import { invalidArgument } from './contractError';
 import { fixedWidth, Keys, priceSignalKey } from './ledger/keys';
-import { readOptional, readRequired, valuesByPartialKey, valuesByRange } from './ledger/store';
+import { readOptional, readRequired, valuesByPartialKey, valuesByRange, write } from './ledger/store';
 
 /** Tariffs and price signals, as the Pricing contract writes them and the Billing contract reads them. */
 
@@ -66,4 +71,70 @@ export async function priceSignalsIn(
   to: string,
 ): Promise<PriceSignalRecord[]> {
   return valuesByRange<PriceSignalRecord>(ctx, priceSignalKey(region, from), priceSignalKey(region, to));
+}
+
+export function pricePolicyVersionKey(ctx: Context, regionCode: string, version: number): string {
+  return Keys.pricePolicy.key(ctx, { regionCode, version: fixedWidth(version) });
+}
+
+/** Every version of a region's own price policy, oldest first. */
+export async function pricePolicyVersions(ctx: Context, regionCode: string): Promise<PricePolicyRecord[]> {
+  return valuesByPartialKey<PricePolicyRecord, 'regionCode' | 'version'>(ctx, Keys.pricePolicy, {
+    regionCode,
+  });
+}
+
+/**
+ * The policy that prices a period of a region: the version in force at the period's start of the region's own
+ * policy, or else of the nearest enclosing grid area's (north/d3/c1, then north/d3, then north).
+ */
+export async function policyInForce(
+  ctx: Context,
+  regionCode: string,
+  periodStart: string,
+): Promise<PricePolicyRecord | undefined> {
+  for (const area of policyRegionsFor(regionCode)) {
+    const versions = await pricePolicyVersions(ctx, area);
+    if (versions.length === 0) continue;
+    return versions.filter((v) => v.effectiveFrom <= periodStart).at(-1);
+  }
+  return undefined;
+}
+
+/**
+ * When a round gets its load (COMPLETE, or RESOLVED with enough meters), the period's price follows from the
+ * policy in force: stored as the period's price signal (source policy). A manual signal already there stays:
+ * it becomes an override, with the policy's price beside it. Returns the signal, or undefined without policy.
+ */
+export async function derivePolicyPrice(
+  ctx: Context,
+  round: { regionCode: string; periodStart: string; periodSeconds: number; load: string },
+  now: string,
+): Promise<PriceSignalRecord | undefined> {
+  const policy = await policyInForce(ctx, round.regionCode, round.periodStart);
+  if (!policy) return undefined;
+  const load = BigInt(round.load);
+  const derivation: PolicyPriceDerivation = {
+    policyRegionCode: policy.regionCode,
+    policyVersion: policy.version,
+    loadWh: round.load,
+    periodSeconds: round.periodSeconds,
+    averagePowerW: averagePowerW(load, round.periodSeconds),
+    priceMicroPerKwh: policyPrice(policy, load, round.periodSeconds),
+  };
+  const key = priceSignalKey(round.regionCode, round.periodStart);
+  const existing = await readOptional<PriceSignalRecord>(ctx, key);
+  const signal: PriceSignalRecord = existing
+    ? { ...existing, source: 'override', policy: derivation }
+    : {
+        docType: 'priceSignal',
+        regionCode: round.regionCode,
+        periodStart: round.periodStart,
+        priceMicroPerKwh: derivation.priceMicroPerKwh,
+        publishedAt: now,
+        source: 'policy',
+        policy: derivation,
+      };
+  await write(ctx, key, signal);
+  return signal;
 }

@@ -1,4 +1,4 @@
-import { newSessionKey, pairingProof } from '@smartmeter/crypto';
+import { newOrgKeyPair, newSessionKey, pairingProof } from '@smartmeter/crypto';
 import type { SubscriptionRecord } from '@smartmeter/domain';
 import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { AUTHORITY, D1, World, contracts, id, parse, reading } from './support/fixtures';
@@ -11,6 +11,7 @@ function aggregateRequest(world: World, sessionKey: Buffer, recipients = [D1]): 
     requestedPlan: 'residential-tou',
     sessionKey,
     privacyMode: 'aggregate',
+    householdPublicKeyPem: newOrgKeyPair().publicKeyPem,
     recipients: recipients.map((mspId) => ({
       mspId,
       version: 1,

@@ -62,7 +62,7 @@ export function priceUnit(currency: string): { symbol: string; scaleDigits: numb
 }
 
 /** "prices in p/kWh; 100 p = 1 GBP", or "prices in JPY/kWh" for a currency priced in major units. */
-function unitNote(currency: string): string {
+export function unitNote(currency: string): string {
   const { symbol } = priceUnit(currency);
   if (symbol === currency) return `prices in ${currency}/kWh`;
   return `prices in ${symbol}/kWh; ${10 ** minorDigits(currency)} ${symbol} = 1 ${currency}`;
@@ -83,12 +83,12 @@ function formatScaled(value: number, digits: number, minFraction: number): strin
 }
 
 /** Basis points as a percentage: 500 → "5", 1250 → "12.5". */
-function formatPercent(basisPoints: number): string {
+export function formatPercent(basisPoints: number): string {
   return formatScaled(basisPoints, 2, 0);
 }
 
 /** Seconds as days for the standing charge: 2 592 000 → "30 days", 1800 → "0.0208 days" (4 decimals). */
-function formatDays(seconds: number): string {
+export function formatDays(seconds: number): string {
   if (seconds % 86_400 === 0) return `${seconds / 86_400} ${seconds === 86_400 ? 'day' : 'days'}`;
   return `${(seconds / 86_400).toFixed(4)} days`;
 }
@@ -372,7 +372,7 @@ function statusText(bill: BillRecord): string {
   return `${bill.status} (payable)`;
 }
 
-const STYLE = `body{font-family:sans-serif;max-width:940px;margin:2em auto;padding:0 1em;color:#222}
+export const STYLE = `body{font-family:sans-serif;max-width:940px;margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:.2em}h2{margin-top:1.6em;font-size:1.2em}.sub{color:#555;margin-top:0}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f4f4f4}.n{text-align:right;white-space:nowrap}.total td{font-weight:bold;border-top:2px solid #333}

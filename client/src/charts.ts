@@ -62,7 +62,8 @@ export function renderSvg(option: Echarts.EChartsOption, size: ChartSize = {}): 
   }
 }
 
-function title(text: string, subtext?: string): Echarts.EChartsOption['title'] {
+/** The chart's title and subtitle, centred above the plot. */
+export function chartTitle(text: string, subtext?: string): Echarts.EChartsOption['title'] {
   return {
     text,
     subtext,
@@ -73,7 +74,8 @@ function title(text: string, subtext?: string): Echarts.EChartsOption['title'] {
   };
 }
 
-function valueAxis(name: string): Echarts.YAXisComponentOption {
+/** A value axis on the left with its unit as the name, ticks and gridlines. */
+export function valueAxis(name: string): Echarts.YAXisComponentOption {
   return {
     type: 'value',
     name,
@@ -84,7 +86,8 @@ function valueAxis(name: string): Echarts.YAXisComponentOption {
   };
 }
 
-function categoryAxis(categories: string[], name: string): Echarts.XAXisComponentOption {
+/** A category axis below the plot, its labels thinned where they would overlap. */
+export function categoryAxis(categories: string[], name: string): Echarts.XAXisComponentOption {
   return {
     type: 'category',
     data: categories,
@@ -101,7 +104,7 @@ export function renderCategoryChart(chart: CategoryChart): string {
   const legend = chart.series.length > 1;
   return renderSvg(
     {
-      title: title(chart.title, chart.subtitle),
+      title: chartTitle(chart.title, chart.subtitle),
       legend: legend ? { top: 58, data: chart.series.map((s) => s.name) } : undefined,
       grid: { ...GRID },
       xAxis: categoryAxis(chart.categories, chart.xName),
@@ -154,7 +157,7 @@ export function renderLoadChart(rows: LoadRow[], query: LoadChartQuery, size: Ch
   const labelTime = query.bucketSeconds % 86_400 !== 0;
   return renderSvg(
     {
-      title: title(`Load of ${query.regionCode}, ${formatRange(query.from, query.to)}`, subtitle),
+      title: chartTitle(`Load of ${query.regionCode}, ${formatRange(query.from, query.to)}`, subtitle),
       legend: { top: 58, data: [unit, 'households'] },
       grid: { ...GRID },
       xAxis: categoryAxis(

@@ -7,6 +7,7 @@ import { registerIdentityCommands } from './commands/identity';
 import { registerKeyCommands } from './commands/keys';
 import { registerMeterCommands } from './commands/meter';
 import { registerPersonalDataCommands } from './commands/personalData';
+import { registerPricePolicyCommands } from './commands/pricePolicy';
 import { registerPriceSignalCommands } from './commands/priceSignal';
 import { registerProfileCommands } from './commands/profile';
 import { registerReadingCommands } from './commands/readings';
@@ -64,6 +65,7 @@ export function buildProgram(factory: CommandFactory = defaultFactory): Command 
   registerPersonalDataCommands(program, deps);
   registerTariffCommands(program, deps);
   registerPriceSignalCommands(program, deps);
+  registerPricePolicyCommands(program, deps);
   registerGridCommands(program, deps);
   registerSystemCommands(program, deps);
   registerBillCommands(program, deps);

@@ -51,6 +51,20 @@ export class ServiceUnreachable extends Error {
   }
 }
 
+/**
+ * meterctl refuses before sending anything, for a reason the network would refuse too or that makes the result
+ * untrustworthy (a report whose hash differs from the ledger's, rounds not closed): exit 1, "CODE: message".
+ */
+export class ClientRefusal extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ClientRefusal';
+  }
+}
+
 export interface CliFailure {
   exitCode: number;
   /** One readable line. */
@@ -99,6 +113,8 @@ function describeLocalFailure(err: unknown): CliFailure | undefined {
   if (err instanceof UsageError || err instanceof ProfileError)
     return { exitCode: ExitCode.Usage, message: err.message };
   if (err instanceof ServiceUnreachable) return { exitCode: ExitCode.Unreachable, message: err.message };
+  if (err instanceof ClientRefusal)
+    return { exitCode: ExitCode.Refused, message: `${err.code}: ${err.message}` };
   if (err instanceof CaError)
     return { exitCode: err.unreachable ? ExitCode.Unreachable : ExitCode.Refused, message: err.message };
   if (err instanceof InvalidGrantError || err instanceof NotOnChannel)

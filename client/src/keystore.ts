@@ -131,6 +131,27 @@ export class Keystore {
     return readFileSync(path, 'utf8');
   }
 
+  // --- the household's own encryption key -----------------------------------------------------------------
+  /** The household's P-256 key pair for its sealed bill reports; its public key goes into subscription requests. */
+  householdKeyPath(): string {
+    return join(this.dir, 'household', 'report-key.pem');
+  }
+
+  hasHouseholdKey(): boolean {
+    return existsSync(this.householdKeyPath());
+  }
+
+  /** The household's report key pair, made (0600) on first use. */
+  householdKeyPair(): OrgKeyPair {
+    const path = this.householdKeyPath();
+    if (!existsSync(path)) {
+      const pair = newOrgKeyPair();
+      writeSecretFile(path, pair.privateKeyPem);
+      return pair;
+    }
+    return orgKeyPairFromPrivateScalar(privateScalarOf(readFileSync(path, 'utf8')));
+  }
+
   // --- personal-data request keys -------------------------------------------------------------------------
   /**
    * The private key of one personal-data request: the household seals its data for the public half, so this

@@ -33,6 +33,11 @@ export interface ConnectionProfile {
   identities: Record<string, IdentityFiles>;
   /** The reporting database (CouchDB API) the authority's `meterctl report` commands use, when there is one. */
   reportDbUrl?: string;
+  /**
+   * The RPC API (http://host:port) of the IPFS node (Kubo) that bill reports are stored on and fetched from;
+   * in every application org's profile: IPFS_API_URL, or the network's own node (network.conf, kind ipfs).
+   */
+  ipfsApiUrl?: string;
 }
 
 export interface CaEndpoint {
@@ -144,6 +149,7 @@ function validateProfile(value: unknown, path: string): ConnectionProfile {
     problems.add('channels');
   }
   validateIdentities(asRecord(obj?.identities), problems);
+  validateServiceUrls(obj, problems);
   if (problems.names.length > 0) {
     throw new ProfileError(
       `connection profile ${path} is missing or has invalid: ${problems.names.join(', ')}`,
@@ -164,6 +170,22 @@ function validateIdentities(identities: Fields, problems: ProfileProblems): void
   }
   for (const [name, files] of Object.entries(identities)) {
     problems.strings(asRecord(files), ['certPath', 'keyPath'], `identities.${name}.`);
+  }
+}
+
+/** The addresses of services beside the peer, when the profile has them. */
+function validateServiceUrls(obj: Fields, problems: ProfileProblems): void {
+  if (obj?.ipfsApiUrl !== undefined && !isHttpUrl(obj.ipfsApiUrl)) problems.add('ipfsApiUrl');
+}
+
+/** An http:// or https:// URL (the form of a service's address in a profile). */
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
   }
 }
 

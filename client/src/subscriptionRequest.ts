@@ -17,6 +17,8 @@ export interface SubscriptionRequestInput {
   recipients: RecipientKey[];
   /** disclosed when absent. */
   privacyMode?: PrivacyMode;
+  /** The household's own encryption public key (its keystore's report key): required in aggregate mode. */
+  householdPublicKeyPem?: string;
 }
 
 /** The JSON argument of Subscription:RequestSubscription (see SubscriptionRequest) for a new session key. */
@@ -33,6 +35,7 @@ export function buildSubscriptionRequest(input: SubscriptionRequestInput): strin
       wrappedKey: wrapSessionKey(input.sessionKey, recipient.publicKeyPem),
     })),
     ...(input.privacyMode ? { privacyMode: input.privacyMode } : {}),
+    ...(input.householdPublicKeyPem ? { householdPublicKeyPem: input.householdPublicKeyPem } : {}),
   };
   return JSON.stringify(request);
 }

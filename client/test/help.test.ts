@@ -38,6 +38,7 @@ describe('meterctl --help for every command', () => {
       'personal-data',
       'tariff',
       'price-signal',
+      'price-policy',
       'grid',
       'ping',
       'bill',

@@ -6,3 +6,4 @@ export * from './personalData';
 export * from './sealed';
 export * from './certificates';
 export * from './aggregate';
+export * from './billReport';

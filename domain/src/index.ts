@@ -14,3 +14,5 @@ export * from './time';
 export * from './billing';
 export * from './aggregation';
 export * from './gridFilters';
+export * from './billReport';
+export * from './pricePolicy';

@@ -17,6 +17,7 @@ import type {
   GridShareRecord,
 } from './aggregation';
 import type { BillRecord, PriceSignalRecord, TariffPointer, TariffRecord } from './tariffs';
+import type { PricePolicyPointer, PricePolicyRecord } from './pricePolicy';
 
 /**
  * Every record the chaincode writes to the channel's state, told apart by docType. Index entries (a single
@@ -36,6 +37,8 @@ export type LedgerRecord =
   | TariffRecord
   | TariffPointer
   | PriceSignalRecord
+  | PricePolicyRecord
+  | PricePolicyPointer
   | BillRecord
   | AggregationFiltersRecord
   | Bf1PartRecord
@@ -61,6 +64,8 @@ export const LEDGER_RECORD_TYPES: readonly LedgerRecordType[] = [
   'tariff',
   'tariffPointer',
   'priceSignal',
+  'pricePolicy',
+  'pricePolicyPointer',
   'bill',
   'aggregationFilters',
   'aggregationBf1Part',

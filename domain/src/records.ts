@@ -80,6 +80,11 @@ export interface SubscriptionRequest {
    * sealed readings. aggregate: wrapped for the distributor only; the meter sends pseudonymous shares instead.
    */
   privacyMode?: PrivacyMode;
+  /**
+   * The household's own P-256 encryption public key (SPKI PEM), for which the distributor seals its bill reports.
+   * Required in aggregate mode (its bills come with a sealed report), optional in disclosed mode.
+   */
+  householdPublicKeyPem?: string;
 }
 
 export type SubscriptionStatus = 'REQUESTED' | 'APPROVED' | 'REJECTED' | 'ACTIVE' | 'ENDED';
@@ -132,6 +137,9 @@ export interface SubscriptionRecord {
   keyGrants: KeyGrant[];
   /** Absent on subscriptions made before the mode existed: those are disclosed. */
   privacyMode?: PrivacyMode;
+  /** The household's encryption public key (SPKI PEM) its bill reports are sealed for, and its fingerprint. */
+  householdPublicKeyPem?: string;
+  householdKeyFingerprint?: string;
   /** SHA-256 of the pairing proof the meter must reveal, hex. */
   pairingCommitment: string;
   /**
@@ -260,6 +268,7 @@ export const EventName = {
   SubscriptionKeyRebound: 'SubscriptionKeyRebound',
   TariffPublished: 'TariffPublished',
   PriceSignalsPublished: 'PriceSignalsPublished',
+  PricePolicyPublished: 'PricePolicyPublished',
   BillIssued: 'BillIssued',
   BillDisputed: 'BillDisputed',
   DisputeResolved: 'DisputeResolved',

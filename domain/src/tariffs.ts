@@ -1,5 +1,5 @@
 /**
- * Tariffs, price signals and bills. Import-free like records.ts.
+ * Tariffs, price signals and bills. Type imports only, like records.ts.
  *
  * Units: energy in watt-hours (Wh); prices in micro-minor units per kWh (millionths of a penny or cent, so
  * 11.76 p/kWh is 11_760_000); standing charges in micro-minor units per day; amounts in minor units (pence,
@@ -11,6 +11,7 @@
  * splitting a period into adjacent bills never changes any amount's sum. The total is subtotal + tax, so the
  * lines always add up to the total. See billing/computeBill.ts for the rules in full.
  */
+import type { AggregateBillFacts } from './billReport';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -53,6 +54,11 @@ export interface TariffDefinition {
   standingChargeMicroPerDay: number;
   taxBasisPoints: number;
   pricing: TariffPricing;
+  /**
+   * The daily use the bill report compares the household's average with (the incentive or penalty feedback of
+   * Oksuz 2024). Informational: it changes no amount.
+   */
+  feedbackThresholdWhPerDay?: number;
 }
 
 export interface TariffRecord extends TariffDefinition {
@@ -76,6 +82,24 @@ export interface PriceSignalRecord {
   periodStart: string;
   priceMicroPerKwh: number;
   publishedAt: string;
+  /**
+   * manual (or absent, on signals from before policies): published by the authority with PublishPriceSignals.
+   * policy: derived by the chaincode from the period's regional load when its round closed. override: a manual
+   * signal that was already there when the round closed; it stays, and `policy` shows what the policy gave.
+   */
+  source?: 'manual' | 'policy' | 'override';
+  policy?: PolicyPriceDerivation;
+}
+
+/** How a period's policy price was derived: anyone can recompute it from the round and the policy version. */
+export interface PolicyPriceDerivation {
+  /** The grid area whose policy applied (the round's region or an enclosing one). */
+  policyRegionCode: string;
+  policyVersion: number;
+  loadWh: string;
+  periodSeconds: number;
+  averagePowerW: number;
+  priceMicroPerKwh: number;
 }
 
 export interface BillLineItem {
@@ -168,4 +192,10 @@ export interface BillRecord extends BillComputation {
   dispute?: { reason: string; disputedAt: string };
   resolution?: { outcome: 'UPHELD' | 'REJECTED'; note: string; resolvedAt: string };
   payment?: { amountMinor: number; reference: string; paidAt: string };
+  /**
+   * `aggregate` subscriptions only: computed by the distributor from the household's shares (the chaincode
+   * has no session key in this mode), with the line items redacted (redactForLedger) and the sealed report's
+   * CID and hash. Absent on `disclosed` bills, which the chaincode computes itself.
+   */
+  aggregate?: AggregateBillFacts;
 }

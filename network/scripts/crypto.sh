@@ -243,7 +243,7 @@ write_profile() {
     "tlsRootCertPath": "$(org_ca_cert "$peer_org")"
   },
   "ca": $(ca_json "$org"),
-  "defaultIdentity": "$default",$(report_db_json "$org")
+  "defaultIdentity": "$default",$(report_db_json "$org")$(ipfs_api_json)
   "identities": {$identities}
 }
 JSON
@@ -260,6 +260,23 @@ report_db_json() {
   fi
   printf '\n  "reportDbUrl": "%s",' "$url"
 }
+
+# Every application org's profile (distributors, the authority, households, who fetch their reports) names
+# the IPFS node's RPC API: IPFS_API_URL, else the one `up` was given (a profile rewritten by a later enroll
+# keeps it), else the network's Kubo node.
+ipfs_api_json() {
+  local node url=${IPFS_API_URL:-}
+  [ -n "$url" ] || url=$(cat "$(ipfs_api_url_file)" 2>/dev/null || true)
+  if [ -z "$url" ]; then
+    node=$(nodes_of ipfs | sed -n 1p)
+    [ -n "$node" ] || return 0
+    url="http://$(endpoint "$node")"
+  fi
+  printf '\n  "ipfsApiUrl": "%s",' "$url"
+}
+
+# Where `up` records the IPFS_API_URL it was given.
+ipfs_api_url_file() { printf '%s/ipfs-api-url' "$NETWORK_HOME"; }
 
 # Registers (unless already registered) and enrolls a user identity for an application org, then adds it to
 # the org's connection profile. Attributes such as 'role=subscriber:ecert,subscriberId=hh-1:ecert' go into

@@ -126,11 +126,13 @@ log_file() { printf '%s/logs/%s.log' "$NETWORK_HOME" "$1"; }
 
 # --- binaries ------------------------------------------------------------------------------------------
 FABRIC_HOME=""
-# Makes the Fabric binaries available, building them the first time.
+KUBO_HOME=""
+# Makes the Fabric binaries and Kubo (the IPFS node's ipfs) available, building them the first time.
 ensure_binaries() {
   [ -n "$FABRIC_HOME" ] && return 0
   FABRIC_HOME=$(bash "$NETWORK_DIR/scripts/install-fabric.sh") || die "could not install the Fabric binaries"
-  export PATH="$FABRIC_HOME/bin:$PATH"
+  KUBO_HOME=$(bash "$NETWORK_DIR/scripts/install-kubo.sh") || die "could not install Kubo (the IPFS node)"
+  export PATH="$FABRIC_HOME/bin:$KUBO_HOME/bin:$PATH"
 }
 
 # Like ensure_binaries but never builds: for commands that only look at a running network.
@@ -140,5 +142,10 @@ find_binaries() {
   if [ -x "$dir/bin/peer" ]; then
     FABRIC_HOME=$dir
     export PATH="$FABRIC_HOME/bin:$PATH"
+  fi
+  dir=$(bash "$NETWORK_DIR/scripts/install-kubo.sh" --print-dir)
+  if [ -x "$dir/bin/ipfs" ]; then
+    KUBO_HOME=$dir
+    export PATH="$KUBO_HOME/bin:$PATH"
   fi
 }

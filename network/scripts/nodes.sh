@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One parameterised launcher for every kind of node (CA, orderer, peer, chaincode server), readiness checks
-# and stopping by recorded PID. Sourced by test-network.sh after lib.sh.
+# One parameterised launcher for every kind of node (CA, orderer, peer, chaincode server, reporting database,
+# MQTT broker, aggregator, IPFS node), readiness checks and stopping by recorded PID. Sourced by
+# test-network.sh after lib.sh.
 
 # --- small network probes without extra tools ------------------------------------------------------------
 port_open() {
@@ -16,11 +17,13 @@ http_body() {
   exec {fd}>&-
 }
 
-# Prints the HTTP status code of GET http://host:port/path, or nothing if it cannot connect.
+# Prints the HTTP status code of GET (or $4: POST, with an empty body) http://host:port/path, or nothing if it
+# cannot connect.
 http_status() {
-  local host=$1 port=$2 path=$3 fd line
+  local host=$1 port=$2 path=$3 method=${4:-GET} fd line body=''
   { exec {fd}<>"/dev/tcp/$host/$port"; } 2>/dev/null || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" >&"$fd"
+  [ "$method" = GET ] || body=$'Content-Length: 0\r\n'
+  printf '%s %s HTTP/1.0\r\nHost: %s\r\n%s\r\n' "$method" "$path" "$host" "$body" >&"$fd"
   IFS= read -r -t 5 line <&"$fd" || true
   exec {fd}>&-
   line=${line#HTTP/* }
@@ -51,6 +54,7 @@ node_program() {
     reportdb) printf 'pouchdb-server' ;;
     broker) printf 'aggregator/dist/bin.js broker' ;;
     aggregator) printf -- '--state-dir %s' "$(node_data_dir "$1")/state" ;;
+    ipfs) printf -- '--repo-dir %s daemon' "$(ipfs_repo_dir "$1")" ;;
   esac
 }
 
@@ -169,6 +173,8 @@ node_env() {
         # The chaincode's own guard against proposals whose time is far from the endorser's clock (the peer's
         # auth filter does not see proposals that the gateway endorses on its own peer).
         SMARTMETER_PROPOSAL_TIME_WINDOW_SECONDS="${PROPOSAL_TIME_WINDOW_SECONDS:-900}"
+        # One line per Billing transaction naming the transient fields this endorser got (never their values).
+        SMARTMETER_TRANSIENT_AUDIT=on
       )
       ;;
     reportdb)
@@ -176,6 +182,10 @@ node_env() {
       ;;
     broker | aggregator)
       env_vars=(NODE_ENV=production)
+      ;;
+    ipfs)
+      # Kubo ships with no telemetry endpoint; off all the same, so that nothing leaves the machine.
+      env_vars=(IPFS_PATH="$(ipfs_repo_dir "$node")" IPFS_TELEMETRY=off)
       ;;
   esac
 }
@@ -311,6 +321,16 @@ node_command() {
         --host "${NODE_HOST[$node]}" --port "${NODE_PORT[$node]}"
         --cert "$crypto/tls/cert.pem" --key "$crypto/tls/key.pem" --password-file "$(mqtt_password_file)")
       ;;
+    ipfs)
+      [[ ${NODE_HOST[$node]} =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] ||
+        die "$node: Kubo's API listens on an IPv4 address, and $NETWORK_CONF gives the host '${NODE_HOST[$node]}'"
+      init_ipfs_repo "$(ipfs_repo_dir "$node")" "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" \
+        >>"$(log_file "$node")" 2>&1 ||
+        die "could not initialize the IPFS repository of $node; see $(log_file "$node")"
+      # --offline: no libp2p host at all (no swarm, no DHT, no bitswap), so the node stores and serves only
+      # what is added through its API, and nothing stored leaves the machine.
+      command=(ipfs --repo-dir "$(ipfs_repo_dir "$node")" daemon --offline)
+      ;;
     aggregator)
       # AGGREGATOR_COLLECT_SECONDS (the aggregator reads it itself) shortens rounds for tests.
       command=(node "$REPO_DIR/aggregator/dist/bin.js" run
@@ -324,6 +344,42 @@ node_command() {
 
 # --- configuration files ---------------------------------------------------------------------------------
 fabric_config_dir() { printf '%s/config' "$NETWORK_HOME"; }
+
+# The Kubo repository (IPFS_PATH) of an ipfs node: its config, keys, blocks and pins.
+ipfs_repo_dir() { printf '%s/repo' "$(node_data_dir "$1")"; }
+
+# Creates a Kubo repository at $1 once (`ipfs init --profile=test`: loopback addresses, no bootstrap peers,
+# no MDNS, no AutoConf), then, on every start, sets what keeps the node private and local: its RPC API on
+# host $2 (an IPv4 address), port $3 (0: any free port; Kubo writes the one it got to $1/api), no gateway, no
+# swarm addresses, no bootstrap peers, no local discovery, no routing, no announcing, no telemetry. Idempotent.
+# Needs ipfs on PATH. The IPFS client's unit tests (client/test/ipfs.test.ts) call it too.
+init_ipfs_repo() {
+  local repo=$1 host=$2 port=$3 key value
+  if [ ! -f "$repo/config" ]; then
+    mkdir -p "$repo"
+    IPFS_PATH=$repo ipfs init --profile=test || return 1
+  fi
+  local -a settings=(
+    Addresses.API "\"/ip4/$host/tcp/$port\""
+    Addresses.Gateway '[]'
+    Addresses.Swarm '[]'
+    Addresses.Announce '[]'
+    Addresses.AppendAnnounce '[]'
+    Bootstrap '[]'
+    Peering.Peers '[]'
+    Discovery.MDNS.Enabled false
+    AutoConf.Enabled false
+    AutoTLS.Enabled false
+    Routing.Type '"none"'
+    Provide.Enabled false
+    Plugins.Plugins.telemetry.Disabled true
+  )
+  while [ "${#settings[@]}" -gt 0 ]; do
+    key=${settings[0]} value=${settings[1]}
+    settings=("${settings[@]:2}")
+    IPFS_PATH=$repo IPFS_TELEMETRY=off ipfs config --json "$key" "$value" || return 1
+  done
+}
 
 # Fabric's default core.yaml and orderer.yaml, with the changes environment variables cannot make here:
 # - core.yaml: an empty vm.endpoint (this Fabric ignores empty environment values). Otherwise the peer looks
@@ -382,6 +438,8 @@ node_ready() {
     broker) port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" ;;
     # Connected to the broker and subscribed (its JSON log says so).
     aggregator) grep -F '"mqtt.connected"' "$(log_file "$node")" >/dev/null 2>&1 ;;
+    # Kubo's RPC API takes POST only (GET is 405); /api/v0/id answers once the daemon is up.
+    ipfs) [ "$(http_status "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" /api/v0/id POST)" = 200 ] ;;
   esac
 }
 

@@ -1,4 +1,10 @@
-import { newSessionKey, periodSecrets, splitReading, type GridShare } from '@smartmeter/crypto';
+import {
+  newOrgKeyPair,
+  newSessionKey,
+  periodSecrets,
+  splitReading,
+  type GridShare,
+} from '@smartmeter/crypto';
 import {
   buildDayFilters,
   type AggregationFiltersRecord,
@@ -109,6 +115,7 @@ async function onboardAggregateMeters(
       requestedPlan: 'residential-tou',
       sessionKey,
       privacyMode: 'aggregate',
+      householdPublicKeyPem: newOrgKeyPair().publicKeyPem,
       recipients: [{ mspId: D1, version: orgKey.version, publicKeyPem: orgKey.publicKeyPem }],
     });
     const { subscriptionId } = await submitJson<SubscriptionRecord>(

@@ -38,6 +38,7 @@ import {
   type RoundContext,
 } from '../aggregation';
 import { SmartMeterContract } from '../baseContract';
+import { derivePolicyPrice } from '../pricing';
 import { alreadyExists, conflict, forbidden, invalidArgument, notFound } from '../contractError';
 import { Keys, aggregationRoundKey, gridShareKey } from '../ledger/keys';
 import { canonicalJson } from '../ledger/marshal';
@@ -45,6 +46,7 @@ import { readOptional, saveAndEmit, valuesByPartialKey, valuesByRange, write } f
 import { isoSeconds, parseIsoSeconds, txEpochSeconds, txTimeIso } from '../ledger/txTime';
 import {
   parseIntegerArgument,
+  parseJsonArray,
   parseJsonObject,
   requireIdentifier,
   requireInteger,
@@ -232,10 +234,15 @@ export class AggregationContract extends SmartMeterContract {
       ...(matches ? { maskSum, load: (shareSum - BigInt(maskSum)).toString() } : {}),
       closedAt: txTimeIso(ctx),
     };
+    const signal =
+      record.load === undefined
+        ? undefined
+        : await derivePolicyPrice(ctx, { ...record, load: record.load }, record.closedAt);
     return saveAndEmit(ctx, aggregationRoundKey(region, start), record, EventName.AggregationRoundClosed, {
       regionCode: region,
       periodStart: start,
       status: record.status,
+      ...(signal ? { priceMicroPerKwh: signal.priceMicroPerKwh, priceSource: signal.source } : {}),
     });
   }
 
@@ -307,6 +314,10 @@ export class AggregationContract extends SmartMeterContract {
       ...(counted >= AggregationLimits.minMetersPerLoad ? { load: load.toString() } : {}),
       resolution,
     };
+    const signal =
+      resolved.load === undefined
+        ? undefined
+        : await derivePolicyPrice(ctx, { ...resolved, load: resolved.load }, now);
     return saveAndEmit(
       ctx,
       aggregationRoundKey(region, start),
@@ -316,6 +327,7 @@ export class AggregationContract extends SmartMeterContract {
         regionCode: region,
         periodStart: start,
         missingMeters: missingMeters.length,
+        ...(signal ? { priceMicroPerKwh: signal.priceMicroPerKwh, priceSource: signal.source } : {}),
       },
     );
   }
@@ -380,6 +392,39 @@ export class AggregationContract extends SmartMeterContract {
     return canonicalJson(await sharesOfRound(ctx, region, requireIsoText('periodStart', periodStart)));
   }
 
+  /**
+   * The shares stored under the given PRIDs, of one region: how the distributor finds one household's shares
+   * to bill it, and how the household finds them to check its bill. Each PRID is a key lookup, never a scan.
+   * Households may look up too: a PRID is known only to the holder of the session key (and, once listed, to the
+   * grid roles, which households are not), so a household can read its own shares and no one else's.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async GetShares(ctx: Context, regionCode: string, lookupsJson: string): Promise<string> {
+    const caller = callerOf(ctx);
+    if (
+      !isOperatorOf(caller) &&
+      !isAuditor(caller) &&
+      !isAggregator(caller) &&
+      caller.role !== 'subscriber'
+    ) {
+      throw forbidden(`GetShares needs a grid role or a household; caller is ${describe(caller)}`);
+    }
+    const region = requireRegionCode(regionCode);
+    const lookups = parseShareLookups(lookupsJson);
+    const found: GridShareRecord[] = [];
+    for (const lookup of lookups) {
+      for (const prid of lookup.prids) {
+        const share = await readOptional<GridShareRecord>(
+          ctx,
+          gridShareKey(region, lookup.periodStart, prid),
+        );
+        if (share) found.push(share);
+      }
+    }
+    return canonicalJson(found);
+  }
+
   /** Meters found missing, for one distributor: its operators and the authority's auditors. */
   @Transaction(false)
   @Returns('string')
@@ -397,6 +442,27 @@ export class AggregationContract extends SmartMeterContract {
     >(ctx, Keys.faultyMeter, { distributorMspId: distributor });
     return canonicalJson(findings);
   }
+}
+
+/** At most this many periods per GetShares call (two PRIDs each): about 0.8 MB of answer. */
+export const MAX_SHARE_LOOKUPS = 1000;
+
+function parseShareLookups(json: string): { periodStart: string; prids: string[] }[] {
+  const items = parseJsonArray('lookups', json, MAX_SHARE_LOOKUPS * 200);
+  if (items.length === 0 || items.length > MAX_SHARE_LOOKUPS) {
+    throw invalidArgument(`send 1 to ${MAX_SHARE_LOOKUPS} lookups at a time (got ${items.length})`);
+  }
+  return items.map((item, index) => {
+    const where = `lookups[${index}]`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item))
+      throw invalidArgument(`${where} must be an object`);
+    const raw = item as Record<string, unknown>;
+    requireOnlyFields(where, raw, ['periodStart', 'prids']);
+    const periodStart = requireIsoText(`${where}.periodStart`, raw.periodStart);
+    if (!Array.isArray(raw.prids) || raw.prids.length === 0 || raw.prids.length > 2)
+      throw invalidArgument(`${where}.prids must list one or two PRIDs`);
+    return { periodStart, prids: raw.prids.map((prid, j) => requirePrid(`${where}.prids[${j}]`, prid)) };
+  });
 }
 
 function requireAggregator(caller: Caller, action: string): void {

@@ -1,8 +1,17 @@
 import { keyIdOf } from '@smartmeter/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
+  aggregateClaimErrors,
+  aggregateFactsErrors,
   BillingError,
   computeBill,
+  periodsStartingIn,
+  type AggregateBillFacts,
+  type AggregationRoundRecord,
+  type BillComputation,
+  type SubscriptionApproval,
+  type SubscriptionRecord,
+  type TariffRecord,
   describeSchedule,
   EventName,
   isPeriodBoundary,
@@ -23,7 +32,7 @@ import {
 } from '../access';
 import { SmartMeterContract } from '../baseContract';
 import { alreadyExists, conflict, forbidden, invalidArgument } from '../contractError';
-import { Keys, readingKey } from '../ledger/keys';
+import { aggregationRoundKey, Keys, readingKey } from '../ledger/keys';
 import { canonicalJson } from '../ledger/marshal';
 import {
   idsByPartialKey,
@@ -42,7 +51,9 @@ import {
   parsePageSize,
   requireDerivedId,
   requireIdentifier,
+  requireOnlyFields,
   requireText,
+  parseJsonObject,
 } from '../validate';
 
 /** Name of the transient field that carries the session key to IssueBill. */
@@ -50,6 +61,8 @@ export const SESSION_KEY_TRANSIENT_KEY = 'sessionKey';
 const MAX_BILL_DAYS = 62;
 const MAX_BILL_PERIODS = 10_000;
 const MAX_TEXT = 500;
+/** A redacted computation with up to ~9,000 missing periods listed. */
+const MAX_AGGREGATE_BILL_JSON = 400 * 1024;
 
 /**
  * Bills computed inside the chaincode from the encrypted readings on the ledger: the session key comes as
@@ -72,12 +85,7 @@ export class BillingContract extends SmartMeterContract {
     periodTo: string,
   ): Promise<string> {
     const id = requireSubscriptionId(subscriptionId);
-    const from = parseIsoSeconds('periodFrom', periodFrom);
-    const to = parseIsoSeconds('periodTo', periodTo);
-    if (to <= from) throw invalidArgument('periodTo must be after periodFrom');
-    if (to - from > MAX_BILL_DAYS * 86_400)
-      throw invalidArgument(`a bill covers at most ${MAX_BILL_DAYS} days`);
-    if (to > txEpochSeconds(ctx)) throw invalidArgument('a bill can only cover time that has passed');
+    const { from, to } = requireBillTimes(ctx, periodFrom, periodTo);
     const sessionKey = ctx.stub.getTransient().get(SESSION_KEY_TRANSIENT_KEY);
     if (!sessionKey || sessionKey.length !== 32) {
       throw invalidArgument(
@@ -87,15 +95,14 @@ export class BillingContract extends SmartMeterContract {
 
     const subscription = await loadSubscription(ctx, id);
     requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'IssueBill');
-    requireStatus(subscription, ['ACTIVE', 'ENDED'], 'bill');
-    const approval = approvalOf(subscription);
-    if (!isPeriodBoundary(approval, from) || !isPeriodBoundary(approval, to)) {
-      throw invalidArgument(
-        `the billing period must start and end on period boundaries (${describeSchedule(approval)})`,
+    if (subscription.privacyMode === 'aggregate') {
+      throw conflict(
+        `${id} is an aggregate subscription: it is billed from its shares with RecordAggregateBill, and its session key is never sent to the peers`,
       );
     }
-    if (periodIndex(approval, to) - periodIndex(approval, from) > MAX_BILL_PERIODS)
-      throw invalidArgument('the billing period holds too many readings');
+    requireStatus(subscription, ['ACTIVE', 'ENDED'], 'bill');
+    const approval = approvalOf(subscription);
+    requireBillBoundaries(approval, from, to);
     // Running totals start on the 1st of the month: its earlier readings count for tiers and rounding (at most
     // 30 days of them, 8,640 at the shortest interval).
     const since = runningTotalsSince(periodFrom);
@@ -160,6 +167,68 @@ export class BillingContract extends SmartMeterContract {
       periodTo,
       status: 'ISSUED',
       issuedAt: isoSeconds(txEpochSeconds(ctx)),
+    };
+    await writeIndex(
+      ctx,
+      Keys.billBySubscription.key(ctx, { subscriptionId: id, periodFrom, billId: bill.billId }),
+    );
+    return save(ctx, bill, EventName.BillIssued);
+  }
+
+  /**
+   * The bill of an `aggregate` subscription (domain/src/billing/aggregateBill.ts). The distributor computed it
+   * off-chain from the household's shares and sealed its report to IPFS; the session key stays with the
+   * distributor, so this transaction takes no transient data at all and refuses any. Every endorser checks what
+   * does not need the key: the rounds from the 1st of the month are all final, the bill's shape, its standing
+   * charge, periods and sums (aggregateClaimErrors), the report's CID and hash, and that no bill overlaps.
+   */
+  @Transaction()
+  @Returns('string')
+  async RecordAggregateBill(ctx: Context, billJson: string): Promise<string> {
+    if (ctx.stub.getTransient().size > 0) {
+      throw invalidArgument(
+        'RecordAggregateBill takes no transient data: the session key of an aggregate subscription never leaves the distributor',
+      );
+    }
+    const raw = parseJsonObject('bill', billJson, MAX_AGGREGATE_BILL_JSON);
+    requireOnlyFields('bill', raw, ['subscriptionId', 'periodFrom', 'periodTo', 'computation', 'aggregate']);
+    const id = requireSubscriptionId(raw.subscriptionId);
+    const periodFrom = raw.periodFrom as string;
+    const periodTo = raw.periodTo as string;
+    const { from, to } = requireBillTimes(ctx, periodFrom, periodTo);
+    const subscription = await loadSubscription(ctx, id);
+    requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'RecordAggregateBill');
+    if (subscription.privacyMode !== 'aggregate') {
+      throw conflict(`${id} is a disclosed subscription: the chaincode bills it itself with IssueBill`);
+    }
+    requireStatus(subscription, ['ACTIVE', 'ENDED'], 'bill');
+    const approval = approvalOf(subscription);
+    requireBillBoundaries(approval, from, to);
+    // From the 1st of the month: the bill's running totals include the month's earlier shares, which must be
+    // final too, or a share arriving later would change what the household recomputes.
+    await requireRoundsClosed(
+      ctx,
+      approval,
+      subscription.end?.effectiveAt,
+      parseIsoSeconds('since', runningTotalsSince(periodFrom)),
+      to,
+    );
+    await requireNoOverlap(ctx, id, from, to);
+    const tariffs = await tariffVersions(ctx, subscription.distributorMspId, approval.tariffId);
+    const baseline = baselineBill(id, subscription, periodFrom, periodTo, tariffs);
+    const errors = claimErrors(raw.computation, raw.aggregate, baseline, tariffs);
+    if (errors.length > 0) throw invalidArgument(`the aggregate bill is refused: ${errors.join('; ')}`);
+    const bill: BillRecord = {
+      ...(raw.computation as BillComputation),
+      docType: 'bill',
+      billId: `bill_${ctx.stub.getTxID().slice(0, 24)}`,
+      subscriptionId: id,
+      distributorMspId: subscription.distributorMspId,
+      periodFrom,
+      periodTo,
+      status: 'ISSUED',
+      issuedAt: isoSeconds(txEpochSeconds(ctx)),
+      aggregate: raw.aggregate as AggregateBillFacts,
     };
     await writeIndex(
       ctx,
@@ -292,6 +361,108 @@ async function requireNoOverlap(
       throw alreadyExists(`bill ${bill.billId} already covers ${bill.periodFrom} to ${bill.periodTo}`);
     }
   }
+}
+
+/**
+ * Every period of the subscription in [from, to) has a final round: COMPLETE or RESOLVED. A round still open or
+ * FAULT (not yet resolved) means the period's shares and price are not final. A round RESOLVED with too few meters
+ * to show a load is final too: it has no policy price, so the tariff's base price applies (or a manual signal).
+ */
+async function requireRoundsClosed(
+  ctx: Context,
+  approval: SubscriptionApproval,
+  end: string | undefined,
+  from: number,
+  to: number,
+): Promise<void> {
+  const rounds = await valuesByRange<AggregationRoundRecord>(
+    ctx,
+    aggregationRoundKey(approval.regionCode, isoSeconds(from)),
+    aggregationRoundKey(approval.regionCode, isoSeconds(to)),
+  );
+  const final = new Set(rounds.filter((r) => r.status !== 'FAULT').map((r) => r.periodStart));
+  const faulted = new Set(rounds.filter((r) => r.status === 'FAULT').map((r) => r.periodStart));
+  const last = end ? Math.min(to, parseIsoSeconds('end', end)) : to;
+  const open: string[] = [];
+  for (const period of periodsStartingIn(approval, from, last)) {
+    const start = isoSeconds(period.startSeconds);
+    if (!final.has(start)) open.push(start);
+  }
+  if (open.length > 0) {
+    const faults = open.filter((p) => faulted.has(p)).length;
+    throw conflict(
+      `the rounds of ${approval.regionCode} are not all final for this bill (from the 1st of its month): ${open.length} of them (${faults} FAULT, not yet resolved), from ${open[0]}`,
+    );
+  }
+}
+
+function requireBillTimes(ctx: Context, periodFrom: string, periodTo: string): { from: number; to: number } {
+  const from = parseIsoSeconds('periodFrom', periodFrom);
+  const to = parseIsoSeconds('periodTo', periodTo);
+  if (to <= from) throw invalidArgument('periodTo must be after periodFrom');
+  if (to - from > MAX_BILL_DAYS * 86_400)
+    throw invalidArgument(`a bill covers at most ${MAX_BILL_DAYS} days`);
+  if (to > txEpochSeconds(ctx)) throw invalidArgument('a bill can only cover time that has passed');
+  return { from, to };
+}
+
+function requireBillBoundaries(approval: SubscriptionApproval, from: number, to: number): void {
+  if (!isPeriodBoundary(approval, from) || !isPeriodBoundary(approval, to)) {
+    throw invalidArgument(
+      `the billing period must start and end on period boundaries (${describeSchedule(approval)})`,
+    );
+  }
+  if (periodIndex(approval, to) - periodIndex(approval, from) > MAX_BILL_PERIODS)
+    throw invalidArgument('the billing period holds too many readings');
+}
+
+/** What a bill over the period is without any reading: what does not depend on consumption. */
+function baselineBill(
+  id: string,
+  subscription: SubscriptionRecord,
+  periodFrom: string,
+  periodTo: string,
+  tariffs: TariffRecord[],
+): BillComputation {
+  const approval = approvalOf(subscription);
+  try {
+    return computeBill({
+      periodFrom,
+      periodTo,
+      intervalSeconds: approval.intervalSeconds,
+      intervalChanges: approval.intervalChanges,
+      subscriptionStart: approval.startDate,
+      subscriptionEnd: subscription.end?.effectiveAt,
+      readings: [],
+      priorReadings: [],
+      tariffVersions: tariffs,
+      signals: {},
+    });
+  } catch (err) {
+    if (err instanceof BillingError) throw conflict(`cannot bill ${id}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Everything wrong with an aggregate bill's claim that the endorsers can see without the session key. */
+function claimErrors(
+  computation: unknown,
+  facts: unknown,
+  baseline: BillComputation,
+  tariffs: TariffRecord[],
+): string[] {
+  const errors = [
+    ...aggregateClaimErrors(computation, baseline),
+    ...aggregateFactsErrors(facts, (computation as { readingsDigest?: unknown } | null)?.readingsDigest),
+  ];
+  if (errors.length > 0) return errors;
+  const known = new Set(tariffs.map((t) => `${t.tariffId}|${t.version}`));
+  for (const [i, line] of (computation as BillComputation).lineItems.entries())
+    if (!known.has(`${line.tariffId}|${line.tariffVersion}`))
+      errors.push(
+        `computation.lineItems[${i}]: ${line.tariffId} v${line.tariffVersion} is not a version of the subscription's tariff`,
+      );
+  return errors;
 }
 
 async function requireBillReader(

@@ -1,7 +1,10 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   EventName,
+  validatePricePolicy,
   validateTariffDefinition,
+  type PricePolicyPointer,
+  type PricePolicyRecord,
   type PriceSignalRecord,
   type TariffPointer,
   type TariffRecord,
@@ -13,7 +16,15 @@ import { Keys, priceSignalKey } from '../ledger/keys';
 import { canonicalJson, marshal } from '../ledger/marshal';
 import { readOptional, saveAndEmit, write } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
-import { currentTariff, priceSignalsIn, requireRegion, tariffVersionKey, tariffVersions } from '../pricing';
+import {
+  currentTariff,
+  pricePolicyVersionKey,
+  pricePolicyVersions,
+  priceSignalsIn,
+  requireRegion,
+  tariffVersionKey,
+  tariffVersions,
+} from '../pricing';
 import { BACKLOG_LIMIT_SECONDS } from '../subscriptions';
 import {
   parseJsonArray,
@@ -174,6 +185,7 @@ export class PricingContract extends SmartMeterContract {
         periodStart,
         priceMicroPerKwh: price,
         publishedAt: now,
+        source: 'manual',
       };
       await write(ctx, priceSignalKey(region, periodStart), record);
       stored += 1;
@@ -190,5 +202,58 @@ export class PricingContract extends SmartMeterContract {
     parseIsoSeconds('from', from);
     parseIsoSeconds('to', to);
     return canonicalJson(await priceSignalsIn(ctx, region, from, to));
+  }
+
+  /**
+   * The authority's auditor publishes a new version of a region's price policy (domain/src/pricePolicy.ts):
+   * from then on, every round of the region (and of its sub-areas without a policy of their own) that gets a
+   * load is priced by it on chain. Like tariffs, a later version only takes effect from now on.
+   */
+  @Transaction()
+  @Returns('string')
+  async PublishPricePolicy(ctx: Context, policyJson: string): Promise<string> {
+    const caller = callerOf(ctx);
+    if (!isAuditor(caller))
+      throw forbidden(`price policies come from the authority's auditor; caller is ${describe(caller)}`);
+    const { policy, errors } = validatePricePolicy(parseJsonObject('policy', policyJson, 16 * 1024));
+    if (!policy) throw invalidArgument(`the price policy is invalid: ${errors.join('; ')}`);
+    const now = txEpochSeconds(ctx);
+    const effective = parseIsoSeconds('effectiveFrom', policy.effectiveFrom);
+    const current = (await pricePolicyVersions(ctx, policy.regionCode)).at(-1);
+    // A first version may lie in the past: it prices only rounds that close from now on, never a closed one.
+    if (
+      current &&
+      (effective < now || effective <= parseIsoSeconds('effectiveFrom', current.effectiveFrom))
+    ) {
+      throw conflict(
+        `version ${current.version + 1} of the price policy of ${policy.regionCode} must take effect from now on and after version ${current.version} (${current.effectiveFrom})`,
+      );
+    }
+    const record: PricePolicyRecord = {
+      ...policy,
+      docType: 'pricePolicy',
+      version: (current?.version ?? 0) + 1,
+      publishedAt: isoSeconds(now),
+    };
+    const pointer: PricePolicyPointer = {
+      docType: 'pricePolicyPointer',
+      regionCode: policy.regionCode,
+      version: record.version,
+    };
+    await write(ctx, Keys.pricePolicyCurrent.key(ctx, { regionCode: policy.regionCode }), pointer);
+    return saveAndEmit(
+      ctx,
+      pricePolicyVersionKey(ctx, policy.regionCode, record.version),
+      record,
+      EventName.PricePolicyPublished,
+      { regionCode: policy.regionCode, version: record.version },
+    );
+  }
+
+  /** Every version of a region's own price policy, oldest first (empty when it has none). */
+  @Transaction(false)
+  @Returns('string')
+  async GetPricePolicyHistory(ctx: Context, regionCode: string): Promise<string> {
+    return canonicalJson(await pricePolicyVersions(ctx, requireRegion(regionCode)));
   }
 }

@@ -4,6 +4,7 @@ import {
   CryptoInputError,
   isKeyId,
   pairingProofMatches,
+  publicKeyFingerprint,
   validateWrappedKey,
 } from '@smartmeter/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
@@ -129,6 +130,12 @@ export class SubscriptionContract extends SmartMeterContract {
       keyGrants: request.keyGrants,
       pairingCommitment: request.pairingCommitment,
       privacyMode: request.privacyMode ?? 'disclosed',
+      ...(request.householdPublicKeyPem
+        ? {
+            householdPublicKeyPem: request.householdPublicKeyPem,
+            householdKeyFingerprint: publicKeyFingerprint(request.householdPublicKeyPem),
+          }
+        : {}),
       subscriberKeyFingerprint: caller.keyFingerprint,
       status: 'REQUESTED',
       requestedAt: now,
@@ -510,6 +517,7 @@ const REQUEST_FIELDS: (keyof SubscriptionRequest)[] = [
   'pairingCommitment',
   'keyGrants',
   'privacyMode',
+  'householdPublicKeyPem',
 ];
 
 function parseSubscriptionRequest(json: string): SubscriptionRequest {
@@ -533,7 +541,29 @@ function parseSubscriptionRequest(json: string): SubscriptionRequest {
     pairingCommitment: requireHex('pairingCommitment', raw.pairingCommitment, 32, 'a SHA-256'),
     keyGrants: raw.keyGrants.map(parseKeyGrant),
     privacyMode,
+    ...parseHouseholdKey(raw.householdPublicKeyPem, privacyMode),
   };
+}
+
+/** The household's report key: an SPKI P-256 public key, required in aggregate mode. */
+function parseHouseholdKey(value: unknown, mode: PrivacyMode): { householdPublicKeyPem?: string } {
+  if (value === undefined) {
+    if (mode === 'aggregate')
+      throw invalidArgument(
+        'householdPublicKeyPem is required in aggregate mode: the bill reports are sealed for it',
+      );
+    return {};
+  }
+  if (typeof value !== 'string' || value.length > 1024) {
+    throw invalidArgument('householdPublicKeyPem must be a PEM public key of at most 1024 characters');
+  }
+  try {
+    publicKeyFingerprint(value);
+  } catch (err) {
+    if (err instanceof CryptoInputError) throw invalidArgument(`householdPublicKeyPem: ${err.message}`);
+    throw err;
+  }
+  return { householdPublicKeyPem: value };
 }
 
 function parsePrivacyMode(value: unknown): PrivacyMode {

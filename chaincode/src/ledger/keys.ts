@@ -80,6 +80,8 @@ export const Keys = {
   aggregationFilters: compositeKeyType('aggregationFilters', ['regionCode', 'day']),
   aggregationBf1Part: compositeKeyType('aggregationBf1Part', ['regionCode', 'day', 'part']),
   faultyMeter: compositeKeyType('faultyMeter', ['distributorMspId', 'meterId', 'periodStart']),
+  pricePolicy: compositeKeyType('pricePolicy', ['regionCode', 'version']),
+  pricePolicyCurrent: compositeKeyType('pricePolicyCurrent', ['regionCode']),
 } as const;
 
 /**

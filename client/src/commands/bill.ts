@@ -1,9 +1,17 @@
 import type { Command } from 'commander';
-import type { BillRecord } from '@smartmeter/domain';
+import { publicKeyFingerprint } from '@smartmeter/crypto';
+import type { BillRecord, SubscriptionRecord } from '@smartmeter/domain';
+import {
+  BillReportError,
+  fetchAggregateEvidence,
+  fetchBillReport,
+  issueAggregateBill,
+  verifyAggregateBill,
+} from '../aggregateBilling';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { verifyEvidence } from '../billVerify';
 import { renderBillHtml } from '../billReport';
-import { ExitCode, UsageError } from '../errors';
+import { ExitCode, ClientRefusal, UsageError } from '../errors';
 import * as ids from '../ids';
 import { checkAmountSyntax, parseAmount } from '../money';
 import { formatKwh, formatMoney, printResult, printRows, type Column } from '../output';
@@ -105,12 +113,43 @@ export function parseBillPeriod(flags: { from: string; to: string }): BillPeriod
   return { from: isoOption('--from', flags.from), to: isoOption('--to', flags.to) };
 }
 
-/** The operator's organization unwraps the session key; it goes to the endorsers only, as transient data. */
-export function runBillIssue(deps: CommandDeps, subscriptionId: string, period: BillPeriod): Promise<void> {
-  return showBill(deps, async ({ subscriptions, billing }, { profile }) => {
-    const subscription = await subscriptions.get(subscriptionId);
+/**
+ * Disclosed subscriptions: the operator's organization unwraps the session key; it goes to the endorsers only,
+ * as transient data, and the chaincode computes the bill. Aggregate subscriptions: the bill is computed here from
+ * the household's shares, its report sealed and pinned on IPFS, and only the totals and the report's CID and
+ * hash are recorded; the session key goes nowhere.
+ */
+export async function runBillIssue(
+  deps: CommandDeps,
+  subscriptionId: string,
+  period: BillPeriod,
+  options: { ipfsUrl?: string } = {},
+): Promise<void> {
+  let report: { cid: string; bytes: number; missing: number } | undefined;
+  await showBill(deps, async (clients, { profile, channel }) => {
+    const subscription = await clients.subscriptions.get(subscriptionId);
     const { key } = sessionKeyFor(subscription, profile.mspId, deps.keystore());
-    return billing.issue(
+    if (subscription.privacyMode === 'aggregate') {
+      const issued = await issueAggregateBill({
+        sources: clients,
+        billing: clients.billing,
+        storage: deps.ipfs(options.ipfsUrl),
+        channel,
+        subscription,
+        sessionKey: key,
+        periodFrom: period.from,
+        periodTo: period.to,
+        now: deps.now(),
+      });
+      const facts = issued.bill.aggregate as NonNullable<BillRecord['aggregate']>;
+      report = {
+        cid: facts.report.cid,
+        bytes: issued.sealedBytes,
+        missing: issued.bill.missingPeriods.length,
+      };
+      return issued.bill;
+    }
+    return clients.billing.issue(
       subscriptionId,
       period.from,
       period.to,
@@ -118,6 +157,10 @@ export function runBillIssue(deps: CommandDeps, subscriptionId: string, period: 
       transientEndorsers(subscription, profile),
     );
   });
+  if (report && !deps.output.json)
+    deps.output.stderr.write(
+      `sealed report pinned on IPFS: ${report.cid} (${report.bytes} bytes); the household reads it with meterctl bill fetch\n`,
+    );
 }
 
 export function runBillShow(deps: CommandDeps, billId: string): Promise<void> {
@@ -136,12 +179,21 @@ export interface BillVerifyOptions {
   sessionKey?: Buffer;
   /** Else the keystore's session key of this name; else the key the caller holds for the subscription. */
   key?: string;
+  /** Aggregate bills: do not fetch and check the sealed report. */
+  skipReport?: boolean;
+  ipfsUrl?: string;
 }
 
-export function parseVerifyOptions(flags: { key?: string; sessionKeyFile?: string }): BillVerifyOptions {
+export function parseVerifyOptions(flags: {
+  key?: string;
+  sessionKeyFile?: string;
+  report?: boolean;
+  ipfsUrl?: string;
+}): BillVerifyOptions {
+  const rest = { skipReport: flags.report === false, ipfsUrl: flags.ipfsUrl };
   return flags.sessionKeyFile
-    ? { sessionKey: readSessionKeyFile(flags.sessionKeyFile) }
-    : { key: flags.key || undefined };
+    ? { sessionKey: readSessionKeyFile(flags.sessionKeyFile), ...rest }
+    : { key: flags.key || undefined, ...rest };
 }
 
 /** Recomputes the bill from the ledger with the session key; a mismatch prints the differences and exits 1. */
@@ -150,23 +202,118 @@ export async function runBillVerify(
   billId: string,
   options: BillVerifyOptions,
 ): Promise<void> {
-  const result = await deps.withChannel(async (clients, { profile }) => {
+  const result = await deps.withChannel(async (clients, { profile, channel }) => {
+    const bill = await clients.billing.get(billId);
+    const subscription = await clients.subscriptions.get(bill.subscriptionId);
     let key: Buffer;
     if (options.sessionKey) key = options.sessionKey;
     else if (options.key) key = deps.keystore().sessionKeyBytes(options.key);
-    else {
-      const bill = await clients.billing.get(billId);
-      const subscription = await clients.subscriptions.get(bill.subscriptionId);
-      key = sessionKeyFor(subscription, profile.mspId, deps.keystore()).key;
+    else key = sessionKeyFor(subscription, profile.mspId, deps.keystore()).key;
+    if (!bill.aggregate) {
+      const verified = verifyEvidence(await clients.billEvidence(billId), key);
+      return { ok: verified.ok, differences: verified.differences, notes: [] as string[] };
     }
-    return verifyEvidence(await clients.billEvidence(billId), key);
+    const evidence = await fetchAggregateEvidence(clients, subscription, key, bill.periodFrom, bill.periodTo);
+    const notes: string[] = [];
+    let report;
+    const householdKey = ownHouseholdKey(deps, subscription);
+    if (options.skipReport) notes.push('the sealed report was not checked (--no-report)');
+    else if (!householdKey)
+      notes.push("the sealed report was not checked: it opens with the household's own key only");
+    else {
+      try {
+        report = (
+          await fetchBillReport({
+            bill,
+            storage: deps.ipfs(options.ipfsUrl),
+            channel,
+            householdPrivateKeyPem: householdKey,
+          })
+        ).document;
+      } catch (err) {
+        if (!(err instanceof BillReportError)) throw err;
+        return { ok: false, differences: [`report: ${err.code}: ${err.message}`], notes };
+      }
+    }
+    const verified = verifyAggregateBill(bill, evidence, key, report);
+    if (report)
+      notes.push(
+        'the sealed report was fetched from IPFS, its SHA-256 and CID match the ledger, and it was checked',
+      );
+    return { ok: verified.ok, differences: verified.differences, notes };
   });
-  printResult(deps.output, { billId, ok: result.ok, differences: result.differences }, () =>
-    result.ok
-      ? `OK: bill ${billId} matches the ledger`
-      : [`MISMATCH: bill ${billId}`, ...result.differences.map((d) => `  ${d}`)].join('\n'),
+  printResult(
+    deps.output,
+    { billId, ok: result.ok, differences: result.differences, notes: result.notes },
+    () =>
+      [
+        result.ok
+          ? `OK: bill ${billId} matches the ledger`
+          : [`MISMATCH: bill ${billId}`, ...result.differences.map((d) => `  ${d}`)].join('\n'),
+        ...result.notes.map((n) => `  (${n})`),
+      ].join('\n'),
   );
   if (!result.ok) throw new CommandExit(ExitCode.Refused);
+}
+
+/** The household's report key, when this keystore holds the one its subscription names. */
+function ownHouseholdKey(deps: CommandDeps, subscription: SubscriptionRecord): string | undefined {
+  const keystore = deps.keystore();
+  if (!subscription.householdKeyFingerprint || !keystore.hasHouseholdKey()) return undefined;
+  const pair = keystore.householdKeyPair();
+  return publicKeyFingerprint(pair.publicKeyPem) === subscription.householdKeyFingerprint
+    ? pair.privateKeyPem
+    : undefined;
+}
+
+export interface BillFetchOptions {
+  /** Where the HTML page goes. */
+  out: string;
+  /** Where the JSON document goes, if wanted (--json-out; --json is meterctl's output format). */
+  jsonOut?: string;
+  ipfsUrl?: string;
+}
+
+/** The household fetches its sealed report from IPFS, checks hash and CID against the ledger, opens it. */
+export async function runBillFetch(
+  deps: CommandDeps,
+  billId: string,
+  options: BillFetchOptions,
+): Promise<void> {
+  const fetched = await deps.withChannel(async ({ billing, subscriptions }, { channel }) => {
+    const bill = await billing.get(billId);
+    const subscription = await subscriptions.get(bill.subscriptionId);
+    const householdKey = ownHouseholdKey(deps, subscription);
+    if (!householdKey)
+      throw new UsageError(
+        `the report of ${billId} is sealed for the household's own key, which the keystore ${deps.keystore().dir} does not hold`,
+      );
+    try {
+      return await fetchBillReport({
+        bill,
+        storage: deps.ipfs(options.ipfsUrl),
+        channel,
+        householdPrivateKeyPem: householdKey,
+      });
+    } catch (err) {
+      if (err instanceof BillReportError) throw new ClientRefusal(err.code, err.message);
+      throw err;
+    }
+  });
+  writeFileSync(options.out, fetched.html);
+  if (options.jsonOut) writeFileSync(options.jsonOut, fetched.json);
+  printResult(
+    deps.output,
+    {
+      billId,
+      out: options.out,
+      jsonOut: options.jsonOut ?? null,
+      sealedBytes: fetched.sealedBytes,
+      totalMinor: fetched.document.bill.totalMinor,
+    },
+    () =>
+      `wrote ${options.out}${options.jsonOut ? ` and ${options.jsonOut}` : ''}: the report of ${billId} (its SHA-256 and CID match the ledger), total ${formatMoney(fetched.document.bill.totalMinor, fetched.document.bill.currency)}`,
+  );
 }
 
 /** Only the subscription's household disputes: run as anyone else, it says which identity it ran as. */
@@ -267,10 +414,14 @@ export function registerBillCommands(program: Command, deps: () => CommandDeps):
       'after',
       "\nThe session key is unwrapped with the distributor's organization key from the keystore.\nExample:\n  meterctl -p .network/profiles/distributor1.json bill issue sub_3f... --from 2026-10-01 --to 2026-11-01",
     )
-    .action((id: string, flags: { from: string; to: string }) => {
+    .option(
+      '--ipfs-url <url>',
+      'aggregate subscriptions: the IPFS RPC API (default: IPFS_API_URL or the profile)',
+    )
+    .action((id: string, flags: { from: string; to: string; ipfsUrl?: string }) => {
       const subscriptionId = ids.subscriptionId(id);
       const period = parseBillPeriod(flags);
-      return runBillIssue(deps(), subscriptionId, period);
+      return runBillIssue(deps(), subscriptionId, period, { ipfsUrl: flags.ipfsUrl });
     });
   bill
     .command('show <billId>')
@@ -296,15 +447,35 @@ export function registerBillCommands(program: Command, deps: () => CommandDeps):
     .description('recompute a bill from the ledger with the session key and compare (exit 1 on a mismatch)')
     .option('--key <name>', 'session key from the keystore (default: the one matching the subscription)')
     .option('--session-key-file <file>', 'file with the session key (64 hex characters)')
+    .option('--no-report', 'aggregate bills: do not fetch and check the sealed report on IPFS')
+    .option('--ipfs-url <url>', 'the IPFS RPC API (default: IPFS_API_URL or the profile)')
     .addHelpText(
       'after',
-      '\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 bill verify bill_9c...',
+      "\nAggregate bills are recomputed from the household's shares on the ledger; the household's sealed report is\nfetched from IPFS, checked against the ledger's SHA-256 and CID, opened and compared too.\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 bill verify bill_9c...",
     )
-    .action((billId: string, flags: { key?: string; sessionKeyFile?: string }) => {
-      const id = ids.billId(billId);
-      const options = parseVerifyOptions(flags);
-      return runBillVerify(deps(), id, options);
-    });
+    .action(
+      (
+        billId: string,
+        flags: { key?: string; sessionKeyFile?: string; report?: boolean; ipfsUrl?: string },
+      ) => {
+        const id = ids.billId(billId);
+        const options = parseVerifyOptions(flags);
+        return runBillVerify(deps(), id, options);
+      },
+    );
+  bill
+    .command('fetch <billId>')
+    .description(
+      "aggregate bills: the household's sealed report from IPFS, checked against the ledger and opened",
+    )
+    .requiredOption('--out <file>', 'where to write the HTML page')
+    .option('--json-out <file>', 'also write the JSON document')
+    .option('--ipfs-url <url>', 'the IPFS RPC API (default: IPFS_API_URL or the profile)')
+    .addHelpText(
+      'after',
+      "\nThe report opens with the household's own key (its keystore's household/report-key.pem) only. A report whose\nSHA-256 or CID differs from the bill's is refused (exit 1); an IPFS node that is down exits 3.\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 bill fetch bill_9c... --out report.html --json-out report.json",
+    )
+    .action((billId: string, flags: BillFetchOptions) => runBillFetch(deps(), ids.billId(billId), flags));
   bill
     .command('dispute <billId>')
     .description('the household disputes a bill')

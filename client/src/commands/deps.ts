@@ -1,3 +1,4 @@
+import type { ReportStorage } from '../aggregateBilling';
 import type { BillEvidence } from '../billVerify';
 import type { ContractAdapters } from '../contracts/adapters';
 import type { RegistrationRequest, RegistrationTarget } from '../identities';
@@ -38,6 +39,11 @@ export interface CommandDeps {
   readonly ca: CertificateAuthority;
   /** Connects to the reporting database (creating it and its indexes when needed). */
   openReportDb(serverUrl: string, name: string): Promise<ReportStore>;
+  /**
+   * The IPFS node bill reports are stored on: --ipfs-url (explicit), else IPFS_API_URL, else the profile's
+   * ipfsApiUrl (./test-network.sh up writes it). Opens nothing until used.
+   */
+  ipfs(explicitUrl?: string): ReportStorage;
   /** Calls stop on Ctrl-C or SIGTERM until the returned function is called. */
   onInterrupt(stop: () => void): () => void;
 }

@@ -1,3 +1,4 @@
+import { IpfsClient, resolveIpfsApiUrl } from '../ipfs';
 import { fetchBillEvidence } from '../billVerify';
 import { contractAdapters } from '../contracts/adapters';
 import { chaincodeChannel, type ChaincodeChannel } from '../contracts/invoke';
@@ -79,6 +80,8 @@ function gatewayDeps(globals: GlobalOptions, streams: Streams): CommandDeps {
       reportStore(await ReportDb.open(serverUrl, name), (channel, fn) =>
         onChannel({ ...globals, channel }, fn),
       ),
+    ipfs: (explicitUrl) =>
+      new IpfsClient(resolveIpfsApiUrl(explicitUrl, process.env, resolveProfile(globals))),
     onInterrupt: (stop) => {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

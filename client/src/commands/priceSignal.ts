@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { PriceSignalInput } from '../contracts/PricingClient';
 import { UsageError } from '../errors';
 import { readStructuredFile } from '../jsonFile';
-import { printResult, printRows } from '../output';
+import { formatKwh, printResult, printRows } from '../output';
 import { isoOption } from './context';
 import type { CommandDeps } from './deps';
 
@@ -21,7 +21,7 @@ export function readSignalFile(path: string): PriceSignalInput[] {
       problems.push(`[${i}].periodStart must be a UTC time like 2026-01-15T10:00:00Z`);
     if (!Number.isSafeInteger(signal?.priceMicroPerKwh) || (signal?.priceMicroPerKwh ?? -1) < 0)
       problems.push(
-        `[${i}].priceMicroPerKwh must be a non-negative integer (millionths of a currency unit per kWh)`,
+        `[${i}].priceMicroPerKwh must be a non-negative integer (millionths of the minor unit per kWh: 25000000 = 25 p/kWh)`,
       );
   });
   if (problems.length > 0)
@@ -67,6 +67,20 @@ export async function runPriceSignalShow(deps: CommandDeps, options: PriceSignal
       value: (s) => s.priceMicroPerKwh,
       csv: [{ header: 'price_micro_per_kwh', value: (s) => s.priceMicroPerKwh }],
     },
+    { header: 'source', value: (s) => s.source ?? 'manual' },
+    {
+      header: 'regional load kWh',
+      value: (s) => (s.policy ? formatKwh(Number(s.policy.loadWh)) : ''),
+      csv: [{ header: 'regional_load_wh', value: (s) => s.policy?.loadWh ?? '' }],
+    },
+    {
+      header: 'policy price',
+      value: (s) => (s.policy ? `${s.policy.priceMicroPerKwh} (v${s.policy.policyVersion})` : ''),
+      csv: [
+        { header: 'policy_price_micro_per_kwh', value: (s) => s.policy?.priceMicroPerKwh ?? '' },
+        { header: 'policy_version', value: (s) => s.policy?.policyVersion ?? '' },
+      ],
+    },
     { header: 'published', value: (s) => s.publishedAt },
   ]);
 }
@@ -100,7 +114,7 @@ export function registerPriceSignalCommands(program: Command, deps: () => Comman
     .requiredOption('--to <time>', 'end (exclusive)')
     .addHelpText(
       'after',
-      '\nPrices are in millionths of the currency unit per kWh (250000 = 0.25 GBP/kWh).\nExample:\n  meterctl -p .network/profiles/distributor1.json price-signal show --region north/d1 --from 2026-11-01 --to 2026-11-02',
+      "\nPrices are in millionths of the minor unit per kWh (25000000 = 25 p/kWh). source: manual, policy (derived on chain from the round's load) or override (a manual signal the policy price did not replace).\nExample:\n  meterctl -p .network/profiles/distributor1.json price-signal show --region north/d1 --from 2026-11-01 --to 2026-11-02",
     )
     .action((flags: { region: string; from: string; to: string }) => {
       const options = parseShowOptions(flags);

@@ -96,6 +96,8 @@ export async function runSubscriptionRequest(
   options: SubscriptionRequestOptions,
 ): Promise<void> {
   const sessionKey = deps.keystore().sessionKeyBytes(options.keyName);
+  // The household's own key, for which its bill reports are sealed (made on first use, kept 0600).
+  const householdPublicKeyPem = deps.keystore().householdKeyPair().publicKeyPem;
   await showSubscription(deps, async ({ orgKeys, subscriptions }, { profile }) => {
     const distributorMspId = requireHouseholdsProfile(profile);
     const recipients = [];
@@ -114,6 +116,7 @@ export async function runSubscriptionRequest(
         sessionKey,
         recipients,
         privacyMode: options.privacyMode,
+        householdPublicKeyPem,
       }),
     );
   });

@@ -7,7 +7,11 @@ import type {
   GridShareRecord,
   RoundResolutionInput,
   ShareBatch,
+  ShareLookup,
 } from '@smartmeter/domain';
+
+/** The chaincode's MAX_SHARE_LOOKUPS. */
+const SHARE_LOOKUPS_PER_CALL = 1000;
 import { contractOf, evaluateJson, submitJson, type ChaincodeChannel } from './invoke';
 
 /** What SubmitShares returns: shares newly stored and those already on the ledger (a resend). */
@@ -81,5 +85,22 @@ export class AggregationClient {
 
   faultyMeters(distributorMspId: string): Promise<FaultyMeterRecord[]> {
     return evaluateJson(this.contract, 'ListFaultyMeters', distributorMspId);
+  }
+
+  /** The shares stored under the given PRIDs (GetShares, at most 1000 periods per call: batched here). */
+  async sharesOf(regionCode: string, lookups: readonly ShareLookup[]): Promise<GridShareRecord[]> {
+    const found: GridShareRecord[] = [];
+    for (let i = 0; i < lookups.length; i += SHARE_LOOKUPS_PER_CALL) {
+      const batch = lookups.slice(i, i + SHARE_LOOKUPS_PER_CALL);
+      found.push(
+        ...(await evaluateJson<GridShareRecord[]>(
+          this.contract,
+          'GetShares',
+          regionCode,
+          JSON.stringify(batch),
+        )),
+      );
+    }
+    return found;
   }
 }

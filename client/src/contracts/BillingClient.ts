@@ -1,4 +1,14 @@
-import type { Page, BillRecord } from '@smartmeter/domain';
+import type { AggregateBillFacts, BillComputation, BillRecord, Page } from '@smartmeter/domain';
+
+/** The argument of Billing:RecordAggregateBill. */
+export interface AggregateBillClaim {
+  subscriptionId: string;
+  periodFrom: string;
+  periodTo: string;
+  /** The redacted computation (redactForLedger). */
+  computation: BillComputation;
+  aggregate: AggregateBillFacts;
+}
 import { allPages, contractOf, evaluateJson, submitJson, submitWith, type ChaincodeChannel } from './invoke';
 
 /** The Billing contract: bills computed on the endorsing peers from the encrypted readings. */
@@ -22,6 +32,11 @@ export class BillingClient {
       transientData: { sessionKey },
       endorsingOrganizations,
     });
+  }
+
+  /** An aggregate subscription's bill, computed off-chain: no transient data, the session key stays here. */
+  recordAggregate(claim: AggregateBillClaim): Promise<BillRecord> {
+    return submitJson(this.contract, 'RecordAggregateBill', JSON.stringify(claim));
   }
 
   dispute(billId: string, reason: string): Promise<BillRecord> {

@@ -1,4 +1,4 @@
-import type { PriceSignalRecord, TariffRecord } from '@smartmeter/domain';
+import type { PricePolicyRecord, PriceSignalRecord, TariffRecord } from '@smartmeter/domain';
 import { contractOf, evaluateJson, submitJson, type ChaincodeChannel } from './invoke';
 
 export interface PriceSignalInput {
@@ -32,5 +32,13 @@ export class PricingClient {
 
   signals(regionCode: string, from: string, to: string): Promise<PriceSignalRecord[]> {
     return evaluateJson(this.contract, 'GetPriceSignals', regionCode, from, to);
+  }
+
+  publishPolicy(policyJson: string): Promise<PricePolicyRecord> {
+    return submitJson(this.contract, 'PublishPricePolicy', policyJson);
+  }
+
+  policyHistory(regionCode: string): Promise<PricePolicyRecord[]> {
+    return evaluateJson(this.contract, 'GetPricePolicyHistory', regionCode);
   }
 }

@@ -111,6 +111,8 @@ const recordHandlers: RecordHandlers = {
   tariff: { notReported: 'tariffs are read from the ledger by the bill reports that need them' },
   tariffPointer: { notReported: 'which tariff version is current: ledger bookkeeping' },
   priceSignal: { notReported: 'price signals are read from the ledger (meterctl price-signal show)' },
+  pricePolicy: { notReported: 'price policies are read from the ledger (meterctl price-policy show)' },
+  pricePolicyPointer: { notReported: 'which price policy version is current: ledger bookkeeping' },
   aggregationRound: (record, sources) => {
     const change = gridLoadChange(sources.channel, record);
     return change ? [change] : [];

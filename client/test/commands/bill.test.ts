@@ -107,6 +107,7 @@ describe('meterctl bill verify', () => {
       billId: 'bill_000000000000000000000001',
       ok: true,
       differences: [],
+      notes: [],
     });
   });
 

@@ -39,7 +39,7 @@ describe('meterctl price-signal', () => {
     expect(result).toEqual({
       code: 2,
       stdout: '',
-      stderr: `meterctl: price-signal file ${file} is invalid: [0].priceMicroPerKwh must be a non-negative integer (millionths of a currency unit per kWh)\n`,
+      stderr: `meterctl: price-signal file ${file} is invalid: [0].priceMicroPerKwh must be a non-negative integer (millionths of the minor unit per kWh: 25000000 = 25 p/kWh)\n`,
     });
     expect(world.calls).toEqual([]);
   });
@@ -70,7 +70,7 @@ describe('meterctl price-signal', () => {
     );
 
     expect(result.stdout).toBe(
-      'period_start,price_micro_per_kwh,published\n2026-11-01T00:00:00Z,20000000,2026-10-31T12:00:00Z\n',
+      'period_start,price_micro_per_kwh,source,regional_load_wh,policy_price_micro_per_kwh,policy_version,published\n2026-11-01T00:00:00Z,20000000,manual,,,,2026-10-31T12:00:00Z\n',
     );
     expect(signals).toHaveBeenCalledWith('north/d1', '2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z');
   });

@@ -26,7 +26,8 @@ import { bandMinutes } from './tariffValidation';
  *   Rounded running totals never decrease, so no amount is negative, and adjacent bills add up exactly to one
  *   bill over their whole period: splitting never changes a line, the standing charge, the tax or the total.
  * - Energy. A reading is priced by the tariff version in force when its period starts; one line per version,
- *   price label and price. Tiers count the accounting month's energy, so a bill that starts after the 1st takes
+ *   price label and price, except that a dynamic tariff's signal-priced readings make one line per version
+ *   (their prices may change every period: one running total, shown at the energy-weighted average price). Tiers count the accounting month's energy, so a bill that starts after the 1st takes
  *   the month's earlier readings (`priorReadings`) into account for tiers and rounding, without billing them.
  * - Standing charge. Accrues per second while the subscription runs, at 1/86 400 of the daily charge of the
  *   version in force at that second (the first version before any is), one running total per version.
@@ -212,14 +213,24 @@ class RunningTotals {
       taxMinor += closing.tax - opening.tax;
     }
     const lineEnergy = new Map<string, number>();
+    const lineExact = new Map<string, bigint>();
     for (const reading of this.priced.filter((r) => r.at >= from && r.at < to))
-      for (const part of reading.parts)
+      for (const part of reading.parts) {
         lineEnergy.set(part.account.key, (lineEnergy.get(part.account.key) ?? 0) + part.energyWh);
-    const lineItems: BillLineItem[] = [...lineEnergy.keys()].sort().map((key) => ({
-      ...(this.accounts.get(key)?.line as LineTerms),
-      energyWh: lineEnergy.get(key) as number,
-      amountMinor: amounts.get(key) ?? 0,
-    }));
+        lineExact.set(part.account.key, (lineExact.get(part.account.key) ?? 0n) + part.exact);
+      }
+    const lineItems: BillLineItem[] = [...lineEnergy.keys()].sort().map((key) => {
+      const terms = this.accounts.get(key)?.line as LineTerms;
+      const energyWh = lineEnergy.get(key) as number;
+      // The signal line's price is the energy-weighted average of the periods' prices (display only).
+      const priceMicroPerKwh =
+        terms.label === SIGNAL_LABEL
+          ? energyWh === 0
+            ? 0
+            : roundHalfUp(lineExact.get(key) ?? 0n, BigInt(energyWh))
+          : terms.priceMicroPerKwh;
+      return { ...terms, priceMicroPerKwh, energyWh, amountMinor: amounts.get(key) ?? 0 };
+    });
     const byVersion: StandingChargePart[] = this.standing
       .secondsByVersion(from, to)
       .map(([tariff, seconds]) => ({
@@ -260,10 +271,19 @@ class RunningTotals {
   }
 }
 
+/**
+ * One running total per line: per (version, label, price), except the authority's signals, whose price may change
+ * every period. Per price, a month of dynamic prices would be thousands of lines each rounded to a minor unit, and
+ * their sum would drift from Σ energy × price by up to half a unit per line; so all signal-priced energy of a
+ * version accrues in one running total (one line, "signal", at the energy-weighted average price).
+ */
 function lineKey(tariff: TariffRecord, part: PricePart): string {
   const version = String(tariff.version).padStart(10, '0');
-  return `energy\u0000${tariff.tariffId}\u0000${version}\u0000${part.label}\u0000${String(part.price).padStart(16, '0')}`;
+  const price = part.label === SIGNAL_LABEL ? 'per-period' : String(part.price).padStart(16, '0');
+  return `energy\u0000${tariff.tariffId}\u0000${version}\u0000${part.label}\u0000${price}`;
 }
+
+const SIGNAL_LABEL = 'signal';
 
 function sortedInvalid(invalid: InvalidReading[], from: number, to: number): InvalidReading[] {
   const sorted = [...invalid].sort((a, b) =>
@@ -418,7 +438,7 @@ function priceParts(
       const signal = signals[reading.periodStart];
       return signal === undefined
         ? [{ label: 'base', price: pricing.basePriceMicroPerKwh, energyWh: reading.energyWh }]
-        : [{ label: 'signal', price: signal, energyWh: reading.energyWh }];
+        : [{ label: SIGNAL_LABEL, price: signal, energyWh: reading.energyWh }];
     }
     case 'timeOfUse': {
       const band = bandAt(pricing.bands, at, tariff.utcOffsetMinutes);
@@ -483,4 +503,47 @@ function epoch(iso: string): number {
   const millis = Date.parse(iso);
   if (Number.isNaN(millis)) throw new BillingError(`not a time: ${iso}`);
   return millis / 1000;
+}
+
+/** How one reading of a bill was priced: its parts (one, or several where a tier boundary splits it). */
+export interface PricedPeriod {
+  periodStart: string;
+  parts: { label: string; priceMicroPerKwh: number; energyWh: number }[];
+  /** Σ energyWh × price of its parts, exactly: 10^-9 minor units. */
+  amountNanoMinor: bigint;
+}
+
+/**
+ * The readings of a bill priced one by one, exactly as computeBill prices them (tiers count from the month's
+ * prior readings): the bill report's per-period lines. computeBill's amounts are these, accrued in running
+ * totals and rounded (see the rules above).
+ */
+export function pricedPeriods(
+  input: Pick<
+    BillInput,
+    'periodFrom' | 'periodTo' | 'readings' | 'priorReadings' | 'tariffVersions' | 'signals'
+  >,
+): PricedPeriod[] {
+  const from = epoch(input.periodFrom);
+  const to = epoch(input.periodTo);
+  const versions = [...input.tariffVersions].sort((a, b) => a.version - b.version);
+  const readings = sortedReadings(input.readings, from, to, 'the billing period');
+  const prior = sortedReadings(input.priorReadings, monthStart(from), from, 'the month before the bill');
+  const result: PricedPeriod[] = [];
+  let month = Number.NaN;
+  let monthWh = 0;
+  for (const reading of [...prior, ...readings]) {
+    const at = epoch(reading.periodStart);
+    if (monthStart(at) !== month) [month, monthWh] = [monthStart(at), 0];
+    const tariff = versionAt(versions, at, reading.periodStart);
+    const parts = priceParts(tariff, at, reading, monthWh, input.signals);
+    monthWh += reading.energyWh;
+    if (at < from) continue;
+    result.push({
+      periodStart: reading.periodStart,
+      parts: parts.map((p) => ({ label: p.label, priceMicroPerKwh: p.price, energyWh: p.energyWh })),
+      amountNanoMinor: parts.reduce((sum, p) => sum + BigInt(p.energyWh) * BigInt(p.price), 0n),
+    });
+  }
+  return result;
 }

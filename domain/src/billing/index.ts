@@ -2,3 +2,4 @@
 export * from './computeBill';
 export * from './tariffValidation';
 export * from './openReadings';
+export * from './aggregateBill';

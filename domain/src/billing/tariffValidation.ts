@@ -29,6 +29,7 @@ export function validateTariffDefinition(value: unknown): { tariff?: TariffDefin
     'standingChargeMicroPerDay',
     'taxBasisPoints',
     'pricing',
+    'feedbackThresholdWhPerDay',
   ];
   for (const field of Object.keys(raw)) if (!allowed.includes(field)) errors.push(`${field}: unknown field`);
 
@@ -50,6 +51,7 @@ export function validateTariffDefinition(value: unknown): { tariff?: TariffDefin
   }
   integer(errors, raw, 'standingChargeMicroPerDay', 0, MAX_PRICE);
   integer(errors, raw, 'taxBasisPoints', 0, 10_000);
+  optionalInteger(errors, raw, 'feedbackThresholdWhPerDay', 1, 10_000_000);
   const pricing = validatePricing(raw.pricing, errors);
   if (errors.length > 0 || !pricing) return { errors };
   return {
@@ -62,6 +64,7 @@ export function validateTariffDefinition(value: unknown): { tariff?: TariffDefin
       standingChargeMicroPerDay: raw.standingChargeMicroPerDay as number,
       taxBasisPoints: raw.taxBasisPoints as number,
       pricing,
+      ...optionalField<number>(raw, 'feedbackThresholdWhPerDay'),
     },
   };
 }
@@ -205,6 +208,15 @@ function clock(minute: number): string {
 
 function asObject(value: unknown): Raw | null {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Raw) : null;
+}
+
+/** { field: value } when the field is given, {} otherwise (so that absent fields stay absent). */
+function optionalField<T>(raw: Raw, field: string): Record<string, T> {
+  return raw[field] === undefined ? {} : { [field]: raw[field] as T };
+}
+
+function optionalInteger(errors: string[], raw: Raw, field: string, min: number, max: number): void {
+  if (raw[field] !== undefined) integer(errors, raw, field, min, max);
 }
 
 function integer(errors: string[], raw: Raw, field: string, min: number, max: number, where = ''): boolean {

@@ -126,6 +126,9 @@ export class TestWorld {
           if (this.reportDbError !== undefined) throw this.reportDbError;
           return this.fake<ReportStore>('reportDb', this.reportStore);
         },
+        ipfs: () => {
+          throw new Error('this test world has no IPFS node: the network tests use the real one');
+        },
         onInterrupt: () => () => undefined,
       }),
     };
