@@ -3,6 +3,7 @@ import { BillingContract } from './contracts/BillingContract';
 import { MeasurementContract } from './contracts/MeasurementContract';
 import { OrgKeyContract } from './contracts/OrgKeyContract';
 import { PersonalDataContract } from './contracts/PersonalDataContract';
+import { PrepaidContract } from './contracts/PrepaidContract';
 import { PricingContract } from './contracts/PricingContract';
 import { SubscriptionContract } from './contracts/SubscriptionContract';
 import { SystemContract } from './contracts/SystemContract';
@@ -13,6 +14,7 @@ export {
   MeasurementContract,
   OrgKeyContract,
   PersonalDataContract,
+  PrepaidContract,
   PricingContract,
   SubscriptionContract,
   SystemContract,
@@ -26,4 +28,5 @@ export const contracts = [
   PricingContract,
   BillingContract,
   AggregationContract,
+  PrepaidContract,
 ];

@@ -14,6 +14,7 @@ import { registerReadingCommands } from './commands/readings';
 import { registerReportCommands } from './commands/report';
 import { registerSubscriptionCommands } from './commands/subscription';
 import { registerTariffCommands } from './commands/tariff';
+import { registerMeterPolicyCommands, registerWalletCommands } from './commands/wallet';
 import { CommandExit, type GlobalOptions } from './commands/context';
 import type { CommandDeps, CommandFactory } from './commands/deps';
 import { defaultFactory } from './commands/factory';
@@ -69,6 +70,8 @@ export function buildProgram(factory: CommandFactory = defaultFactory): Command 
   registerGridCommands(program, deps);
   registerSystemCommands(program, deps);
   registerBillCommands(program, deps);
+  registerWalletCommands(program, deps);
+  registerMeterPolicyCommands(program, deps);
   registerReportCommands(program, deps);
   return program;
 }

@@ -42,6 +42,7 @@ describe('meterctl --help for every command', () => {
       'grid',
       'ping',
       'bill',
+      'wallet',
       'report',
     ]);
   });

@@ -393,12 +393,12 @@ describe('report sync fails closed', () => {
     const [block] = [
       transactionsOf(
         blockOf([
-          { txId: 'n', code: 0, writes: [{ key: 'wallet/1', value: { docType: 'wallet', balance: 5 } }] },
+          { txId: 'n', code: 0, writes: [{ key: 'voucher/1', value: { docType: 'voucher', balance: 5 } }] },
         ]),
       ),
     ];
     await expect(changesForTransactions(block, sources(), () => undefined)).rejects.toThrow(
-      /the write of "wallet\/1" holds no record of a known type \(docType "wallet"\)/,
+      /the write of "voucher\/1" holds no record of a known type \(docType "voucher"\)/,
     );
   });
 

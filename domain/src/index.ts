@@ -16,3 +16,4 @@ export * from './aggregation';
 export * from './gridFilters';
 export * from './billReport';
 export * from './pricePolicy';
+export * from './prepaid';

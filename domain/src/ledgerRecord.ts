@@ -18,6 +18,13 @@ import type {
 } from './aggregation';
 import type { BillRecord, PriceSignalRecord, TariffPointer, TariffRecord } from './tariffs';
 import type { PricePolicyPointer, PricePolicyRecord } from './pricePolicy';
+import type {
+  SettlementRecord,
+  SupplierAccountRecord,
+  TopUpRecord,
+  WalletEntryRecord,
+  WalletRecord,
+} from './prepaid';
 
 /**
  * Every record the chaincode writes to the channel's state, told apart by docType. Index entries (a single
@@ -44,7 +51,12 @@ export type LedgerRecord =
   | Bf1PartRecord
   | GridShareRecord
   | AggregationRoundRecord
-  | FaultyMeterRecord;
+  | FaultyMeterRecord
+  | WalletRecord
+  | WalletEntryRecord
+  | TopUpRecord
+  | SettlementRecord
+  | SupplierAccountRecord;
 
 export type LedgerRecordType = LedgerRecord['docType'];
 
@@ -72,4 +84,9 @@ export const LEDGER_RECORD_TYPES: readonly LedgerRecordType[] = [
   'gridShare',
   'aggregationRound',
   'faultyMeter',
+  'wallet',
+  'walletEntry',
+  'topUp',
+  'settlement',
+  'supplierAccount',
 ];

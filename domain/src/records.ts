@@ -277,6 +277,9 @@ export const EventName = {
   GridSharesSubmitted: 'GridSharesSubmitted',
   AggregationRoundClosed: 'AggregationRoundClosed',
   AggregationRoundResolved: 'AggregationRoundResolved',
+  /** token-erc-20's event: { from, to, value } (from '' for a top-up, to '' for an exhaustion). */
+  Transfer: 'Transfer',
+  WalletChanged: 'WalletChanged',
 } as const;
 
 export type EventName = (typeof EventName)[keyof typeof EventName];

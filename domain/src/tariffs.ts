@@ -198,4 +198,9 @@ export interface BillRecord extends BillComputation {
    * CID and hash. Absent on `disclosed` bills, which the chaincode computes itself.
    */
   aggregate?: AggregateBillFacts;
+  /**
+   * Prepaid subscriptions only: what the wallet's settlements inside the bill's period already paid (exhaustion by
+   * the same bill function, so a month's settlements add up to its bill), and what is still due.
+   */
+  prepaid?: { settlements: number; settledMinor: number; dueMinor: number };
 }

@@ -135,6 +135,16 @@ function withRunOptions(command: Command): Command {
     )
     .addOption(
       option(
+        '--wallet-poll-seconds <seconds>',
+        'prepaid, disclosed mode: re-read the wallet this often (real seconds, whatever --speed) and follow its ' +
+          'supply state: on, power-saving (each period capped at the limit) or off (0 measured); 10 × as long ' +
+          'while the subscription has no wallet; 0: never',
+        'METER_SIM_WALLET_POLL_SECONDS',
+        '60',
+      ),
+    )
+    .addOption(
+      option(
         '--mqtt-url <url>',
         'aggregate mode: the broker grid shares go to (anonymous; mqtts://, or mqtt:// for tests)',
         'MQTT_URL',
@@ -204,6 +214,8 @@ export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Com
         '  meter-sim run --bundle meter.json --source lcl --lcl-file meter-sim/data/lcl-sample.csv\n' +
         '  meter-sim run --bundle meter.json --source lcl --lcl-file meter-sim/data/lcl-sample.csv --lcl-id MAC000002 --lcl-from 2013-01-09\n' +
         '  meter-sim run --bundle-dir bundles/ --meters 100 --json-logs\n' +
+        '  meter-sim run --bundle meter.json --wallet-poll-seconds 15   # a prepaid meter that follows top-ups sooner\n' +
+        '  meter-sim run --bundle meter.json --wallet-poll-seconds 0    # never read the wallet: the supply stays on\n' +
         '  meter-sim run --bundle meter.json --mqtt-url mqtts://aggregator.example:8883 --mqtt-ca broker-ca.pem\n' +
         '\nAggregate privacy mode (the subscription says so; the meter reads it at start): the meter neither pairs\n' +
         'nor transacts. Each period it splits the reading into two masked shares under one-period pseudonyms and\n' +
@@ -211,7 +223,13 @@ export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Com
         'grid/<region>/shares at QoS 1, each over a connection of its own (--mqtt-connection per-share; up to 4\n' +
         'at once when catching up). Live, each share goes at its own random second within --share-window\n' +
         'after the period, --min-share-gap apart; at --speed > 1 or when catching up, at once, in random order.\n' +
-        'Shares wait in <state-dir>/<subscription>/shares.jsonl until the broker acknowledges them.',
+        'Shares wait in <state-dir>/<subscription>/shares.jsonl until the broker acknowledges them.\n' +
+        '\nPrepaid (disclosed mode only; the subscription has a wallet): the meter reads its wallet at start and\n' +
+        'every --wallet-poll-seconds and follows the supply state the ledger keeps: off, it reports 0 for each\n' +
+        'period (so the ledger still shows the period covered); power-saving, each period at most\n' +
+        'powerSavingLimitW × interval / 3600 (Wh, or litres for gas and water); on, what it measures. Each\n' +
+        'change is one line, e.g. "supply: power-saving (power-saving-threshold, balance 1.50 GBP)". When the\n' +
+        'wallet cannot be read the meter keeps the last state, warns once, and goes on measuring.',
     )
     .action(async (options: RunOptions) => {
       process.exitCode = await onRun(buildRunConfig(options));

@@ -38,6 +38,8 @@ export interface RunOptions {
   mqttConnection: string;
   shareWindow: string;
   minShareGap: string;
+  /** Real seconds between reads of a prepaid wallet; 0: never. */
+  walletPollSeconds: string;
   jsonLogs?: boolean;
 }
 
@@ -106,6 +108,7 @@ export function buildRunConfig(options: RunOptions): RunConfig {
     problems.push(
       `--min-share-gap (${minShareGapSeconds} s) must be shorter than --share-window (${shareWindowSeconds} s)`,
     );
+  const walletPollSeconds = number('--wallet-poll-seconds', options.walletPollSeconds, 0, 86_400, false);
   const mqtt = mqttSettings(options, problems);
 
   const stateDir = resolve(options.stateDir);
@@ -126,6 +129,7 @@ export function buildRunConfig(options: RunOptions): RunConfig {
     refreshSeconds,
     shareWindowSeconds,
     minShareGapSeconds,
+    walletPollSeconds,
     mqtt,
     jsonLogs: options.jsonLogs === true,
   };

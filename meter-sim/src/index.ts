@@ -10,6 +10,8 @@ export * from './shareOutbox';
 export * from './shareReporter';
 export * from './shareSchedule';
 export * from './random';
+export * from './relay';
 export * from './sources/household';
 export * from './sources/lcl';
 export * from './sources/source';
+export * from './walletPoller';

@@ -9,6 +9,7 @@ import {
   type Period,
   type PeriodSchedule,
   type SubscriptionRecord,
+  type WalletRecord,
 } from '@smartmeter/domain';
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
 import type { PairBundle } from '@smartmeter/client/dist/pairBundle';
@@ -19,15 +20,19 @@ import { submissionDelaySeconds } from './jitter';
 import type { Logger, LogLevel } from './log';
 import type { Outbox, OutboxReading } from './outbox';
 import type { SharePublisher } from './publisher';
+import { Relay, type RelayStatus } from './relay';
 import type { ShareOutbox } from './shareOutbox';
 import { ShareReporter, topicOf, type MeasuredPeriod } from './shareReporter';
-import type { ReadingSource } from './sources/source';
+import type { MeasuredQuantity, ReadingSource } from './sources/source';
+import { WalletPoller } from './walletPoller';
 
-/** What a meter needs from the ledger; on the network these are the Subscription and Measurement contracts. */
+/** What a meter needs from the ledger; on the network, the Subscription, Measurement and Prepaid contracts. */
 export interface MeterLedger {
   getSubscription(): Promise<SubscriptionRecord>;
   confirmPairing(proof: string): Promise<SubscriptionRecord>;
   submitReadings(readings: ReadingSubmission[]): Promise<BatchResult>;
+  /** Prepaid:GetWallet: the subscription's wallet, or undefined when it is not prepaid (NOT_FOUND). */
+  walletOf(subscriptionId: string): Promise<WalletRecord | undefined>;
 }
 
 export interface MeterSettings {
@@ -43,6 +48,11 @@ export interface MeterSettings {
   shareWindowSeconds: number;
   /** Aggregate mode: a period's two shares go at least this far apart (live only). */
   minShareGapSeconds: number;
+  /**
+   * Disclosed mode, prepaid: real seconds between reads of the wallet, whose supply state the relay follows
+   * (10 × as long while the subscription has no wallet); 0: never read.
+   */
+  walletPollSeconds: number;
 }
 
 /** What a meter needs for aggregate mode; opened only when its subscription turns out to be in that mode. */
@@ -98,6 +108,12 @@ export class Meter {
   private shares: ShareReporter | undefined;
   /** Why readings (or, in aggregate mode, periods) were dropped in this run, and how many for each reason. */
   private readonly dropReasons = new Map<string, number>();
+  /** The supply relay: on, power-saving or off, as the prepaid wallet says; on when not prepaid. */
+  private readonly relay = new Relay((level, event, message, fields) => {
+    this.say(level, event, message, fields);
+  });
+  /** Set in disclosed mode with --wallet-poll-seconds above 0: keeps the relay in step with the wallet. */
+  private wallet: WalletPoller | undefined;
 
   constructor(
     private readonly bundle: PairBundle,
@@ -114,9 +130,11 @@ export class Meter {
     const ready = await this.pairedSubscription(stop);
     if (ready !== 'ready') return ready;
     if (this.subscription.privacyMode === 'aggregate' && this.startAggregate() === 'failed') return 'failed';
+    this.startWalletPolling();
     try {
       return await this.loop(stop);
     } finally {
+      this.wallet?.close();
       if (this.shares) {
         await this.shares.close();
         this.countShares(this.shares);
@@ -126,6 +144,9 @@ export class Meter {
 
   private async loop(stop: AbortSignal): Promise<MeterOutcome> {
     this.resume();
+    // The first read is awaited (once, bounded by the evaluate deadline): after a restart the meter measures
+    // nothing before it knows whether its supply is on. Later reads are not awaited.
+    await this.wallet?.poll();
     let lastRefresh = Date.now();
     while (!stop.aborted) {
       if (Date.now() - lastRefresh >= this.settings.refreshSeconds * 1000) {
@@ -133,20 +154,52 @@ export class Meter {
         if (refreshed === 'failed') return 'failed';
         lastRefresh = Date.now();
       }
+      // Before each round of measuring and submitting, at most once per poll interval; not awaited.
+      this.wallet?.pollIfDue();
       this.measureDuePeriods();
       const drained = this.shares ? this.publishShares(this.shares) : await this.drain(stop);
       if (drained === 'failed') return 'failed';
       if (drained === 'done' && this.finished())
         return this.subscription.status === 'ENDED' ? this.ended() : 'until';
-      const untilRefresh = Math.max(0, lastRefresh + this.settings.refreshSeconds * 1000 - Date.now());
-      const wait =
-        drained === 'retry'
-          ? this.backoffMs
-          : Math.min(this.msUntilNextDue(), untilRefresh, this.shares?.msUntilNextDue() ?? Infinity);
+      const wait = drained === 'retry' ? this.backoffMs : this.msUntilNextTask(lastRefresh);
       await (this.shares ? this.shares.wait(wait, stop) : sleep(wait, stop));
     }
     this.say('info', 'meter.stopped', `stopping; ${this.pendingDescription()} wait in the outbox`);
     return 'stopped';
+  }
+
+  /** Real milliseconds until there is something to do: a period due, a refresh, a share or a wallet read. */
+  private msUntilNextTask(lastRefresh: number): number {
+    const untilRefresh = Math.max(0, lastRefresh + this.settings.refreshSeconds * 1000 - Date.now());
+    return Math.min(
+      this.msUntilNextDue(),
+      untilRefresh,
+      this.shares?.msUntilNextDue() ?? Infinity,
+      this.wallet?.msUntilDue() ?? Infinity,
+    );
+  }
+
+  /** The supply relay's state, for a status output. */
+  get supply(): RelayStatus {
+    return this.relay.status();
+  }
+
+  /**
+   * Prepaid metering is disclosed-mode only for now: the wallet is settled from readings on the ledger, and an
+   * aggregate meter never transacts (issue 16), so it does not read its wallet either; its relay stays on.
+   */
+  private startWalletPolling(): void {
+    if (this.shares || this.settings.walletPollSeconds <= 0) return;
+    this.wallet = new WalletPoller({
+      subscriptionId: this.bundle.subscriptionId,
+      walletOf: (subscriptionId) => this.ledger.walletOf(subscriptionId),
+      relay: this.relay,
+      pollSeconds: this.settings.walletPollSeconds,
+      endpoint: this.bundle.peer.endpoint,
+      say: (level, event, message, fields) => {
+        this.say(level, event, message, fields);
+      },
+    });
   }
 
   /** Aggregate mode: no pairing, no transactions; shares to the broker instead (docs/aggregation.md). */
@@ -406,7 +459,7 @@ export class Meter {
         fresh.push({
           startSeconds,
           intervalSeconds,
-          wattHours: this.source.measure(startSeconds, intervalSeconds).quantity,
+          wattHours: this.measured(this.next).quantity,
         });
       this.next = periodAfter(this.schedule, startSeconds);
     }
@@ -427,8 +480,19 @@ export class Meter {
     return this.subscription.approval?.regionCode ?? '';
   }
 
+  /**
+   * What the meter measured in a period: the source's consumption through the supply relay (0 while off,
+   * capped in power-saving mode), for every utility alike.
+   */
+  private measured(period: Period): MeasuredQuantity {
+    return this.relay.limit(
+      this.source.measure(period.startSeconds, period.intervalSeconds),
+      period.intervalSeconds,
+    );
+  }
+
   private measure(period: Period): OutboxReading {
-    const { quantity, quality } = this.source.measure(period.startSeconds, period.intervalSeconds);
+    const { quantity, quality } = this.measured(period);
     const utility = this.source.utility;
     const slot = {
       channel: this.bundle.channel,

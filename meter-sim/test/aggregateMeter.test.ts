@@ -38,6 +38,7 @@ const settings: MeterSettings = {
   refreshSeconds: 0.2,
   shareWindowSeconds: 240,
   minShareGapSeconds: 20,
+  walletPollSeconds: 60,
   untilSeconds: start + 4 * HALF_HOUR,
 };
 

@@ -54,6 +54,7 @@ const defaults: RunOptions = {
   mqttConnection: 'per-share',
   shareWindow: '240',
   minShareGap: '20',
+  walletPollSeconds: '60',
 };
 
 function problemsOf(options: Partial<RunOptions>): string[] {
@@ -211,6 +212,17 @@ describe('meter-sim configuration', () => {
     ]);
     expect(problemsOf({ bundle, mqttConnection: 'Persistent' })).toHaveLength(1);
   });
+
+  it('when --wallet-poll-seconds is 0 or more real seconds then the config takes it; anything else is named', () => {
+    const bundle = [writeBundle('wallet-poll.json', validBundle)];
+    expect(buildRunConfig({ ...defaults, bundle }).walletPollSeconds).toBe(60);
+    expect(buildRunConfig({ ...defaults, bundle, walletPollSeconds: '0' }).walletPollSeconds).toBe(0);
+    expect(buildRunConfig({ ...defaults, bundle, walletPollSeconds: '2.5' }).walletPollSeconds).toBe(2.5);
+    expect(problemsOf({ bundle, walletPollSeconds: '-1' })).toEqual([
+      '--wallet-poll-seconds must be a number from 0 to 86400 (got "-1")',
+    ]);
+    expect(problemsOf({ bundle, walletPollSeconds: 'often' })).toHaveLength(1);
+  });
 });
 
 describe('meter-sim command line', () => {
@@ -267,6 +279,19 @@ describe('meter-sim command line', () => {
     const persistent = await run(checkArgs(), { METER_SIM_MQTT_CONNECTION: 'persistent' });
     expect(persistent.code).toBe(0);
     expect(persistent.out).toContain('one connection for all shares');
+  });
+
+  it('when asked for help then --wallet-poll-seconds is there with its default, variable and an example', async () => {
+    const { code, out } = await run(['run', '--help']);
+    expect(code).toBe(0);
+    const help = out.replace(/\s+/g, ' ');
+    expect(help).toContain('--wallet-poll-seconds <seconds>');
+    expect(help).toContain('(default: "60", env: METER_SIM_WALLET_POLL_SECONDS)');
+    expect(help).toContain('meter-sim run --bundle meter.json --wallet-poll-seconds 15');
+    expect(help).toContain('"supply: power-saving (power-saving-threshold, balance 1.50 GBP)"');
+    const fromEnv = await run(checkArgs(), { METER_SIM_WALLET_POLL_SECONDS: 'never' });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.err).toContain('--wallet-poll-seconds must be a number from 0 to 86400 (got "never")');
   });
 
   it('when asked for help then --mqtt-connection says what persistent gives away', async () => {

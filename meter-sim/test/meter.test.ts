@@ -1,4 +1,4 @@
-import type { Page, ReadingRecord, SubscriptionRecord } from '@smartmeter/domain';
+import type { Page, ReadingRecord, SubscriptionRecord, WalletRecord } from '@smartmeter/domain';
 import { decryptReading, type ReadingPayload } from '@smartmeter/crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ const settings: MeterSettings = {
   refreshSeconds: 0.2,
   shareWindowSeconds: 240,
   minShareGapSeconds: 20,
+  walletPollSeconds: 60,
 };
 
 function collectingLogger(): Logger & { lines: string[] } {
@@ -44,6 +45,10 @@ class RefusingLedger implements MeterLedger {
 
   confirmPairing(proof: string): Promise<SubscriptionRecord> {
     return this.inner.confirmPairing(proof);
+  }
+
+  walletOf(subscriptionId: string): Promise<WalletRecord | undefined> {
+    return this.inner.walletOf(subscriptionId);
   }
 
   submitReadings(readings: ReadingSubmission[]): Promise<BatchResult> {

@@ -98,7 +98,7 @@ export async function onboardHousehold(
   gateways: Gateways,
   prefix: string,
   startSeconds: number,
-  options: { pair?: boolean } = {},
+  options: { pair?: boolean; tariff?: Partial<TariffDefinition> } = {},
 ): Promise<OnboardedHousehold> {
   const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const subscriber = `${prefix}-hh-${run}`;
@@ -114,7 +114,12 @@ export async function onboardHousehold(
   await submitJson(
     contract('distributor1', 'Pricing'),
     'PublishTariff',
-    JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: isoSeconds(startSeconds) }),
+    JSON.stringify({
+      ...exampleTariff,
+      ...options.tariff,
+      tariffId,
+      effectiveFrom: isoSeconds(startSeconds),
+    }),
   );
   const sessionKey = newSessionKey();
   const request = northgridRequest(meter, sessionKey, published);

@@ -1,4 +1,3 @@
-import { keyIdOf } from '@smartmeter/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   aggregateClaimErrors,
@@ -15,11 +14,9 @@ import {
   describeSchedule,
   EventName,
   isPeriodBoundary,
-  openReadings,
   periodIndex,
   runningTotalsSince,
   type BillRecord,
-  type ReadingRecord,
 } from '@smartmeter/domain';
 import {
   callerOf,
@@ -30,9 +27,10 @@ import {
   mayReadSubscriptionData,
   requireOperatorOf,
 } from '../access';
+import { computeDisclosedBill, prepaidPartOf, transientSessionKey } from '../billing';
 import { SmartMeterContract } from '../baseContract';
 import { alreadyExists, conflict, forbidden, invalidArgument } from '../contractError';
-import { aggregationRoundKey, Keys, readingKey } from '../ledger/keys';
+import { aggregationRoundKey, Keys } from '../ledger/keys';
 import { canonicalJson } from '../ledger/marshal';
 import {
   idsByPartialKey,
@@ -43,7 +41,7 @@ import {
   writeIndex,
 } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
-import { priceSignalsIn, tariffVersions } from '../pricing';
+import { tariffVersions } from '../pricing';
 import { approvalOf, loadSubscription, requireStatus, requireSubscriptionId } from '../subscriptions';
 import {
   parseBookmark,
@@ -56,8 +54,7 @@ import {
   parseJsonObject,
 } from '../validate';
 
-/** Name of the transient field that carries the session key to IssueBill. */
-export const SESSION_KEY_TRANSIENT_KEY = 'sessionKey';
+export { SESSION_KEY_TRANSIENT_KEY } from '../billing';
 const MAX_BILL_DAYS = 62;
 const MAX_BILL_PERIODS = 10_000;
 const MAX_TEXT = 500;
@@ -86,13 +83,6 @@ export class BillingContract extends SmartMeterContract {
   ): Promise<string> {
     const id = requireSubscriptionId(subscriptionId);
     const { from, to } = requireBillTimes(ctx, periodFrom, periodTo);
-    const sessionKey = ctx.stub.getTransient().get(SESSION_KEY_TRANSIENT_KEY);
-    if (!sessionKey || sessionKey.length !== 32) {
-      throw invalidArgument(
-        `the 32-byte session key must come as transient field "${SESSION_KEY_TRANSIENT_KEY}"`,
-      );
-    }
-
     const subscription = await loadSubscription(ctx, id);
     requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'IssueBill');
     if (subscription.privacyMode === 'aggregate') {
@@ -100,63 +90,12 @@ export class BillingContract extends SmartMeterContract {
         `${id} is an aggregate subscription: it is billed from its shares with RecordAggregateBill, and its session key is never sent to the peers`,
       );
     }
+    const sessionKey = transientSessionKey(ctx, subscription);
     requireStatus(subscription, ['ACTIVE', 'ENDED'], 'bill');
-    const approval = approvalOf(subscription);
-    requireBillBoundaries(approval, from, to);
-    // Running totals start on the 1st of the month: its earlier readings count for tiers and rounding (at most
-    // 30 days of them, 8,640 at the shortest interval).
-    const since = runningTotalsSince(periodFrom);
-    if (keyIdOf(sessionKey) !== subscription.keyId) {
-      throw forbidden(`the session key given is not the key of ${id} (${subscription.keyId})`);
-    }
+    requireBillBoundaries(approvalOf(subscription), from, to);
     await requireNoOverlap(ctx, id, from, to);
-
-    const readings = await valuesByRange<ReadingRecord>(
-      ctx,
-      readingKey(id, periodFrom),
-      readingKey(id, periodTo),
-    );
-    const { billed, invalid: invalidReadings } = openReadings(
-      readings,
-      sessionKey,
-      ctx.stub.getChannelID(),
-      subscription.keyId,
-    );
-    // Prior readings that do not decrypt count for nothing here; the bill that covered them listed them.
-    const prior =
-      since < periodFrom
-        ? openReadings(
-            await valuesByRange<ReadingRecord>(ctx, readingKey(id, since), readingKey(id, periodFrom)),
-            sessionKey,
-            ctx.stub.getChannelID(),
-            subscription.keyId,
-          ).billed
-        : [];
-    const signals = Object.fromEntries(
-      (await priceSignalsIn(ctx, approval.regionCode, since, periodTo)).map((s) => [
-        s.periodStart,
-        s.priceMicroPerKwh,
-      ]),
-    );
-    let computation;
-    try {
-      computation = computeBill({
-        periodFrom,
-        periodTo,
-        intervalSeconds: approval.intervalSeconds,
-        intervalChanges: approval.intervalChanges,
-        subscriptionStart: approval.startDate,
-        subscriptionEnd: subscription.end?.effectiveAt,
-        readings: billed,
-        priorReadings: prior,
-        invalidReadings,
-        tariffVersions: await tariffVersions(ctx, subscription.distributorMspId, approval.tariffId),
-        signals,
-      });
-    } catch (err) {
-      if (err instanceof BillingError) throw conflict(`cannot bill ${id}: ${err.message}`);
-      throw err;
-    }
+    const computation = await computeDisclosedBill(ctx, subscription, sessionKey, periodFrom, periodTo);
+    const prepaid = await prepaidPartOf(ctx, subscription, periodFrom, periodTo, computation.totalMinor);
     const bill: BillRecord = {
       ...computation,
       docType: 'bill',
@@ -167,6 +106,7 @@ export class BillingContract extends SmartMeterContract {
       periodTo,
       status: 'ISSUED',
       issuedAt: isoSeconds(txEpochSeconds(ctx)),
+      ...(prepaid ? { prepaid } : {}),
     };
     await writeIndex(
       ctx,
@@ -288,9 +228,13 @@ export class BillingContract extends SmartMeterContract {
       throw conflict(`bill ${bill.billId} was voided by an upheld dispute`);
     }
     requireBillStatus(bill, ['ISSUED', 'RESOLVED'], 'record a payment for');
-    if (amount !== bill.totalMinor)
+    // A prepaid bill's settlements already paid part of it: what is due is the rest.
+    const due = bill.prepaid?.dueMinor ?? bill.totalMinor;
+    if (amount !== due)
       throw invalidArgument(
-        `the payment must settle the total of ${bill.totalMinor} ${bill.currency} minor units`,
+        bill.prepaid
+          ? `the payment must settle what is due: ${due} ${bill.currency} minor units (total ${bill.totalMinor}, ${bill.prepaid.settledMinor} already paid by prepaid settlements)`
+          : `the payment must settle the total of ${bill.totalMinor} ${bill.currency} minor units`,
       );
     return save(
       ctx,

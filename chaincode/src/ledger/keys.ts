@@ -82,6 +82,11 @@ export const Keys = {
   faultyMeter: compositeKeyType('faultyMeter', ['distributorMspId', 'meterId', 'periodStart']),
   pricePolicy: compositeKeyType('pricePolicy', ['regionCode', 'version']),
   pricePolicyCurrent: compositeKeyType('pricePolicyCurrent', ['regionCode']),
+  wallet: compositeKeyType('wallet', ['distributorMspId', 'subscriptionId']),
+  walletEntry: compositeKeyType('walletEntry', ['subscriptionId', 'sequence']),
+  topUp: compositeKeyType('topUp', ['distributorMspId', 'reference']),
+  settlement: compositeKeyType('settlement', ['subscriptionId', 'periodFrom']),
+  supplierAccount: compositeKeyType('supplierAccount', ['distributorMspId']),
 } as const;
 
 /**

@@ -4,6 +4,7 @@ import type { ChaincodeChannel } from './invoke';
 import { MeasurementClient } from './MeasurementClient';
 import { OrgKeyClient } from './OrgKeyClient';
 import { PersonalDataClient } from './PersonalDataClient';
+import { PrepaidClient } from './PrepaidClient';
 import { PricingClient } from './PricingClient';
 import { SubscriptionClient } from './SubscriptionClient';
 import { SystemClient } from './SystemClient';
@@ -21,6 +22,7 @@ export function contractAdapters(channel: ChaincodeChannel) {
     pricing: new PricingClient(channel),
     billing: new BillingClient(channel),
     aggregation: new AggregationClient(channel),
+    prepaid: new PrepaidClient(channel),
     system: new SystemClient(channel),
   };
 }

@@ -121,6 +121,13 @@ const recordHandlers: RecordHandlers = {
   aggregationBf1Part: { notReported: "Bloom filter parts: only the ledger's checks need them" },
   gridShare: { notReported: 'pseudonymous shares stay on the ledger; their rounds carry the load' },
   faultyMeter: { notReported: 'findings are read from the ledger (meterctl grid faulty-meters)' },
+  wallet: { notReported: 'prepaid wallets are read from the ledger (meterctl wallet show)' },
+  walletEntry: { notReported: 'wallet histories are read from the ledger (meterctl wallet history)' },
+  topUp: { notReported: 'top-up references: ledger bookkeeping' },
+  settlement: { notReported: 'settlements are read from the ledger (meterctl wallet settlements)' },
+  supplierAccount: {
+    notReported: "the supplier's token account is read from the ledger (meterctl wallet supply)",
+  },
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { SubscriptionRecord } from '@smartmeter/domain';
+import type { SubscriptionRecord, WalletRecord } from '@smartmeter/domain';
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
 import { PAIR_BUNDLE_FORMAT, type PairBundle } from '@smartmeter/client/dist/pairBundle';
 import { keyIdOf, periodSecrets, type GridShare } from '@smartmeter/crypto';
@@ -92,6 +92,7 @@ export function unmasked(sessionKey: Buffer, shares: readonly GridShare[]): bigi
 export class AggregateLedger implements MeterLedger {
   confirmPairingCalls = 0;
   submitReadingsCalls = 0;
+  walletOfCalls = 0;
 
   constructor(public record: SubscriptionRecord) {}
 
@@ -107,6 +108,12 @@ export class AggregateLedger implements MeterLedger {
   submitReadings(readings: ReadingSubmission[]): Promise<BatchResult> {
     this.submitReadingsCalls += readings.length;
     return Promise.reject(refusalError('CONFLICT: an aggregate subscription takes no readings'));
+  }
+
+  /** An aggregate meter never reads its wallet (prepaid is disclosed-only): counted, to check it does not. */
+  walletOf(): Promise<WalletRecord | undefined> {
+    this.walletOfCalls += 1;
+    return Promise.resolve(undefined);
   }
 }
 

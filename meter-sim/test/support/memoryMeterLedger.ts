@@ -1,6 +1,6 @@
 import { GatewayError } from '@hyperledger/fabric-gateway';
 import type { ServiceError } from '@grpc/grpc-js';
-import type { SubscriptionRecord } from '@smartmeter/domain';
+import type { SubscriptionRecord, WalletRecord } from '@smartmeter/domain';
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
 import { PAIR_BUNDLE_FORMAT, type PairBundle } from '@smartmeter/client/dist/pairBundle';
 import { keyIdOf } from '@smartmeter/crypto';
@@ -45,6 +45,16 @@ export class MemoryMeterLedger implements MeterLedger {
    */
   crashAfterNextCommit: AbortController | undefined;
   readonly submittedBatches: string[][] = [];
+  /**
+   * The subscription's prepaid wallet as Prepaid:GetWallet returns it; undefined: not prepaid (NOT_FOUND). Tests
+   * set it (or change it in afterSubmit) as the chaincode would on a wallet change.
+   */
+  wallet: WalletRecord | undefined;
+  /** Makes the next n wallet reads fail as if the peer were down. */
+  outageWalletReads = 0;
+  walletReads = 0;
+  /** Called after each committed submission, with how many there have been: tests change the wallet here. */
+  afterSubmit: ((submissions: number) => void) | undefined;
 
   constructor(
     readonly world: World,
@@ -70,6 +80,7 @@ export class MemoryMeterLedger implements MeterLedger {
       contracts.measurement.SubmitReadings(ctx, JSON.stringify(readings)),
     );
     this.submittedBatches.push(readings.map((r) => r.periodStart));
+    this.afterSubmit?.(this.submittedBatches.length);
     const crash = this.crashAfterNextCommit;
     if (crash) {
       this.crashAfterNextCommit = undefined;
@@ -77,6 +88,17 @@ export class MemoryMeterLedger implements MeterLedger {
       throw new Error('simulated crash after commit');
     }
     return result;
+  }
+
+  walletOf(subscriptionId: string): Promise<WalletRecord | undefined> {
+    this.walletReads += 1;
+    if (this.outageWalletReads > 0) {
+      this.outageWalletReads -= 1;
+      return Promise.reject(unavailableError());
+    }
+    if (subscriptionId !== this.household.subscriptionId)
+      return Promise.reject(refusalError(`FORBIDDEN: the meter may read only its own wallet`));
+    return Promise.resolve(this.wallet && { ...this.wallet, policy: { ...this.wallet.policy } });
   }
 
   private async call<T>(fn: Parameters<World['run']>[1]): Promise<T> {

@@ -22,6 +22,7 @@ export interface FakeClients {
   pricing?: Partial<ContractClients['pricing']>;
   billing?: Partial<ContractClients['billing']>;
   aggregation?: Partial<ContractClients['aggregation']>;
+  prepaid?: Partial<ContractClients['prepaid']>;
   system?: Partial<ContractClients['system']>;
   billEvidence?: ContractClients['billEvidence'];
 }
@@ -159,6 +160,7 @@ export class TestWorld {
       pricing: this.fake<ContractClients['pricing']>('pricing', given.pricing ?? {}),
       billing: this.fake<ContractClients['billing']>('billing', given.billing ?? {}),
       aggregation: this.fake<ContractClients['aggregation']>('aggregation', given.aggregation ?? {}),
+      prepaid: this.fake<ContractClients['prepaid']>('prepaid', given.prepaid ?? {}),
       system: this.fake<ContractClients['system']>('system', given.system ?? {}),
       billEvidence: (billId) => billEvidence.billEvidence(billId),
     };

@@ -1,0 +1,103 @@
+import { CommitError } from '@hyperledger/fabric-gateway';
+import { peer } from '@hyperledger/fabric-protos';
+import type { SettlementRecord, WalletEntryRecord, WalletRecord } from '@smartmeter/domain';
+import { contractOf, evaluateJson, submitWith, type ChaincodeChannel, type ContractTarget } from './invoke';
+
+/** What Prepaid:TotalSupply returns. */
+export interface TotalSupply {
+  distributorMspId: string;
+  currency: string | null;
+  wallets: number;
+  toppedUpMinor: number;
+  exhaustedMinor: number;
+  outstandingMinor: number;
+  balancesMinor: number;
+  reconciled: boolean;
+}
+
+/** How often a wallet change that lost an MVCC race (a settlement and a transfer at once) is endorsed anew. */
+const MVCC_ATTEMPTS = 4;
+
+/**
+ * The Prepaid contract. Every change of a wallet reads its balance: two at once (a settlement and a transfer) make
+ * one of them fail with MVCC_READ_CONFLICT at commit, having changed nothing. It is endorsed anew against the
+ * balance the other left, so no debit is lost or doubled (a top-up is idempotent per reference, a settlement per
+ * range).
+ */
+export class PrepaidClient {
+  private readonly target: ContractTarget;
+
+  constructor(channel: ChaincodeChannel) {
+    this.target = contractOf(channel, 'Prepaid');
+  }
+
+  open(subscriptionId: string, emergencyCreditMinor: number): Promise<WalletRecord> {
+    return this.submit('OpenWallet', [subscriptionId, String(emergencyCreditMinor)]);
+  }
+
+  topUp(subscriptionId: string, amountMinor: number, reference: string): Promise<WalletRecord> {
+    return this.submit('TopUp', [subscriptionId, String(amountMinor), reference]);
+  }
+
+  /** The session key goes to the endorsers only, as transient data. */
+  settle(
+    subscriptionId: string,
+    periodTo: string,
+    sessionKey: Uint8Array,
+    endorsingOrganizations: string[],
+  ): Promise<WalletRecord> {
+    return this.submit('Settle', [subscriptionId, periodTo], { sessionKey }, endorsingOrganizations);
+  }
+
+  takeEmergencyCredit(subscriptionId: string): Promise<WalletRecord> {
+    return this.submit('TakeEmergencyCredit', [subscriptionId]);
+  }
+
+  setPolicy(subscriptionId: string, policyJson: string): Promise<WalletRecord> {
+    return this.submit('SetMeterPolicy', [subscriptionId, policyJson]);
+  }
+
+  transfer(fromSubscriptionId: string, toSubscriptionId: string, amountMinor: number): Promise<WalletRecord> {
+    return this.submit('Transfer', [fromSubscriptionId, toSubscriptionId, String(amountMinor)]);
+  }
+
+  refreshSupply(subscriptionId: string): Promise<WalletRecord> {
+    return this.submit('RefreshSupply', [subscriptionId]);
+  }
+
+  wallet(subscriptionId: string): Promise<WalletRecord> {
+    return evaluateJson(this.target, 'GetWallet', subscriptionId);
+  }
+
+  history(subscriptionId: string): Promise<WalletEntryRecord[]> {
+    return evaluateJson(this.target, 'GetWalletHistory', subscriptionId);
+  }
+
+  settlements(subscriptionId: string): Promise<SettlementRecord[]> {
+    return evaluateJson(this.target, 'ListSettlements', subscriptionId);
+  }
+
+  totalSupply(distributorMspId: string): Promise<TotalSupply> {
+    return evaluateJson(this.target, 'TotalSupply', distributorMspId);
+  }
+
+  private async submit(
+    fn: string,
+    args: string[],
+    transientData?: Record<string, Uint8Array>,
+    endorsingOrganizations?: string[],
+  ): Promise<WalletRecord> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await submitWith<WalletRecord>(this.target, fn, {
+          arguments: args,
+          ...(transientData ? { transientData } : {}),
+          ...(endorsingOrganizations ? { endorsingOrganizations } : {}),
+        });
+      } catch (err) {
+        const lostRace = err instanceof CommitError && err.code === peer.TxValidationCode.MVCC_READ_CONFLICT;
+        if (!lostRace || attempt >= MVCC_ATTEMPTS) throw err;
+      }
+    }
+  }
+}
