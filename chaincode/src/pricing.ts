@@ -86,7 +86,8 @@ export async function pricePolicyVersions(ctx: Context, regionCode: string): Pro
 
 /**
  * The policy that prices a period of a region: the version in force at the period's start of the region's own
- * policy, or else of the nearest enclosing grid area's (north/d3/c1, then north/d3, then north).
+ * policy, or else (none of its own, or none in force yet) of the nearest enclosing grid area's (north/d3/c1, then
+ * north/d3, then north).
  */
 export async function policyInForce(
   ctx: Context,
@@ -94,9 +95,11 @@ export async function policyInForce(
   periodStart: string,
 ): Promise<PricePolicyRecord | undefined> {
   for (const area of policyRegionsFor(regionCode)) {
-    const versions = await pricePolicyVersions(ctx, area);
-    if (versions.length === 0) continue;
-    return versions.filter((v) => v.effectiveFrom <= periodStart).at(-1);
+    // An area whose own versions all start later falls back to the enclosing area's policy.
+    const inForce = (await pricePolicyVersions(ctx, area))
+      .filter((v) => v.effectiveFrom <= periodStart)
+      .at(-1);
+    if (inForce) return inForce;
   }
   return undefined;
 }

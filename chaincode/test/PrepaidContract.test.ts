@@ -457,6 +457,44 @@ describe('Prepaid contract: TopUp', () => {
   });
 });
 
+describe('Prepaid contract: Settle, late data and month ends', () => {
+  it('when a reading arrives after its period was settled then the next settlement debits it (nothing is lost)', async () => {
+    const { world, household } = await setup();
+    await topUp(world, household.subscriptionId, 1000, 'PAY-LATE');
+    await submitReadings(world, household, [800, 800]);
+    // Period 2's reading is still in the meter's outbox when the operator settles up to period(3).
+    await settle(world, household, period(3));
+    expect(await balanceOf(world, household.subscriptionId)).toBe(960);
+    await submitReadings(world, household, [800, 800], 2);
+    await settle(world, household, period(4));
+    // 4 readings of 20 p: 80 in all, the late one included.
+    expect(await balanceOf(world, household.subscriptionId)).toBe(920);
+    expect((await settlementsOf(world, household.subscriptionId)).map((e) => e.amountMinor)).toEqual([
+      40, 40,
+    ]);
+    expect(await totalSupply(world)).toMatchObject({ exhaustedMinor: 80, reconciled: true });
+  });
+
+  it('when a settlement would cross the 1st of a month then it is refused and nothing changes', async () => {
+    const { world, household } = await setup();
+    await topUp(world, household.subscriptionId, 1000, 'PAY-MONTH');
+    const before = world.ledger.dump();
+    await expect(
+      world.run(
+        id.d1Operator,
+        (ctx) => prepaid.Settle(ctx, household.subscriptionId, '2026-02-01T01:00:00Z'),
+        {
+          time: new Date('2026-02-02T00:00:00Z'),
+          transient: { sessionKey: household.sessionKey },
+        },
+      ),
+    ).rejects.toThrow(
+      /^INVALID_ARGUMENT: a settlement ends at the latest at the 1st of the next month \(2026-02-01T00:00:00Z\)/,
+    );
+    expect(world.ledger.dump()).toEqual(before);
+  });
+});
+
 describe('Prepaid contract: Settle', () => {
   it('when the operator settles then the wallet is debited exactly what the readings cost (800 Wh = 20 p)', async () => {
     const { world, household } = await setup();
@@ -473,7 +511,9 @@ describe('Prepaid contract: Settle', () => {
     const settlements = await settlementsOf(world, household.subscriptionId);
     expect(settlements).toMatchObject([
       { periodFrom: period(0), periodTo: period(2), amountMinor: 40, readingCount: 2 },
-      { periodFrom: period(2), periodTo: period(3), amountMinor: 20, readingCount: 1 },
+      // Self-correcting within the month: the second settlement prices [period(0), period(3)) again (3
+      // readings) and debits that minus the first settlement's 40.
+      { periodFrom: period(2), periodTo: period(3), amountMinor: 20, readingCount: 3 },
     ]);
     const exhaustion = (await historyOf(world, household.subscriptionId)).filter(
       (e) => e.kind === 'exhaustion',
@@ -887,7 +927,8 @@ describe('Prepaid contract: Transfer', () => {
     const received = parse<WalletRecord>(
       await transfer(world, a.subscriptionId, b.subscriptionId, 300, a.subscriber),
     );
-    expect(received).toMatchObject({ subscriptionId: b.subscriptionId, balanceMinor: 300 });
+    // The sender gets its own wallet back, never the recipient's.
+    expect(received).toMatchObject({ subscriptionId: a.subscriptionId, balanceMinor: 700 });
     expect(await balanceOf(world, a.subscriptionId)).toBe(700);
     expect(await balanceOf(world, b.subscriptionId)).toBe(300);
     expect(lastEvent(world)).toEqual({
@@ -941,7 +982,7 @@ describe('Prepaid contract: Transfer', () => {
     [
       'to an unknown subscription',
       ({ world, a }) => transfer(world, a.subscriptionId, UNKNOWN_SUBSCRIPTION, 1, a.subscriber),
-      /^NOT_FOUND: no wallet sub_0{24} on northgrid/,
+      /^NOT_FOUND: cannot transfer to sub_0{24}: no wallet on northgrid can take this transfer/,
     ],
     [
       'to a malformed id',
@@ -1006,7 +1047,7 @@ describe('Prepaid contract: Transfer', () => {
     await expectRefused(
       world,
       () => transfer(world, a.subscriptionId, postpaid.subscriptionId, 1, a.subscriber),
-      /^NOT_FOUND: no wallet sub_[0-9a-f]{24} on northgrid/,
+      /^NOT_FOUND: cannot transfer to sub_[0-9a-f]{24}: no wallet on northgrid can take this transfer/,
     );
   });
 });

@@ -132,7 +132,13 @@ export interface SettlementRecord {
   subscriptionId: string;
   periodFrom: string;
   periodTo: string;
+  /**
+   * What this settlement debited: the cost of the month's settled range (from its first settlement, or the last
+   * bill) as the ledger had it, minus the month's earlier settlements — so a late reading or price is debited
+   * here; negative when a late, lower price credits the household back.
+   */
   amountMinor: number;
+  /** Readings and their digest of that whole range. */
   readingCount: number;
   readingsDigest: string;
   at: string;
@@ -220,14 +226,9 @@ export function validateMeterPolicy(raw: unknown): { policy?: MeterPolicy; error
 }
 
 function validateThresholds(errors: string[], input: Raw): Thresholds | undefined {
+  // Never below zero: going below zero is the operator's emergency credit, not the household's policy.
   const threshold = (field: keyof Thresholds) =>
-    integerField(
-      errors,
-      field,
-      input[field],
-      -PrepaidLimits.maxEmergencyCreditMinor,
-      PrepaidLimits.maxBalanceMinor,
-    );
+    integerField(errors, field, input[field], 0, PrepaidLimits.maxBalanceMinor);
   const warning = threshold('warningBelowMinor');
   const powerSaving = threshold('powerSavingBelowMinor');
   const switchOff = threshold('switchOffBelowMinor');

@@ -50,7 +50,7 @@ describe('validateMeterPolicy', () => {
   });
 
   it('when the thresholds are equal, at the limits, or a night ends at 24:00 then the policy is valid', () => {
-    const min = -PrepaidLimits.maxEmergencyCreditMinor;
+    const min = 0;
     expect(
       errorsOf(
         variant(
@@ -79,7 +79,7 @@ describe('validateMeterPolicy', () => {
     ).toEqual([]);
   });
 
-  const range = `from -${PrepaidLimits.maxEmergencyCreditMinor} to ${PrepaidLimits.maxBalanceMinor}`;
+  const range = `from 0 to ${PrepaidLimits.maxBalanceMinor}`;
   it.each<[string, Record<string, unknown>, Record<string, unknown>, string]>([
     [
       'a fractional threshold',
@@ -94,8 +94,8 @@ describe('validateMeterPolicy', () => {
       'powerSavingBelowMinor: must be a whole number',
     ],
     [
-      'a threshold below the emergency credit limit',
-      { switchOffBelowMinor: -PrepaidLimits.maxEmergencyCreditMinor - 1 },
+      "a threshold below zero (only the operator's emergency credit goes below zero)",
+      { switchOffBelowMinor: -1 },
       {},
       'switchOffBelowMinor: must be a whole number',
     ],
@@ -238,7 +238,7 @@ describe('validateMeterPolicy', () => {
       'warning below switch-off with an invalid power-saving threshold',
       { warningBelowMinor: 100, powerSavingBelowMinor: null, switchOffBelowMinor: 300 },
       [
-        'powerSavingBelowMinor: must be a whole number from -10000 to 10000000',
+        'powerSavingBelowMinor: must be a whole number from 0 to 10000000',
         'switchOffBelowMinor: must not be above warningBelowMinor (300 > 100)',
       ],
     ],
@@ -485,10 +485,7 @@ describe('supplyFor', () => {
     },
     { requiredKeys: ['utcOffsetMinutes', 'days', 'holidays'] },
   );
-  const thresholdArb = fc.integer({
-    min: -PrepaidLimits.maxEmergencyCreditMinor,
-    max: PrepaidLimits.maxBalanceMinor,
-  });
+  const thresholdArb = fc.integer({ min: 0, max: PrepaidLimits.maxBalanceMinor });
   const policyArb: fc.Arbitrary<MeterPolicy> = fc
     .record({
       thresholds: fc.tuple(thresholdArb, thresholdArb, thresholdArb).map((t) => t.sort((a, b) => b - a)),

@@ -246,8 +246,9 @@ describe('prepaid wallets on northgrid', () => {
 
   it('a transfer to a neighbour changes both balances exactly; bad transfers are refused and change nothing', async () => {
     const before = (await operator().wallet(a.subscriptionId)).balanceMinor;
-    const received = await asHousehold(a).transfer(a.subscriptionId, b.subscriptionId, 250);
-    expect(received).toMatchObject({ subscriptionId: b.subscriptionId, balanceMinor: 250 });
+    const sent = await asHousehold(a).transfer(a.subscriptionId, b.subscriptionId, 250);
+    // The sender gets its own wallet back, never the neighbour's.
+    expect(sent).toMatchObject({ subscriptionId: a.subscriptionId, balanceMinor: before - 250 });
     expect((await operator().wallet(a.subscriptionId)).balanceMinor).toBe(before - 250);
     expect(await rejection(asHousehold(b).transfer(b.subscriptionId, b.subscriptionId, 1))).toMatch(
       /INVALID_ARGUMENT: a wallet cannot transfer to itself/,

@@ -229,7 +229,8 @@ export class BillingContract extends SmartMeterContract {
     }
     requireBillStatus(bill, ['ISSUED', 'RESOLVED'], 'record a payment for');
     // A prepaid bill's settlements already paid part of it: what is due is the rest.
-    const due = bill.prepaid?.dueMinor ?? bill.totalMinor;
+    // Nothing is due (0) when a late, lower price made the settlements pay more than the bill.
+    const due = Math.max(0, bill.prepaid?.dueMinor ?? bill.totalMinor);
     if (amount !== due)
       throw invalidArgument(
         bill.prepaid

@@ -7,6 +7,7 @@ import {
   emergencyCreditAfterTopUp,
   emergencyCreditRefusal,
   isPeriodBoundary,
+  runningTotalsSince,
   settlementRangeError,
   supplyFor,
   validateMeterPolicy,
@@ -150,23 +151,38 @@ export class PrepaidContract extends SmartMeterContract {
     requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'Settle');
     const to = parseIsoSeconds('periodTo', periodTo);
     // A bill issued since the last settlement paid its periods: the settlement starts after them.
-    const from = laterOf(wallet.settledUntil, await billedUntil(ctx, wallet.subscriptionId));
+    const billed = await billedUntil(ctx, wallet.subscriptionId);
+    const from = laterOf(wallet.settledUntil, billed);
     const rangeError = settlementRangeError(from, isoSeconds(to), txEpochSeconds(ctx));
     if (rangeError) {
       throw to <= parseIsoSeconds('settledUntil', from)
         ? conflict(`${wallet.subscriptionId} is settled or billed until ${from}: ${rangeError}`)
         : invalidArgument(rangeError);
     }
+    // A settlement never crosses the 1st of a month, so that a monthly bill never cuts one.
+    const monthEnd = parseIsoSeconds('monthEnd', nextMonthStart(from));
+    if (to > monthEnd)
+      throw invalidArgument(
+        `a settlement ends at the latest at the 1st of the next month (${isoSeconds(monthEnd)})`,
+      );
     if (!isPeriodBoundary(approvalOf(subscription), to))
       throw invalidArgument('periodTo must be a period boundary of the subscription');
     const sessionKey = transientSessionKey(ctx, subscription);
-    const cost = await computeDisclosedBill(ctx, subscription, sessionKey, from, isoSeconds(to));
+    // Self-correcting within the month: the cost of everything since the month's first settlement (or the last
+    // bill) as the ledger has it now, minus what the month's earlier settlements debited. A reading or a price
+    // that arrived after an earlier settlement is debited (or credited back) here, never lost.
+    const anchor = laterOf(laterOf(runningTotalsSince(from), billed), approvalOf(subscription).startDate);
+    const earlier = (await settlementsOf(ctx, wallet.subscriptionId)).filter(
+      (e) => e.periodFrom >= anchor && e.periodTo <= from,
+    );
+    const cost = await computeDisclosedBill(ctx, subscription, sessionKey, anchor, isoSeconds(to));
+    const amount = cost.totalMinor - earlier.reduce((sum, e) => sum + e.amountMinor, 0);
     const settlement: SettlementRecord = {
       docType: 'settlement',
       subscriptionId: wallet.subscriptionId,
       periodFrom: from,
       periodTo: isoSeconds(to),
-      amountMinor: cost.totalMinor,
+      amountMinor: amount,
       readingCount: cost.readingCount,
       readingsDigest: cost.readingsDigest,
       at: txTimeIso(ctx),
@@ -178,13 +194,13 @@ export class PrepaidContract extends SmartMeterContract {
       settlement,
     );
     const supplier = await account(ctx, subscription.distributorMspId, wallet.currency);
-    await saveAccount(ctx, { ...supplier, exhaustedMinor: supplier.exhaustedMinor + cost.totalMinor });
-    emitTransfer(ctx, wallet.subscriptionId, '', cost.totalMinor);
+    await saveAccount(ctx, { ...supplier, exhaustedMinor: supplier.exhaustedMinor + amount });
+    emitTransfer(ctx, wallet.subscriptionId, '', amount);
     return saveWallet(
       ctx,
-      { ...wallet, balanceMinor: wallet.balanceMinor - cost.totalMinor, settledUntil: settlement.periodTo },
+      { ...wallet, balanceMinor: wallet.balanceMinor - amount, settledUntil: settlement.periodTo },
       'exhaustion',
-      -cost.totalMinor,
+      -amount,
       { periodFrom: settlement.periodFrom, periodTo: settlement.periodTo },
     );
   }
@@ -228,28 +244,30 @@ export class PrepaidContract extends SmartMeterContract {
     const amount = parseMinor('amountMinor', amountMinor, PrepaidLimits.maxTransferMinor);
     const toId = requireSubscriptionId(toSubscriptionId);
     if (toId === from.wallet.subscriptionId) throw invalidArgument('a wallet cannot transfer to itself');
-    const to = await walletOf(ctx, toId, `no wallet ${toId} on ${ctx.stub.getChannelID()}`);
-    if (to.wallet.currency !== from.wallet.currency)
-      throw conflict(`${toId} is in ${to.wallet.currency}, not ${from.wallet.currency}`);
+    // Every refusal on the recipient's side reads the same: a sender learns nothing about another wallet.
+    const refusal = `cannot transfer to ${toId}: no wallet on ${ctx.stub.getChannelID()} can take this transfer`;
+    const to = await walletOf(ctx, toId, refusal);
+    if (
+      to.wallet.currency !== from.wallet.currency ||
+      to.wallet.balanceMinor + amount > PrepaidLimits.maxBalanceMinor
+    )
+      throw notFound(refusal);
     if (from.wallet.balanceMinor - amount < 0)
       throw conflict(
         `the balance of ${from.wallet.subscriptionId} is ${from.wallet.balanceMinor}: a transfer may not take it below zero`,
       );
-    if (to.wallet.balanceMinor + amount > PrepaidLimits.maxBalanceMinor)
-      throw conflict(`${toId} would hold more than ${PrepaidLimits.maxBalanceMinor}`);
     emitTransfer(ctx, from.wallet.subscriptionId, toId, amount);
-    await saveWallet(
+    await saveWallet(ctx, credited(to.wallet, amount), 'transfer-in', amount, {
+      reference: from.wallet.subscriptionId,
+    });
+    // The sender gets its own wallet back, never the recipient's.
+    return saveWallet(
       ctx,
       { ...from.wallet, balanceMinor: from.wallet.balanceMinor - amount },
       'transfer-out',
       -amount,
-      {
-        reference: toId,
-      },
+      { reference: toId },
     );
-    return saveWallet(ctx, credited(to.wallet, amount), 'transfer-in', amount, {
-      reference: from.wallet.subscriptionId,
-    });
   }
 
   /**
@@ -346,6 +364,12 @@ export class PrepaidContract extends SmartMeterContract {
 }
 
 /** The later of two ISO times (the second may be absent). */
+/** 00:00 UTC on the 1st of the month after the one of `iso`. */
+function nextMonthStart(iso: string): string {
+  const date = new Date(Date.parse(iso));
+  return isoSeconds(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) / 1000);
+}
+
 function laterOf(a: string, b: string | undefined): string {
   return b !== undefined && b > a ? b : a;
 }

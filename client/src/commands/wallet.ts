@@ -57,16 +57,27 @@ async function amountFor(subscriptionId: string, text: string, clients: Contract
   return parseAmount('--amount', text, wallet.currency);
 }
 
-/** The last period boundary at or before now: what a settlement without --to settles up to. */
+/**
+ * What a settlement without --to settles up to: the last period boundary at least `graceSeconds` before now (so
+ * that the meter's reading of the last period, sent up to a minute after it ends, is in), and never past the 1st
+ * of the next month (a settlement never crosses a month).
+ */
 export function lastBoundary(
   schedule: Parameters<typeof periodsStartingIn>[0],
   settledUntil: string,
   nowSeconds: number,
+  graceSeconds = 300,
 ): string {
-  let last = Date.parse(settledUntil) / 1000;
-  for (const period of periodsStartingIn(schedule, last, nowSeconds)) {
+  const from = Date.parse(settledUntil) / 1000;
+  const month = new Date(from * 1000);
+  const limit = Math.min(
+    nowSeconds - graceSeconds,
+    Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1) / 1000,
+  );
+  let last = from;
+  for (const period of periodsStartingIn(schedule, from, limit)) {
     const end = period.startSeconds + period.intervalSeconds;
-    if (end > nowSeconds) break;
+    if (end > limit) break;
     last = end;
   }
   return isoSeconds(last);

@@ -81,7 +81,8 @@ export function readingsFromShares(
       invalid.push({
         periodStart: lookup.periodStart,
         code: 'INVALID_READING',
-        reason: `its shares unmask to ${energy} Wh, not a reading`,
+        // Never the unmasked value: the ledger's bill, which the authority reads, carries this reason.
+        reason: 'its shares do not unmask to a plausible reading',
       });
       continue;
     }
