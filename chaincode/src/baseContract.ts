@@ -29,8 +29,8 @@ export function requireProposalTimeNearClock(ctx: Context, nowMs: number = Date.
 }
 
 /**
- * One line on the chaincode server's output for every Billing transaction and every proposal that carries
- * transient data: which transient fields this endorser was given (names only, never values). It is how an
+ * One line on the chaincode server's output for every Billing transaction, every prepaid settlement and every
+ * proposal that carries transient data: which transient fields this endorser was given (names only, never values). It is how an
  * operator, or a test, checks on each peer that a session key reached only the endorsers meant to see it (in
  * aggregate mode: none). On when SMARTMETER_TRANSIENT_AUDIT=on (test-network.sh sets it). Logging is not state:
  * nothing written depends on it.
@@ -40,8 +40,9 @@ export const TRANSIENT_AUDIT_ENV = 'SMARTMETER_TRANSIENT_AUDIT';
 function auditTransientFields(ctx: Context, contract: string): void {
   if (process.env[TRANSIENT_AUDIT_ENV] !== 'on') return;
   const fields = [...ctx.stub.getTransient().keys()].sort();
-  if (contract !== 'Billing' && fields.length === 0) return;
   const { fcn } = ctx.stub.getFunctionAndParameters();
+  const costsUsage = contract === 'Billing' || fcn.startsWith('Prepaid:Settle');
+  if (!costsUsage && fields.length === 0) return;
   process.stdout.write(
     `${JSON.stringify({ audit: 'transient', channel: ctx.stub.getChannelID(), txId: ctx.stub.getTxID(), fcn, transientFields: fields })}\n`,
   );

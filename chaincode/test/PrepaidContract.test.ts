@@ -247,7 +247,7 @@ describe('Prepaid contract: OpenWallet', () => {
     await expect(walletOf(world, household.subscriptionId)).rejects.toThrow(/^NOT_FOUND: .* is not prepaid/);
   });
 
-  it('when the subscription is aggregate then it is CONFLICT: settlement needs readings on the ledger', async () => {
+  it('when the subscription is aggregate then its wallet opens at 0, to be settled from its shares (PrepaidAggregate.test.ts)', async () => {
     const world = await withTariff();
     const sessionKey = newSessionKey();
     const request = buildSubscriptionRequest({
@@ -269,11 +269,13 @@ describe('Prepaid contract: OpenWallet', () => {
       subscriptionId: requested.subscriptionId,
       meterId: 'MTR-001',
     });
-    await expectRefused(
-      world,
-      () => openWallet(world, requested.subscriptionId),
-      /^CONFLICT: sub_[0-9a-f]{24} is an aggregate subscription/,
-    );
+    const opened = parse<WalletRecord>(await openWallet(world, requested.subscriptionId));
+    expect(opened).toMatchObject({
+      subscriptionId: requested.subscriptionId,
+      balanceMinor: 0,
+      supply: 'power-saving',
+      supplyReason: 'power-saving-threshold',
+    });
   });
 
   it('when a wallet is opened twice then it is ALREADY_EXISTS and the first wallet stays', async () => {

@@ -161,17 +161,17 @@ export async function issueAggregateBill(options: {
 const WEEK_SECONDS = 7 * 86_400;
 
 /**
- * The chaincode refuses a bill whose rounds are not all closed with a load; checking first means no report is
- * pinned on IPFS for a bill that cannot be recorded.
+ * The periods from the 1st of periodFrom's month to periodTo whose rounds are not final (open or FAULT), in
+ * order: the chaincode refuses a bill or settlement that rests on any of them, because the running totals include
+ * the month's earlier shares.
  */
-async function requireRoundsFinal(
+export async function openPeriods(
   sources: AggregateSources,
   subscription: SubscriptionRecord,
   periodFrom: string,
   periodTo: string,
-): Promise<void> {
+): Promise<string[]> {
   const approval = approvalOf(subscription);
-  // From the 1st of the month, as the chaincode: the running totals include the month's earlier shares.
   const from = Date.parse(runningTotalsSince(periodFrom)) / 1000;
   const to = Date.parse(periodTo) / 1000;
   const final = new Set<string>();
@@ -184,13 +184,26 @@ async function requireRoundsFinal(
     for (const round of rounds) if (round.status !== 'FAULT') final.add(round.periodStart);
   }
   const end = subscription.end ? Math.min(to, Date.parse(subscription.end.effectiveAt) / 1000) : to;
-  const open = [...periodsStartingIn(approval, from, end)]
+  return [...periodsStartingIn(approval, from, end)]
     .map((p) => isoSeconds(p.startSeconds))
     .filter((start) => !final.has(start));
+}
+
+/**
+ * The chaincode refuses a bill whose rounds are not all closed with a load; checking first means no report is
+ * pinned on IPFS for a bill that cannot be recorded.
+ */
+export async function requireRoundsFinal(
+  sources: AggregateSources,
+  subscription: SubscriptionRecord,
+  periodFrom: string,
+  periodTo: string,
+): Promise<void> {
+  const open = await openPeriods(sources, subscription, periodFrom, periodTo);
   if (open.length > 0)
     throw new ClientRefusal(
       'ROUNDS_NOT_CLOSED',
-      `the rounds of ${approval.regionCode} are not all final for ${periodFrom} - ${periodTo} (from the 1st of its month): ${open.length} are open or FAULT (first ${open[0]}); close them (the aggregator) and resolve faults (meterctl grid faults) first. Nothing was stored or recorded`,
+      `the rounds of ${approvalOf(subscription).regionCode} are not all final for ${periodFrom} - ${periodTo} (from the 1st of its month): ${open.length} are open or FAULT (first ${open[0]}); close them (the aggregator) and resolve faults (meterctl grid faults) first. Nothing was stored or recorded`,
     );
 }
 

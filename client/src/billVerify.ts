@@ -78,7 +78,10 @@ export async function fetchBillEvidence(
 }
 
 /** Recomputes the bill from the evidence, setting aside readings that do not decrypt as the chaincode does. */
-export function recomputeBill(evidence: BillEvidence, sessionKey: Uint8Array): BillComputation {
+/** What recomputeBill needs: a bill's evidence, of which only the period of the bill (or of a settlement's cost). */
+export type CostEvidence = Omit<BillEvidence, 'bill'> & { bill: Pick<BillRecord, 'periodFrom' | 'periodTo'> };
+
+export function recomputeBill(evidence: CostEvidence, sessionKey: Uint8Array): BillComputation {
   const { bill, subscription } = evidence;
   const approval = subscription.approval as NonNullable<SubscriptionRecord['approval']>;
   const { billed, invalid } = openReadings(

@@ -138,9 +138,18 @@ export interface SettlementRecord {
    * here; negative when a late, lower price credits the household back.
    */
   amountMinor: number;
-  /** Readings and their digest of that whole range. */
+  /** Readings (or, for an `aggregate` subscription, share pairs) and their digest of that whole range. */
   readingCount: number;
   readingsDigest: string;
+  /**
+   * The cost basis: the range [costFrom, periodTo) was priced (costFrom is the month's first settled period, or
+   * the end of the last bill) and cost costMinor; amountMinor is costMinor minus the earlier settlements of it.
+   * The household recomputes exactly this to verify a settlement (meterctl wallet verify).
+   */
+  costFrom: string;
+  costMinor: number;
+  /** `readings`: priced by the endorsers from the encrypted readings; `shares`: claimed by the distributor. */
+  source: 'readings' | 'shares';
   at: string;
   txId: string;
 }

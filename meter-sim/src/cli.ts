@@ -136,7 +136,7 @@ function withRunOptions(command: Command): Command {
     .addOption(
       option(
         '--wallet-poll-seconds <seconds>',
-        'prepaid, disclosed mode: re-read the wallet this often (real seconds, whatever --speed) and follow its ' +
+        'prepaid (either mode): re-read the wallet this often (real seconds, whatever --speed) and follow its ' +
           'supply state: on, power-saving (each period capped at the limit) or off (0 measured); 10 × as long ' +
           'while the subscription has no wallet; 0: never',
         'METER_SIM_WALLET_POLL_SECONDS',

@@ -49,7 +49,7 @@ export interface MeterSettings {
   /** Aggregate mode: a period's two shares go at least this far apart (live only). */
   minShareGapSeconds: number;
   /**
-   * Disclosed mode, prepaid: real seconds between reads of the wallet, whose supply state the relay follows
+   * Prepaid: real seconds between reads of the wallet, whose supply state the relay follows
    * (10 × as long while the subscription has no wallet); 0: never read.
    */
   walletPollSeconds: number;
@@ -185,11 +185,12 @@ export class Meter {
   }
 
   /**
-   * Prepaid metering is disclosed-mode only for now: the wallet is settled from readings on the ledger, and an
-   * aggregate meter never transacts (issue 16), so it does not read its wallet either; its relay stays on.
+   * A prepaid meter follows its wallet, in both modes. An aggregate meter never transacts (issue 16), but reading
+   * its wallet is an evaluation (no transaction, nothing on the ledger), sent to its distributor's peer, which
+   * knows the meter's subscription already: it links nothing the grid shares keep apart.
    */
   private startWalletPolling(): void {
-    if (this.shares || this.settings.walletPollSeconds <= 0) return;
+    if (this.settings.walletPollSeconds <= 0) return;
     this.wallet = new WalletPoller({
       subscriptionId: this.bundle.subscriptionId,
       walletOf: (subscriptionId) => this.ledger.walletOf(subscriptionId),

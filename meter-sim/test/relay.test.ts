@@ -13,7 +13,7 @@ import { Relay, type RelaySay } from '../src/relay';
 import { ShareOutbox } from '../src/shareOutbox';
 import { HouseholdSource } from '../src/sources/household';
 import { NOT_PREPAID_POLL_FACTOR, WalletPoller } from '../src/walletPoller';
-import { aggregateHousehold, AggregateLedger, FakePublisher } from './support/aggregate';
+import { aggregateHousehold, AggregateLedger, FakePublisher, unmasked } from './support/aggregate';
 import {
   approvedHousehold,
   bundleFor,
@@ -632,10 +632,11 @@ describe('prepaid meter', () => {
     expect(readings.map((r) => r.energyWh)).toEqual(readings.map((r) => measured(r.periodStart)));
   });
 
-  it('when the meter is in aggregate mode then it never reads the wallet: prepaid is disclosed-only', async () => {
+  it('when an aggregate meter’s wallet is switched off then it follows it: its shares unmask to 0 Wh, and it never transacts', async () => {
     const start = Math.floor(Date.now() / 1000 / HALF_HOUR) * HALF_HOUR - 6 * HALF_HOUR;
     const household = aggregateHousehold(7, start);
     const ledger = new AggregateLedger(household.record);
+    ledger.wallet = switchedOff(-20, household.record.subscriptionId);
     const stateDir = mkdtempSync(join(tmpdir(), 'prepaid-aggregate-'));
     const publisher = new FakePublisher();
     const channel: AggregateChannel = {
@@ -643,19 +644,33 @@ describe('prepaid meter', () => {
       connect: () => publisher,
       brokerUrl: 'mqtt://test',
     };
+    const log = collectingLogger();
     const meter = new Meter(
       household.bundle,
       household.sessionKey,
       ledger,
       new HouseholdSource({ seed: household.bundle.meterId, utility: 'electricity', utcOffsetMinutes: 0 }),
       Outbox.open(join(stateDir, 'outbox.jsonl')),
-      collectingLogger(),
+      log,
       { ...settings, walletPollSeconds: 0.001, untilSeconds: start + 4 * HALF_HOUR },
       channel,
     );
     await expect(meter.run(new AbortController().signal)).resolves.toBe('until');
-    expect(publisher.sent).toHaveLength(8);
-    expect(ledger.walletOfCalls).toBe(0);
-    expect(meter.supply.supply).toBe('on');
+    const shares = publisher.shares();
+    expect(shares).toHaveLength(8);
+    const periods = [...new Set(shares.map((share) => share.periodStart))];
+    const energies = periods.map((p) =>
+      unmasked(
+        household.sessionKey,
+        shares.filter((share) => share.periodStart === p),
+      ),
+    );
+    expect(energies).toEqual([0n, 0n, 0n, 0n]);
+    expect(ledger.walletOfCalls).toBeGreaterThan(0);
+    expect(ledger.confirmPairingCalls + ledger.submitReadingsCalls).toBe(0);
+    expect(meter.supply).toMatchObject({ supply: 'off', reason: 'switch-off-threshold' });
+    expect(log.lines.filter((line) => line.includes('supply.changed'))).toEqual([
+      'warn supply.changed supply: off (switch-off-threshold, balance -0.20 GBP)',
+    ]);
   });
 });

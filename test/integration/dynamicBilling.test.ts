@@ -9,6 +9,7 @@ import {
   type PricePolicyDefinition,
   type PriceSignalRecord,
   type SubscriptionRecord,
+  type WalletRecord,
 } from '@smartmeter/domain';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ import { AggregationClient } from '../../client/src/contracts/AggregationClient'
 import { BillingClient, type AggregateBillClaim } from '../../client/src/contracts/BillingClient';
 import { chaincodeChannel } from '../../client/src/contracts/invoke';
 import { PricingClient } from '../../client/src/contracts/PricingClient';
+import { PrepaidClient, type AggregateSettlementClaim } from '../../client/src/contracts/PrepaidClient';
+import type { SettleRow } from '../../client/src/prepaidSettlement';
 import { SubscriptionClient } from '../../client/src/contracts/SubscriptionClient';
 import { IpfsClient } from '../../client/src/ipfs';
 import { Keystore, writeSecretFile } from '../../client/src/keystore';
@@ -358,6 +361,143 @@ describe('dynamic prices and bills from pseudonymous shares, reports on IPFS (no
     expect(prices.size).toBeGreaterThan(10);
   }, 600_000);
 
+  it('prepaid aggregate households: settled from their shares (no session key to any peer), verified by the household with its own key', async () => {
+    const [first, second] = households;
+    const distributor = new PrepaidClient(channelOf('distributor1'));
+    for (const [i, household] of [first, second].entries()) {
+      await meterctlJson([...d1, 'wallet', 'open', household.subscriptionId, '--emergency-credit', '5.00']);
+      await meterctlJson([
+        ...d1,
+        ...[
+          'wallet',
+          'top-up',
+          household.subscriptionId,
+          '--amount',
+          '20.00',
+          '--reference',
+          `DYN-${run}-${i}`,
+        ],
+      ]);
+    }
+    const authorityLogBefore = transientAudit('authority').length;
+    // One wallet settled by hand for the first half of the day, then the operator's pass settles the rest.
+    const half = await meterctlJson<WalletRecord>([
+      ...d1,
+      ...['wallet', 'settle', first.subscriptionId, '--to', iso(dayStart + DAY / 2)],
+    ]);
+    expect(half.settledUntil).toBe(iso(dayStart + DAY / 2));
+    const pass = await meterctl([
+      ...d1,
+      '--json',
+      ...['wallet', 'settle', '--all', '--distributor', D1, '--to', iso(dayStart + DAY)],
+    ]);
+    const rows = JSON.parse(pass.stdout) as SettleRow[];
+    const rowOf = (h: Household) => rows.find((r) => r.subscriptionId === h.subscriptionId);
+    expect(rowOf(first)).toMatchObject({
+      outcome: 'settled',
+      periodFrom: iso(dayStart + DAY / 2),
+      periodTo: iso(dayStart + DAY),
+    });
+    expect(rowOf(second)).toMatchObject({
+      outcome: 'settled',
+      periodFrom: iso(dayStart),
+      periodTo: iso(dayStart + DAY),
+    });
+
+    // Independently: the day's cost from the ledger's shares and this household's key; the settlements add up to it.
+    for (const household of [first, second]) {
+      const { bill } = await genuineClaimWithEvidence(household);
+      const settlements = await distributor.settlements(household.subscriptionId);
+      expect(settlements.every((x) => x.source === 'shares' && x.costFrom === iso(dayStart))).toBe(true);
+      expect(settlements.reduce((sum, x) => sum + x.amountMinor, 0)).toBe(bill.ledger.totalMinor);
+      expect(settlements.at(-1)?.costMinor).toBe(bill.ledger.totalMinor);
+      const shown = await meterctlJson<WalletRecord>([
+        ...asHousehold(household),
+        'wallet',
+        'show',
+        household.subscriptionId,
+      ]);
+      expect(shown.balanceMinor).toBe(2000 - bill.ledger.totalMinor);
+      const verified = await meterctl([
+        ...asHousehold(household),
+        'wallet',
+        'verify',
+        household.subscriptionId,
+      ]);
+      expect(verified.code).toBe(0);
+      expect(verified.stdout).toContain(`${settlements.length} settlements verified, 0 mismatches`);
+    }
+    // The endorsers got no transient data for any of these settlements.
+    const audited = transientAudit('authority').slice(authorityLogBefore);
+    const settled = audited.filter((line) => line.fcn === 'Prepaid:SettleAggregate');
+    expect(settled.length).toBeGreaterThanOrEqual(3);
+    expect(settled.every((line) => line.transientFields.length === 0)).toBe(true);
+    expect(audited.some((line) => line.transientFields.includes('sessionKey'))).toBe(false);
+  }, 300_000);
+
+  it('a dishonest distributor’s settlement: a forged claim, the household’s own identity, or a session key sent along are refused and change nothing; an inflated but consistent claim is caught by wallet verify', async () => {
+    const household = households[DISHONEST];
+    await meterctlJson([...d1, 'wallet', 'open', household.subscriptionId, '--emergency-credit', '0.00']);
+    await meterctlJson([
+      ...d1,
+      ...['wallet', 'top-up', household.subscriptionId, '--amount', '20.00', '--reference', `DYN-${run}-x`],
+    ]);
+    const distributor = new PrepaidClient(channelOf('distributor1'));
+    const before = await distributor.wallet(household.subscriptionId);
+    const { bill, evidence } = await genuineClaimWithEvidence(household);
+    const honest: AggregateSettlementClaim = { costFrom: iso(dayStart), computation: bill.ledger };
+    const to = iso(dayStart + DAY);
+
+    const sloppy = {
+      ...honest,
+      computation: { ...honest.computation, totalMinor: honest.computation.totalMinor + 1 },
+    };
+    expect(await rejection(distributor.settleAggregate(household.subscriptionId, to, sloppy))).toMatch(
+      /INVALID_ARGUMENT: the settlement claim is refused: .*totalMinor/,
+    );
+    const wrongStart = { ...honest, costFrom: iso(dayStart + PERIOD) };
+    expect(await rejection(distributor.settleAggregate(household.subscriptionId, to, wrongStart))).toMatch(
+      new RegExp(`INVALID_ARGUMENT: claim.costFrom must be ${iso(dayStart)}`),
+    );
+    // The household's own identity, over a raw gateway connection.
+    const asItself = new PrepaidClient(channelOf(HOUSEHOLDS, household.name));
+    expect(await rejection(asItself.settleAggregate(household.subscriptionId, to, honest))).toMatch(
+      /FORBIDDEN: SettleAggregate needs an operator of Distributor1MSP/,
+    );
+    // The disclosed path with the session key as transient data: refused, the key is not wanted.
+    const settleWithKey = distributor.settle(household.subscriptionId, to, household.sessionKey, [
+      D1,
+      'AuthorityMSP',
+    ]);
+    expect(await rejection(settleWithKey)).toMatch(
+      /CONFLICT: .* is an aggregate subscription: it is settled from its shares/,
+    );
+    expect(await distributor.wallet(household.subscriptionId)).toEqual(before);
+    expect(await distributor.settlements(household.subscriptionId)).toEqual([]);
+
+    // Consistent sums, but 1,000 Wh more in one period than the shares say: the endorsers cannot tell…
+    const inflated = computeAggregateBill(household.sessionKey, {
+      ...evidence,
+      shares: evidence.shares.map((share, i) =>
+        i === 0 ? { ...share, value: String(BigInt(share.value) + 1000n) } : share,
+      ),
+    });
+    expect(inflated.ledger.totalMinor).toBeGreaterThan(bill.ledger.totalMinor);
+    const debited = await distributor.settleAggregate(household.subscriptionId, to, {
+      costFrom: iso(dayStart),
+      computation: inflated.ledger,
+    });
+    expect(debited.balanceMinor).toBe(2000 - inflated.ledger.totalMinor);
+    // …the household can: its recomputation from the same shares differs, and it says by how much.
+    const verify = await meterctl([...asHousehold(household), 'wallet', 'verify', household.subscriptionId]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/^MISMATCH/m);
+    expect(verify.stdout).toContain(
+      `costMinor: settled ${inflated.ledger.totalMinor}, recomputed ${bill.ledger.totalMinor}`,
+    );
+    expect(verify.stdout).toContain('1 settlements verified, 1 mismatches');
+  }, 180_000);
+
   it('an IPFS node that is down: bill issue exits 3 and records nothing', async () => {
     const household = households[0];
     const before = await billsOf(household);
@@ -392,6 +532,14 @@ describe('dynamic prices and bills from pseudonymous shares, reports on IPFS (no
         iso(dayStart + DAY),
       ]);
       household.billId = bill.billId;
+      // The two prepaid households' settlements paid the whole day already.
+      if (household === households[0] || household === households[1])
+        expect(bill.prepaid).toEqual({
+          settlements: household === households[0] ? 2 : 1,
+          settledMinor: bill.totalMinor,
+          dueMinor: 0,
+        });
+      else expect(bill.prepaid).toBeUndefined();
       expect(bill.aggregate?.report.cid).toMatch(/^b[a-z2-7]{58,}$/);
       expect(bill.aggregate?.sharesDigest).toBe(bill.readingsDigest);
       expect(bill.lineItems.map((line) => line.label)).toEqual(['dynamic (average)']);

@@ -1,4 +1,10 @@
-import type { AccessRequestRecord, ReadingRecord, SubscriptionRecord, BillRecord } from '@smartmeter/domain';
+import {
+  computeBill,
+  type AccessRequestRecord,
+  type BillRecord,
+  type ReadingRecord,
+  type SubscriptionRecord,
+} from '@smartmeter/domain';
 import { common } from '@hyperledger/fabric-protos';
 import { decryptReading, keyIdOf } from '@smartmeter/crypto';
 import { execFile } from 'node:child_process';
@@ -11,6 +17,9 @@ import { MeasurementClient, type ReadingSubmission } from '../../client/src/cont
 import { openGateway } from '../../client/src/gateway';
 import { Keystore } from '../../client/src/keystore';
 import { formatAmount } from '../../client/src/money';
+import { formatMoney } from '../../client/src/output';
+import { PricingClient } from '../../client/src/contracts/PricingClient';
+import type { SettleRow } from '../../client/src/prepaidSettlement';
 import { HouseholdSource } from '../../meter-sim/src/sources/household';
 import { Gateways, isoSeconds as iso, rejection } from '../support/chaincode';
 import { meterctl, meterctlJson } from '../support/meterctl';
@@ -81,6 +90,7 @@ const readingsOf = (party: string[], subscriptionId: string, from: number, to: n
 let northId = '';
 let southId = '';
 let southStart = 0;
+let southSettledMinor = 0;
 let billId = '';
 let requestId = '';
 let oldKeyHex = '';
@@ -450,6 +460,72 @@ describe('the household story on the real network', () => {
     ]);
   });
 
+  it('7b. Distributor2 makes the new subscription prepaid: a top-up, the day settled, the household sees its balance and verifies it', async () => {
+    await meterctlJson([...d2, 'wallet', 'open', southId, '--emergency-credit', '5.00']);
+    await meterctlJson([
+      ...d2,
+      'wallet',
+      'top-up',
+      southId,
+      '--amount',
+      '20.00',
+      '--reference',
+      `PAY-${run}`,
+    ]);
+    // The operator's periodic settlement, here up to the end of the day the meter reported.
+    const pass = await meterctlJson<SettleRow[]>([
+      ...d2,
+      'wallet',
+      'settle',
+      '--all',
+      '--distributor',
+      'Distributor2MSP',
+      '--to',
+      iso(southStart + DAY),
+    ]);
+    const row = pass.find((r) => r.subscriptionId === southId);
+    expect(row).toMatchObject({
+      outcome: 'settled',
+      periodFrom: iso(southStart),
+      periodTo: iso(southStart + DAY),
+    });
+
+    // What the day's 48 readings cost by the published tariff, computed here from what the meter generated.
+    const channel = chaincodeChannel(gateways.gateway('distributor2'), 'southgrid', CHAINCODE);
+    const tariffVersions = await new PricingClient(channel).tariffHistory('Distributor2MSP', `tou2-${run}`);
+    const cost = computeBill({
+      periodFrom: iso(southStart),
+      periodTo: iso(southStart + DAY),
+      intervalSeconds: HALF_HOUR,
+      subscriptionStart: iso(southStart),
+      readings: [...generated(meter2, southStart, southStart + DAY).entries()].map(
+        ([periodStart, energyWh]) => ({
+          periodStart,
+          energyWh,
+          quality: 'measured' as const,
+          // Only the digest reads ciphertexts; the cost does not.
+          ciphertext: '',
+        }),
+      ),
+      priorReadings: [],
+      tariffVersions,
+      signals: {},
+    });
+    expect(cost.readingCount).toBe(48);
+    expect(row?.amountMinor).toBe(cost.totalMinor);
+    southSettledMinor = cost.totalMinor;
+
+    const shown = await meterctl([...householdSouth, 'wallet', 'show', southId]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`balance ${formatMoney(2000 - cost.totalMinor, 'GBP')}`);
+    expect(shown.stdout).toContain(`settled until ${iso(southStart + DAY)}`);
+    const verified = await meterctl([...householdSouth, 'wallet', 'verify', southId]);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain('1 settlements verified, 0 mismatches');
+    // The household of northgrid is no reader of this wallet, on either channel.
+    expect((await meterctl([...household, '-c', 'southgrid', 'wallet', 'show', southId])).code).not.toBe(0);
+  });
+
   it('8. what the system promises holds: who reads what, refusals, replay, moved ciphertexts, and no secret in any block', async () => {
     const month = ['--from', iso(monthStart), '--to', iso(monthEnd)];
     // Distributor1 still decrypts its old readings, and sees nothing of the new subscription.
@@ -544,6 +620,12 @@ describe('the household story on the real network', () => {
       iso(Date.parse(nextSlot) / 1000 + HALF_HOUR),
     ]);
     expect(southBill.readingCount).toBe(48);
+    // Prepaid (7b): the day's settlement is inside the bill's period, so the bill shows it as paid.
+    expect(southBill.prepaid).toEqual({
+      settlements: 1,
+      settledMinor: southSettledMinor,
+      dueMinor: southBill.totalMinor - southSettledMinor,
+    });
     expect(southBill.invalidReadings).toEqual([
       { periodStart: nextSlot, code: 'INVALID_READING', reason: 'does not decrypt in its slot' },
     ]);

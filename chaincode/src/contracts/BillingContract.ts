@@ -1,16 +1,9 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
-  aggregateClaimErrors,
   aggregateFactsErrors,
-  BillingError,
-  computeBill,
-  periodsStartingIn,
   type AggregateBillFacts,
-  type AggregationRoundRecord,
   type BillComputation,
   type SubscriptionApproval,
-  type SubscriptionRecord,
-  type TariffRecord,
   describeSchedule,
   EventName,
   isPeriodBoundary,
@@ -27,19 +20,13 @@ import {
   mayReadSubscriptionData,
   requireOperatorOf,
 } from '../access';
+import { baselineBill, claimedComputationErrors, requireRoundsClosed } from '../aggregateClaims';
 import { computeDisclosedBill, prepaidPartOf, transientSessionKey } from '../billing';
 import { SmartMeterContract } from '../baseContract';
 import { alreadyExists, conflict, forbidden, invalidArgument } from '../contractError';
-import { aggregationRoundKey, Keys } from '../ledger/keys';
+import { Keys } from '../ledger/keys';
 import { canonicalJson } from '../ledger/marshal';
-import {
-  idsByPartialKey,
-  pageByPartialKey,
-  readRequired,
-  saveAndEmit,
-  valuesByRange,
-  writeIndex,
-} from '../ledger/store';
+import { idsByPartialKey, pageByPartialKey, readRequired, saveAndEmit, writeIndex } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds } from '../ledger/txTime';
 import { tariffVersions } from '../pricing';
 import { approvalOf, loadSubscription, requireStatus, requireSubscriptionId } from '../subscriptions';
@@ -152,11 +139,16 @@ export class BillingContract extends SmartMeterContract {
       subscription.end?.effectiveAt,
       parseIsoSeconds('since', runningTotalsSince(periodFrom)),
       to,
+      'this bill',
     );
     await requireNoOverlap(ctx, id, from, to);
     const tariffs = await tariffVersions(ctx, subscription.distributorMspId, approval.tariffId);
-    const baseline = baselineBill(id, subscription, periodFrom, periodTo, tariffs);
-    const errors = claimErrors(raw.computation, raw.aggregate, baseline, tariffs);
+    const baseline = baselineBill(subscription, periodFrom, periodTo, tariffs);
+    const errors = claimedComputationErrors(raw.computation, baseline, tariffs);
+    if (errors.length === 0)
+      errors.push(
+        ...aggregateFactsErrors(raw.aggregate, (raw.computation as BillComputation).readingsDigest),
+      );
     if (errors.length > 0) throw invalidArgument(`the aggregate bill is refused: ${errors.join('; ')}`);
     const bill: BillRecord = {
       ...(raw.computation as BillComputation),
@@ -170,6 +162,8 @@ export class BillingContract extends SmartMeterContract {
       issuedAt: isoSeconds(txEpochSeconds(ctx)),
       aggregate: raw.aggregate as AggregateBillFacts,
     };
+    const prepaid = await prepaidPartOf(ctx, subscription, periodFrom, periodTo, bill.totalMinor);
+    if (prepaid) bill.prepaid = prepaid;
     await writeIndex(
       ctx,
       Keys.billBySubscription.key(ctx, { subscriptionId: id, periodFrom, billId: bill.billId }),
@@ -308,39 +302,6 @@ async function requireNoOverlap(
   }
 }
 
-/**
- * Every period of the subscription in [from, to) has a final round: COMPLETE or RESOLVED. A round still open or
- * FAULT (not yet resolved) means the period's shares and price are not final. A round RESOLVED with too few meters
- * to show a load is final too: it has no policy price, so the tariff's base price applies (or a manual signal).
- */
-async function requireRoundsClosed(
-  ctx: Context,
-  approval: SubscriptionApproval,
-  end: string | undefined,
-  from: number,
-  to: number,
-): Promise<void> {
-  const rounds = await valuesByRange<AggregationRoundRecord>(
-    ctx,
-    aggregationRoundKey(approval.regionCode, isoSeconds(from)),
-    aggregationRoundKey(approval.regionCode, isoSeconds(to)),
-  );
-  const final = new Set(rounds.filter((r) => r.status !== 'FAULT').map((r) => r.periodStart));
-  const faulted = new Set(rounds.filter((r) => r.status === 'FAULT').map((r) => r.periodStart));
-  const last = end ? Math.min(to, parseIsoSeconds('end', end)) : to;
-  const open: string[] = [];
-  for (const period of periodsStartingIn(approval, from, last)) {
-    const start = isoSeconds(period.startSeconds);
-    if (!final.has(start)) open.push(start);
-  }
-  if (open.length > 0) {
-    const faults = open.filter((p) => faulted.has(p)).length;
-    throw conflict(
-      `the rounds of ${approval.regionCode} are not all final for this bill (from the 1st of its month): ${open.length} of them (${faults} FAULT, not yet resolved), from ${open[0]}`,
-    );
-  }
-}
-
 function requireBillTimes(ctx: Context, periodFrom: string, periodTo: string): { from: number; to: number } {
   const from = parseIsoSeconds('periodFrom', periodFrom);
   const to = parseIsoSeconds('periodTo', periodTo);
@@ -359,55 +320,6 @@ function requireBillBoundaries(approval: SubscriptionApproval, from: number, to:
   }
   if (periodIndex(approval, to) - periodIndex(approval, from) > MAX_BILL_PERIODS)
     throw invalidArgument('the billing period holds too many readings');
-}
-
-/** What a bill over the period is without any reading: what does not depend on consumption. */
-function baselineBill(
-  id: string,
-  subscription: SubscriptionRecord,
-  periodFrom: string,
-  periodTo: string,
-  tariffs: TariffRecord[],
-): BillComputation {
-  const approval = approvalOf(subscription);
-  try {
-    return computeBill({
-      periodFrom,
-      periodTo,
-      intervalSeconds: approval.intervalSeconds,
-      intervalChanges: approval.intervalChanges,
-      subscriptionStart: approval.startDate,
-      subscriptionEnd: subscription.end?.effectiveAt,
-      readings: [],
-      priorReadings: [],
-      tariffVersions: tariffs,
-      signals: {},
-    });
-  } catch (err) {
-    if (err instanceof BillingError) throw conflict(`cannot bill ${id}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** Everything wrong with an aggregate bill's claim that the endorsers can see without the session key. */
-function claimErrors(
-  computation: unknown,
-  facts: unknown,
-  baseline: BillComputation,
-  tariffs: TariffRecord[],
-): string[] {
-  const errors = [
-    ...aggregateClaimErrors(computation, baseline),
-    ...aggregateFactsErrors(facts, (computation as { readingsDigest?: unknown } | null)?.readingsDigest),
-  ];
-  if (errors.length > 0) return errors;
-  const known = new Set(tariffs.map((t) => `${t.tariffId}|${t.version}`));
-  for (const [i, line] of (computation as BillComputation).lineItems.entries())
-    if (!known.has(`${line.tariffId}|${line.tariffVersion}`))
-      errors.push(
-        `computation.lineItems[${i}]: ${line.tariffId} v${line.tariffVersion} is not a version of the subscription's tariff`,
-      );
-  return errors;
 }
 
 async function requireBillReader(

@@ -11,6 +11,7 @@ import {
   settlementRangeError,
   supplyFor,
   validateMeterPolicy,
+  type BillComputation,
   type SettlementRecord,
   type SubscriptionRecord,
   type SupplierAccountRecord,
@@ -29,21 +30,26 @@ import {
   requireOperatorOf,
 } from '../access';
 import { SmartMeterContract } from '../baseContract';
+import { baselineBill, claimedComputationErrors, requireRoundsClosed } from '../aggregateClaims';
 import { billedUntil, computeDisclosedBill, transientSessionKey } from '../billing';
 import { alreadyExists, conflict, forbidden, invalidArgument, notFound } from '../contractError';
 import { fixedWidth, Keys } from '../ledger/keys';
 import { canonicalJson } from '../ledger/marshal';
 import { readOptional, valuesByPartialKey, write } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds, txTimeIso } from '../ledger/txTime';
-import { currentTariff } from '../pricing';
+import { currentTariff, tariffVersions } from '../pricing';
 import { approvalOf, loadSubscription, requireStatus, requireSubscriptionId } from '../subscriptions';
-import { parseJsonObject, requireIdentifier } from '../validate';
+import { parseJsonObject, requireIdentifier, requireOnlyFields } from '../validate';
+
+/** A settlement claim is a redacted computation like an aggregate bill's, and as large at most. */
+const MAX_SETTLEMENT_CLAIM_JSON = 400 * 1024;
 
 /**
- * Prepaid metering (domain/src/prepaid.ts, after the Wattcoin design): a wallet per `disclosed` subscription in
- * the tariff's minor units. The distributor's operator tops it up (idempotent per payment reference) and settles
- * it (exhaustion: the cost of the readings since the last settlement, by the same bill function as IssueBill, with
- * the session key as transient data); the household sets its meter policy, takes emergency credit and transfers
+ * Prepaid metering (domain/src/prepaid.ts, after the Wattcoin design): a wallet per subscription in the tariff's
+ * minor units. The distributor's operator tops it up (idempotent per payment reference) and settles it
+ * (exhaustion: the cost of the usage since the last settlement, by the same bill function as the bills — computed
+ * by the endorsers from the readings with the session key as transient data for `disclosed` subscriptions, claimed
+ * by the distributor from the shares and checked without the key for `aggregate` ones); the household sets its meter policy, takes emergency credit and transfers
  * tokens to a neighbour's wallet. Every change recomputes the supply state (on, power-saving, off) at the
  * transaction's time and records it, with its reason, in the wallet and its history.
  *
@@ -61,11 +67,6 @@ export class PrepaidContract extends SmartMeterContract {
   async OpenWallet(ctx: Context, subscriptionId: string, emergencyCreditMinor: string): Promise<string> {
     const subscription = await loadSubscription(ctx, requireSubscriptionId(subscriptionId));
     requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'OpenWallet');
-    if (subscription.privacyMode === 'aggregate') {
-      throw conflict(
-        `${subscription.subscriptionId} is an aggregate subscription: prepaid settlement needs the readings, which only disclosed subscriptions put on the ledger`,
-      );
-    }
     requireStatus(subscription, ['APPROVED', 'ACTIVE'], 'open a wallet for');
     const credit = parseMinor(
       'emergencyCreditMinor',
@@ -139,70 +140,73 @@ export class PrepaidContract extends SmartMeterContract {
   }
 
   /**
-   * Exhaustion: the cost of the readings of [settledUntil, periodTo) (or from the end of the latest bill, whose
-   * periods are paid), computed by both endorsers from the
-   * encrypted readings (session key as transient data), is debited and credited to the supplier. periodTo is a
-   * period boundary in the past; a range already settled is CONFLICT (the balance is never debited twice).
+   * Exhaustion of a `disclosed` subscription: the cost of the readings of [settledUntil, periodTo) (or from the end
+   * of the latest bill, whose periods are paid), computed by both endorsers from the encrypted readings (session
+   * key as transient data), is debited and credited to the supplier. periodTo is a period boundary in the past; a
+   * range already settled is CONFLICT (the balance is never debited twice).
    */
   @Transaction()
   @Returns('string')
   async Settle(ctx: Context, subscriptionId: string, periodTo: string): Promise<string> {
     const { subscription, wallet } = await walletOf(ctx, subscriptionId);
     requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'Settle');
-    const to = parseIsoSeconds('periodTo', periodTo);
-    // A bill issued since the last settlement paid its periods: the settlement starts after them.
-    const billed = await billedUntil(ctx, wallet.subscriptionId);
-    const from = laterOf(wallet.settledUntil, billed);
-    const rangeError = settlementRangeError(from, isoSeconds(to), txEpochSeconds(ctx));
-    if (rangeError) {
-      throw to <= parseIsoSeconds('settledUntil', from)
-        ? conflict(`${wallet.subscriptionId} is settled or billed until ${from}: ${rangeError}`)
-        : invalidArgument(rangeError);
-    }
-    // A settlement never crosses the 1st of a month, so that a monthly bill never cuts one.
-    const monthEnd = parseIsoSeconds('monthEnd', nextMonthStart(from));
-    if (to > monthEnd)
-      throw invalidArgument(
-        `a settlement ends at the latest at the 1st of the next month (${isoSeconds(monthEnd)})`,
+    if (subscription.privacyMode === 'aggregate')
+      throw conflict(
+        `${subscription.subscriptionId} is an aggregate subscription: it is settled from its shares with SettleAggregate, and its session key is never sent to the peers`,
       );
-    if (!isPeriodBoundary(approvalOf(subscription), to))
-      throw invalidArgument('periodTo must be a period boundary of the subscription');
+    const window = await settlementWindow(ctx, subscription, wallet, periodTo);
     const sessionKey = transientSessionKey(ctx, subscription);
-    // Self-correcting within the month: the cost of everything since the month's first settlement (or the last
-    // bill) as the ledger has it now, minus what the month's earlier settlements debited. A reading or a price
-    // that arrived after an earlier settlement is debited (or credited back) here, never lost.
-    const anchor = laterOf(laterOf(runningTotalsSince(from), billed), approvalOf(subscription).startDate);
-    const earlier = (await settlementsOf(ctx, wallet.subscriptionId)).filter(
-      (e) => e.periodFrom >= anchor && e.periodTo <= from,
-    );
-    const cost = await computeDisclosedBill(ctx, subscription, sessionKey, anchor, isoSeconds(to));
-    const amount = cost.totalMinor - earlier.reduce((sum, e) => sum + e.amountMinor, 0);
-    const settlement: SettlementRecord = {
-      docType: 'settlement',
-      subscriptionId: wallet.subscriptionId,
-      periodFrom: from,
-      periodTo: isoSeconds(to),
-      amountMinor: amount,
-      readingCount: cost.readingCount,
-      readingsDigest: cost.readingsDigest,
-      at: txTimeIso(ctx),
-      txId: ctx.stub.getTxID(),
-    };
-    await write(
+    const cost = await computeDisclosedBill(ctx, subscription, sessionKey, window.costFrom, window.periodTo);
+    return recordSettlement(ctx, subscription, wallet, window, cost, 'readings');
+  }
+
+  /**
+   * Exhaustion of an `aggregate` subscription, after RecordAggregateBill: the distributor computed the cost of
+   * [costFrom, periodTo) off-chain from the household's shares (the session key stays with it, so this takes no
+   * transient data and refuses any). The endorsers check what needs no key: the same range rules as Settle,
+   * that the claim's cost starts where theirs would (costFrom), that the rounds it rests on are final, and the
+   * computation's shape, standing charge, periods and sums against a key-less baseline. The household recomputes
+   * the claim from the same shares with its own key (meterctl wallet verify).
+   */
+  @Transaction()
+  @Returns('string')
+  async SettleAggregate(
+    ctx: Context,
+    subscriptionId: string,
+    periodTo: string,
+    claimJson: string,
+  ): Promise<string> {
+    if (ctx.stub.getTransient().size > 0)
+      throw invalidArgument(
+        'SettleAggregate takes no transient data: the session key of an aggregate subscription never leaves the distributor',
+      );
+    const { subscription, wallet } = await walletOf(ctx, subscriptionId);
+    requireOperatorOf(callerOf(ctx), subscription.distributorMspId, 'SettleAggregate');
+    if (subscription.privacyMode !== 'aggregate')
+      throw conflict(
+        `${subscription.subscriptionId} is a disclosed subscription: the endorsers settle it themselves with Settle`,
+      );
+    const raw = parseJsonObject('claim', claimJson, MAX_SETTLEMENT_CLAIM_JSON);
+    requireOnlyFields('claim', raw, ['costFrom', 'computation']);
+    const window = await settlementWindow(ctx, subscription, wallet, periodTo);
+    if (raw.costFrom !== window.costFrom)
+      throw invalidArgument(
+        `claim.costFrom must be ${window.costFrom} (the month's first settled period, or the end of the last bill), not ${String(raw.costFrom)}`,
+      );
+    const approval = approvalOf(subscription);
+    await requireRoundsClosed(
       ctx,
-      Keys.settlement.key(ctx, { subscriptionId: wallet.subscriptionId, periodFrom: settlement.periodFrom }),
-      settlement,
+      approval,
+      subscription.end?.effectiveAt,
+      parseIsoSeconds('since', runningTotalsSince(window.costFrom)),
+      parseIsoSeconds('periodTo', window.periodTo),
+      'this settlement',
     );
-    const supplier = await account(ctx, subscription.distributorMspId, wallet.currency);
-    await saveAccount(ctx, { ...supplier, exhaustedMinor: supplier.exhaustedMinor + amount });
-    emitTransfer(ctx, wallet.subscriptionId, '', amount);
-    return saveWallet(
-      ctx,
-      { ...wallet, balanceMinor: wallet.balanceMinor - amount, settledUntil: settlement.periodTo },
-      'exhaustion',
-      -amount,
-      { periodFrom: settlement.periodFrom, periodTo: settlement.periodTo },
-    );
+    const tariffs = await tariffVersions(ctx, subscription.distributorMspId, approval.tariffId);
+    const baseline = baselineBill(subscription, window.costFrom, window.periodTo, tariffs);
+    const errors = claimedComputationErrors(raw.computation, baseline, tariffs);
+    if (errors.length > 0) throw invalidArgument(`the settlement claim is refused: ${errors.join('; ')}`);
+    return recordSettlement(ctx, subscription, wallet, window, raw.computation as BillComputation, 'shares');
   }
 
   /** The household takes its emergency credit: once per low-balance episode (a top-up to ≥ 0 repays it). */
@@ -326,6 +330,15 @@ export class PrepaidContract extends SmartMeterContract {
     return canonicalJson(await settlementsOf(ctx, wallet.subscriptionId));
   }
 
+  /** The wallets of a distributor on this channel, by subscription: for its operators (settle --all) and auditors. */
+  @Transaction(false)
+  @Returns('string')
+  async ListWallets(ctx: Context, distributorMspId: string): Promise<string> {
+    const distributor = requireIdentifier('distributorMspId', distributorMspId);
+    requireSupplyReader(ctx, distributor, 'ListWallets');
+    return canonicalJson(await walletsOf(ctx, distributor));
+  }
+
   /**
    * token-erc-20's TotalSupply, for one distributor: tokens topped up, exhausted and outstanding, and whether the
    * balances of its wallets add up to the outstanding tokens (they always should).
@@ -334,19 +347,9 @@ export class PrepaidContract extends SmartMeterContract {
   @Returns('string')
   async TotalSupply(ctx: Context, distributorMspId: string): Promise<string> {
     const distributor = requireIdentifier('distributorMspId', distributorMspId);
-    const caller = callerOf(ctx);
-    if (!isOperatorOf(caller, distributor) && !isAuditor(caller))
-      throw forbidden(
-        `TotalSupply needs an operator of ${distributor} or an auditor; caller is ${describe(caller)}`,
-      );
+    requireSupplyReader(ctx, distributor, 'TotalSupply');
     const supplier = await readOptional<SupplierAccountRecord>(ctx, supplierKey(ctx, distributor));
-    const wallets = await valuesByPartialKey<WalletRecord, 'distributorMspId' | 'subscriptionId'>(
-      ctx,
-      Keys.wallet,
-      {
-        distributorMspId: distributor,
-      },
-    );
+    const wallets = await walletsOf(ctx, distributor);
     const balances = wallets.reduce((sum, w) => sum + w.balanceMinor, 0);
     const toppedUp = supplier?.toppedUpMinor ?? 0;
     const exhausted = supplier?.exhaustedMinor ?? 0;
@@ -363,15 +366,120 @@ export class PrepaidContract extends SmartMeterContract {
   }
 }
 
-/** The later of two ISO times (the second may be absent). */
 /** 00:00 UTC on the 1st of the month after the one of `iso`. */
 function nextMonthStart(iso: string): string {
   const date = new Date(Date.parse(iso));
   return isoSeconds(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) / 1000);
 }
 
+/** The later of two ISO times (the second may be absent). */
 function laterOf(a: string, b: string | undefined): string {
   return b !== undefined && b > a ? b : a;
+}
+
+/** A settlement's range, checked: [periodFrom, periodTo), and where its cost basis starts. */
+interface SettlementWindow {
+  periodFrom: string;
+  periodTo: string;
+  /**
+   * The month's first settled period (or the end of the last bill): the cost is of [costFrom, periodTo) as the
+   * ledger has it now, minus what the month's earlier settlements debited, so a reading, share or price that
+   * arrived after an earlier settlement is debited (or credited back) here, never lost.
+   */
+  costFrom: string;
+  earlierMinor: number;
+}
+
+async function settlementWindow(
+  ctx: Context,
+  subscription: SubscriptionRecord,
+  wallet: WalletRecord,
+  periodTo: string,
+): Promise<SettlementWindow> {
+  const to = parseIsoSeconds('periodTo', periodTo);
+  // A bill issued since the last settlement paid its periods: the settlement starts after them.
+  const billed = await billedUntil(ctx, wallet.subscriptionId);
+  const from = laterOf(wallet.settledUntil, billed);
+  const rangeError = settlementRangeError(from, isoSeconds(to), txEpochSeconds(ctx));
+  if (rangeError) {
+    throw to <= parseIsoSeconds('settledUntil', from)
+      ? conflict(`${wallet.subscriptionId} is settled or billed until ${from}: ${rangeError}`)
+      : invalidArgument(rangeError);
+  }
+  // A settlement never crosses the 1st of a month, so that a monthly bill never cuts one.
+  const monthEnd = parseIsoSeconds('monthEnd', nextMonthStart(from));
+  if (to > monthEnd)
+    throw invalidArgument(
+      `a settlement ends at the latest at the 1st of the next month (${isoSeconds(monthEnd)})`,
+    );
+  const approval = approvalOf(subscription);
+  if (!isPeriodBoundary(approval, to))
+    throw invalidArgument('periodTo must be a period boundary of the subscription');
+  const costFrom = laterOf(laterOf(runningTotalsSince(from), billed), approval.startDate);
+  const earlier = (await settlementsOf(ctx, wallet.subscriptionId)).filter(
+    (e) => e.periodFrom >= costFrom && e.periodTo <= from,
+  );
+  return {
+    periodFrom: from,
+    periodTo: isoSeconds(to),
+    costFrom,
+    earlierMinor: earlier.reduce((sum, e) => sum + e.amountMinor, 0),
+  };
+}
+
+/** Debits the wallet by the window's cost less the month's earlier settlements, credits the supplier. */
+async function recordSettlement(
+  ctx: Context,
+  subscription: SubscriptionRecord,
+  wallet: WalletRecord,
+  window: SettlementWindow,
+  cost: Pick<BillComputation, 'totalMinor' | 'readingCount' | 'readingsDigest'>,
+  source: SettlementRecord['source'],
+): Promise<string> {
+  const amount = cost.totalMinor - window.earlierMinor;
+  const settlement: SettlementRecord = {
+    docType: 'settlement',
+    subscriptionId: wallet.subscriptionId,
+    periodFrom: window.periodFrom,
+    periodTo: window.periodTo,
+    amountMinor: amount,
+    readingCount: cost.readingCount,
+    readingsDigest: cost.readingsDigest,
+    costFrom: window.costFrom,
+    costMinor: cost.totalMinor,
+    source,
+    at: txTimeIso(ctx),
+    txId: ctx.stub.getTxID(),
+  };
+  await write(
+    ctx,
+    Keys.settlement.key(ctx, { subscriptionId: wallet.subscriptionId, periodFrom: settlement.periodFrom }),
+    settlement,
+  );
+  const supplier = await account(ctx, subscription.distributorMspId, wallet.currency);
+  await saveAccount(ctx, { ...supplier, exhaustedMinor: supplier.exhaustedMinor + amount });
+  emitTransfer(ctx, wallet.subscriptionId, '', amount);
+  return saveWallet(
+    ctx,
+    { ...wallet, balanceMinor: wallet.balanceMinor - amount, settledUntil: settlement.periodTo },
+    'exhaustion',
+    -amount,
+    { periodFrom: settlement.periodFrom, periodTo: settlement.periodTo },
+  );
+}
+
+function requireSupplyReader(ctx: Context, distributorMspId: string, action: string): void {
+  const caller = callerOf(ctx);
+  if (!isOperatorOf(caller, distributorMspId) && !isAuditor(caller))
+    throw forbidden(
+      `${action} needs an operator of ${distributorMspId} or an auditor; caller is ${describe(caller)}`,
+    );
+}
+
+async function walletsOf(ctx: Context, distributorMspId: string): Promise<WalletRecord[]> {
+  return valuesByPartialKey<WalletRecord, 'distributorMspId' | 'subscriptionId'>(ctx, Keys.wallet, {
+    distributorMspId,
+  });
 }
 
 interface WalletContext {

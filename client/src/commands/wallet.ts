@@ -1,19 +1,34 @@
 import type { Command } from 'commander';
 import {
-  isoSeconds,
-  periodsStartingIn,
   validateMeterPolicy,
   type MeterPolicy,
+  type SubscriptionRecord,
   type WalletEntryRecord,
   type WalletRecord,
 } from '@smartmeter/domain';
-import { UsageError } from '../errors';
+import { describeFailure, ExitCode, UsageError } from '../errors';
 import * as ids from '../ids';
 import { readStructuredFile } from '../jsonFile';
 import { checkAmountSyntax, parseAmount } from '../money';
-import { formatMoney, printResult, printRows } from '../output';
+import { formatMoney, printResult, printRows, type Column } from '../output';
+import {
+  lastBoundary,
+  settleAll,
+  settlementAnchor,
+  settleWallet,
+  verifySettlements,
+  type SettleRow,
+  type SettlementVerification,
+} from '../prepaidSettlement';
 import { sessionKeyFor } from '../sessionKeys';
-import { optionalIsoOption, requireHousehold, transientEndorsers } from './context';
+import { readSessionKeyFile } from './bill';
+import {
+  CommandExit,
+  integerOption,
+  optionalIsoOption,
+  requireHousehold,
+  transientEndorsers,
+} from './context';
 import type { CommandDeps, ContractClients } from './deps';
 
 /** A wallet as a household reads it. */
@@ -57,31 +72,8 @@ async function amountFor(subscriptionId: string, text: string, clients: Contract
   return parseAmount('--amount', text, wallet.currency);
 }
 
-/**
- * What a settlement without --to settles up to: the last period boundary at least `graceSeconds` before now (so
- * that the meter's reading of the last period, sent up to a minute after it ends, is in), and never past the 1st
- * of the next month (a settlement never crosses a month).
- */
-export function lastBoundary(
-  schedule: Parameters<typeof periodsStartingIn>[0],
-  settledUntil: string,
-  nowSeconds: number,
-  graceSeconds = 300,
-): string {
-  const from = Date.parse(settledUntil) / 1000;
-  const month = new Date(from * 1000);
-  const limit = Math.min(
-    nowSeconds - graceSeconds,
-    Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1) / 1000,
-  );
-  let last = from;
-  for (const period of periodsStartingIn(schedule, from, limit)) {
-    const end = period.startSeconds + period.intervalSeconds;
-    if (end > limit) break;
-    last = end;
-  }
-  return isoSeconds(last);
-}
+// The default end of a settlement lives with the settlement rules; commands and tests import it from here too.
+export { lastBoundary } from '../prepaidSettlement';
 
 export const walletEntryColumns = [
   { header: 'at', value: (e: WalletEntryRecord) => e.at },
@@ -114,6 +106,329 @@ export function readMeterPolicyFile(path: string): MeterPolicy {
   const { policy, errors } = validateMeterPolicy(parsed);
   if (!policy) throw new UsageError(`meter-policy file ${path} is invalid:\n  ${errors.join('\n  ')}`);
   return policy;
+}
+
+interface WalletSettleFlags {
+  to?: string;
+  all?: boolean;
+  distributor?: string;
+  every?: string;
+  grace: string;
+}
+
+/** One wallet (wallet settle <subscriptionId>). */
+export interface WalletSettleOneOptions {
+  kind: 'one';
+  subscriptionId: string;
+  to?: string;
+  graceSeconds: number;
+}
+
+/** Every wallet of a distributor, once or every everySeconds (wallet settle --all). */
+export interface WalletSettleAllOptions {
+  kind: 'all';
+  distributorMspId: string;
+  everySeconds?: number;
+  /** One pass up to this boundary for every wallet (e.g. the 1st, before a bill run). */
+  to?: string;
+  graceSeconds: number;
+}
+
+/** The shortest and longest --every: a period is at least 5 minutes; a day keeps balances and supply current. */
+const MIN_EVERY_SECONDS = 60;
+const MAX_EVERY_SECONDS = 86_400;
+const MAX_GRACE_SECONDS = 3600;
+const DURATION_UNITS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600 };
+
+/** --every: whole seconds ("900") or one unit ("90s", "15m", "1h"), from 60 s to 24 h. */
+export function parseEvery(value: string): number {
+  const match = /^(\d{1,6})([smh]?)$/.exec(value.trim());
+  const seconds = match ? Number(match[1]) * (DURATION_UNITS[match[2]] ?? 1) : NaN;
+  if (!(seconds >= MIN_EVERY_SECONDS && seconds <= MAX_EVERY_SECONDS))
+    throw new UsageError(
+      `--every must be seconds or a duration like 15m or 1h, from ${MIN_EVERY_SECONDS} s to 24h (got "${value}")`,
+    );
+  return seconds;
+}
+
+/** Which settlement the flags ask for; every conflict between them is a usage error and nothing is sent. */
+export function parseWalletSettleOptions(
+  id: string | undefined,
+  flags: WalletSettleFlags,
+): WalletSettleOneOptions | WalletSettleAllOptions {
+  const graceSeconds = integerOption('--grace', flags.grace, 0, MAX_GRACE_SECONDS);
+  if (id !== undefined && flags.all)
+    throw new UsageError('wallet settle takes a subscription id or --all, not both');
+  if (!flags.all) {
+    if (id === undefined)
+      throw new UsageError(
+        'wallet settle needs the subscription to settle, or --all --distributor <mspId> for every wallet',
+      );
+    if (flags.distributor !== undefined || flags.every !== undefined)
+      throw new UsageError('--distributor and --every go with --all');
+    return {
+      kind: 'one',
+      subscriptionId: ids.subscriptionId(id),
+      to: optionalIsoOption('--to', flags.to),
+      graceSeconds,
+    };
+  }
+  if (flags.to !== undefined && flags.every !== undefined)
+    throw new UsageError(
+      '--to settles up to one fixed boundary, --every again and again: give one of them, not both',
+    );
+  if (!flags.distributor)
+    throw new UsageError('--all needs --distributor <mspId>, e.g. --distributor Distributor1MSP');
+  return {
+    kind: 'all',
+    distributorMspId: flags.distributor,
+    everySeconds: flags.every === undefined ? undefined : parseEvery(flags.every),
+    to: optionalIsoOption('--to', flags.to),
+    graceSeconds,
+  };
+}
+
+/**
+ * One wallet, by its subscription's privacy mode: disclosed by the endorsers with the session key as transient
+ * data, aggregate from the shares here (the key goes nowhere). Without --to, up to the last period boundary.
+ */
+export function runWalletSettle(deps: CommandDeps, options: WalletSettleOneOptions): Promise<void> {
+  return showWallet(deps, async (c) => {
+    const subscription = await c.subscriptions.get(options.subscriptionId);
+    const approval = subscription.approval;
+    if (!approval) throw new UsageError(`subscription ${subscription.subscriptionId} is not approved`);
+    const wallet = await c.prepaid.wallet(options.subscriptionId);
+    const bills = await c.billing.forSubscription(options.subscriptionId);
+    const periodTo =
+      options.to ??
+      lastBoundary(
+        approval,
+        settlementAnchor(wallet, bills, approval).periodFrom,
+        Math.floor(deps.now().getTime() / 1000),
+        options.graceSeconds,
+        subscription.end?.effectiveAt,
+      );
+    return settleWallet({
+      clients: c,
+      subscription,
+      wallet,
+      periodTo,
+      bills,
+      sessionKey: sessionKeyFor(subscription, deps.profile().mspId, deps.keystore()).key,
+      endorsingOrganizations: transientEndorsers(subscription, deps.profile()),
+    });
+  });
+}
+
+const settleRowColumns: Column<SettleRow>[] = [
+  {
+    header: 'subscription',
+    value: (r) => r.subscriptionId,
+    csv: [{ header: 'subscription_id', value: (r) => r.subscriptionId }],
+  },
+  { header: 'outcome', value: (r) => r.outcome },
+  {
+    header: 'period',
+    value: (r) => (r.periodFrom && r.periodTo ? `${r.periodFrom} - ${r.periodTo}` : ''),
+    csv: [
+      { header: 'period_start', value: (r) => r.periodFrom },
+      { header: 'period_end', value: (r) => r.periodTo },
+    ],
+  },
+  {
+    header: 'amount',
+    value: (r) => moneyOf(r.amountMinor, r.currency),
+    csv: [{ header: 'amount_minor', value: (r) => r.amountMinor }],
+  },
+  {
+    header: 'balance',
+    value: (r) => moneyOf(r.balanceMinor, r.currency),
+    csv: [
+      { header: 'balance_minor', value: (r) => r.balanceMinor },
+      { header: 'currency', value: (r) => r.currency },
+    ],
+  },
+  {
+    header: 'supply',
+    value: (r) => (r.supply ? `${r.supply} (${r.supplyReason ?? ''})` : ''),
+    csv: [
+      { header: 'supply', value: (r) => r.supply },
+      { header: 'supply_reason', value: (r) => r.supplyReason },
+    ],
+  },
+  {
+    header: 'detail',
+    value: (r) => [r.code, r.message].filter(Boolean).join(': '),
+    csv: [
+      { header: 'code', value: (r) => r.code },
+      { header: 'message', value: (r) => r.message },
+    ],
+  },
+];
+
+function moneyOf(amountMinor: number | undefined, currency: string | undefined): string {
+  if (amountMinor === undefined) return '';
+  return currency ? formatMoney(amountMinor, currency) : String(amountMinor);
+}
+
+/** One pass of settleAll on a fresh connection, each wallet's outcome on stderr as it comes. */
+function settlePass(
+  deps: CommandDeps,
+  options: WalletSettleAllOptions,
+  signal?: AbortSignal,
+): Promise<SettleRow[]> {
+  const profile = deps.profile();
+  const keystore = deps.keystore();
+  return deps.withChannel((clients) =>
+    settleAll({
+      clients,
+      distributorMspId: options.distributorMspId,
+      now: deps.now(),
+      graceSeconds: options.graceSeconds,
+      ...(options.to ? { to: options.to } : {}),
+      sessionKeyOf: (subscription: SubscriptionRecord) =>
+        sessionKeyFor(subscription, profile.mspId, keystore).key,
+      endorsersOf: (subscription: SubscriptionRecord) => transientEndorsers(subscription, profile),
+      onProgress: (row, done, total) => {
+        deps.output.stderr.write(`[${done}/${total}] ${row.subscriptionId}: ${progressText(row)}\n`);
+      },
+      signal,
+    }),
+  );
+}
+
+function progressText(row: SettleRow): string {
+  switch (row.outcome) {
+    case 'settled':
+      return `settled ${row.periodFrom ?? ''} - ${row.periodTo ?? ''}, ${moneyOf(row.amountMinor, row.currency)}; balance ${moneyOf(row.balanceMinor, row.currency)}`;
+    case 'skipped':
+      return `skipped: ${row.code ?? ''}: ${row.message ?? ''}`;
+    default:
+      return `${row.outcome}${row.message ? `: ${row.message}` : ''}`;
+  }
+}
+
+/** One pass over every wallet: a table of outcomes; exit 1 when a wallet failed (a refusal only skips it). */
+export async function runWalletSettleAll(deps: CommandDeps, options: WalletSettleAllOptions): Promise<void> {
+  const rows = await settlePass(deps, options);
+  printRows(deps.output, rows, settleRowColumns);
+  if (rows.some((r) => r.outcome === 'failed')) throw new CommandExit(ExitCode.Refused);
+}
+
+/** Waits ms, or less when the signal aborts first. */
+export type Wait = (ms: number, signal: AbortSignal) => Promise<void>;
+
+export const waitOrStop: Wait = (ms, signal) =>
+  new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+
+/**
+ * The operator's built-in periodic settlement: a pass every everySeconds (start to start), one line per pass on
+ * stdout, until SIGINT or SIGTERM; a pass under way finishes the wallet it is settling first. A pass that cannot
+ * reach the network is told on stderr and the next one tries again.
+ */
+export async function runWalletSettleEvery(
+  deps: CommandDeps,
+  options: WalletSettleAllOptions & { everySeconds: number },
+  wait: Wait = waitOrStop,
+): Promise<void> {
+  const stop = new AbortController();
+  const release = deps.onInterrupt(() => {
+    stop.abort();
+  });
+  let passes = 0;
+  try {
+    while (!stop.signal.aborted) {
+      const started = deps.now();
+      try {
+        const rows = await settlePass(deps, options, stop.signal);
+        deps.output.stdout.write(`${passLine(deps, started, rows)}\n`);
+      } catch (err) {
+        deps.output.stderr.write(`pass at ${isoOf(started)} failed: ${describeFailure(err).message}\n`);
+      }
+      passes += 1;
+      const elapsedMs = deps.now().getTime() - started.getTime();
+      await wait(Math.max(0, options.everySeconds * 1000 - elapsedMs), stop.signal);
+    }
+  } finally {
+    release();
+  }
+  deps.output.stderr.write(`stopped after ${passes} ${passes === 1 ? 'pass' : 'passes'}\n`);
+}
+
+function isoOf(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const OUTCOMES: readonly SettleRow['outcome'][] = ['settled', 'up-to-date', 'refreshed', 'skipped', 'failed'];
+
+/** "2026-11-15T10:07:00Z: 3 wallets: 1 settled (1.20 GBP), 1 up-to-date, 0 refreshed, 1 skipped, 0 failed". */
+function passLine(deps: CommandDeps, started: Date, rows: readonly SettleRow[]): string {
+  const counts = Object.fromEntries(OUTCOMES.map((o) => [o, rows.filter((r) => r.outcome === o).length]));
+  const settled = rows.filter((r) => r.outcome === 'settled');
+  const settledMinor = settled.reduce((sum, r) => sum + (r.amountMinor ?? 0), 0);
+  if (deps.output.json)
+    return JSON.stringify({ at: isoOf(started), wallets: rows.length, ...counts, settledMinor });
+  const amount = settled.length > 0 ? ` (${moneyOf(settledMinor, settled[0].currency)})` : '';
+  return `${isoOf(started)}: ${rows.length} wallets: ${counts.settled} settled${amount}, ${OUTCOMES.slice(1)
+    .map((o) => `${counts[o]} ${o}`)
+    .join(', ')}`;
+}
+
+export interface WalletVerifyOptions {
+  /** From --session-key-file. */
+  sessionKey?: Buffer;
+  /** Else the keystore's session key of this name; else the one matching the subscription. */
+  key?: string;
+}
+
+/** The household recomputes every settlement; one line each, a summary, exit 1 on any mismatch. */
+export async function runWalletVerify(
+  deps: CommandDeps,
+  subscriptionId: string,
+  options: WalletVerifyOptions,
+): Promise<void> {
+  const { results, currency } = await deps.withChannel(async (clients, { profile, channel }) => {
+    const subscription = await clients.subscriptions.get(subscriptionId);
+    const wallet = await clients.prepaid.wallet(subscriptionId);
+    const sessionKey =
+      options.sessionKey ??
+      (options.key
+        ? deps.keystore().sessionKeyBytes(options.key)
+        : sessionKeyFor(subscription, profile.mspId, deps.keystore()).key);
+    const verified = await verifySettlements({
+      sources: clients,
+      prepaid: clients.prepaid,
+      subscription,
+      sessionKey,
+      channel,
+    });
+    return { results: verified, currency: wallet.currency };
+  });
+  const mismatches = results.filter((r) => !r.ok).length;
+  printResult(deps.output, { subscriptionId, settlements: results, mismatches }, () =>
+    [
+      ...results.map((r) => verificationText(r, currency)),
+      `${results.length} settlements verified, ${mismatches} mismatches`,
+    ].join('\n'),
+  );
+  if (mismatches > 0) throw new CommandExit(ExitCode.Refused);
+}
+
+function verificationText(result: SettlementVerification, currency: string): string {
+  const head = `${result.ok ? 'OK      ' : 'MISMATCH'}  ${result.periodFrom} - ${result.periodTo}  debited ${formatMoney(result.amountMinor, currency)}`;
+  return [head, ...result.differences.map((d) => `  ${d}`)].join('\n');
 }
 
 export function registerWalletCommands(program: Command, deps: () => CommandDeps): void {
@@ -171,32 +486,68 @@ export function registerWalletCommands(program: Command, deps: () => CommandDeps
       );
     });
   wallet
-    .command('settle <subscriptionId>')
+    .command('settle [subscriptionId]')
     .description(
-      'the operator settles (exhausts) the readings since the last settlement; the session key goes to the endorsers only',
+      'the operator settles (exhausts) the usage since the last settlement: one wallet, or --all of a distributor',
     )
-    .option('--to <time>', 'settle up to this period boundary (default: the last one that has passed)')
+    .option(
+      '--to <time>',
+      'settle up to this period boundary (default: the last one that has passed; for aggregate wallets, the last whose rounds are final)',
+    )
+    .option('--all', 'every wallet of --distributor, each up to its last period boundary (or --to)')
+    .option('--distributor <mspId>', 'with --all: whose wallets, e.g. Distributor1MSP')
+    .option(
+      '--every <interval>',
+      'with --all: a pass every interval (seconds, or 15m, 1h) until Ctrl-C or SIGTERM',
+    )
+    .option(
+      '--grace <seconds>',
+      'settle a period this long after it ended (its reading is in by then)',
+      '300',
+    )
     .addHelpText(
       'after',
-      '\nRun it hourly (cron) and before a bill: the monthly bill then shows what the settlements already paid.\nExample:\n  meterctl -p .network/profiles/distributor1.json wallet settle sub_3f...',
+      [
+        '',
+        'A disclosed wallet is priced by the endorsers (its session key goes to them as transient data); an aggregate',
+        "wallet is priced here from the household's shares once their rounds are final, and only the claim is sent.",
+        'With --all one pass prints a row per wallet (settled, up-to-date, refreshed, skipped with the refusal, failed)',
+        'and exits 1 if any failed; with --every it prints one line per pass and keeps going until stopped.',
+        'Examples:',
+        '  meterctl -p .network/profiles/distributor1.json wallet settle sub_3f...',
+        '  meterctl -p .network/profiles/distributor1.json wallet settle --all --distributor Distributor1MSP',
+        '  meterctl -p .network/profiles/distributor1.json wallet settle --all --distributor Distributor1MSP --every 1h',
+        '  meterctl -p .network/profiles/distributor1.json wallet settle --all --distributor Distributor1MSP --to 2026-12-01T00:00:00Z',
+      ].join('\n'),
     )
-    .action((id: string, flags: { to?: string }) => {
+    .action((id: string | undefined, flags: WalletSettleFlags) => {
+      const options = parseWalletSettleOptions(id, flags);
+      if (options.kind === 'one') return runWalletSettle(deps(), options);
+      return options.everySeconds === undefined
+        ? runWalletSettleAll(deps(), options)
+        : runWalletSettleEvery(deps(), { ...options, everySeconds: options.everySeconds });
+    });
+  wallet
+    .command('verify <subscriptionId>')
+    .description(
+      'the household recomputes every settlement of its wallet with its own session key (exit 1 on a mismatch)',
+    )
+    .option('--key <name>', 'session key from the keystore (default: the one matching the subscription)')
+    .option('--session-key-file <file>', 'file with the session key (64 hex characters)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        "Each settlement's cost is recomputed from the readings (disclosed) or the shares (aggregate) as the ledger had",
+        'them when it was made, and its debit checked against the cost less the earlier settlements of its month.',
+        'Example:',
+        '  meterctl -p .network/profiles/households1.json -i hh-17 wallet verify sub_3f...',
+      ].join('\n'),
+    )
+    .action((id: string, flags: { key?: string; sessionKeyFile?: string }) => {
       const subscriptionId = ids.subscriptionId(id);
-      const to = optionalIsoOption('--to', flags.to);
-      const d = deps();
-      return showWallet(d, async (c) => {
-        const subscription = await c.subscriptions.get(subscriptionId);
-        const current = await c.prepaid.wallet(subscriptionId);
-        const { key } = sessionKeyFor(subscription, d.profile().mspId, d.keystore());
-        const periodTo =
-          to ??
-          lastBoundary(
-            subscription.approval as NonNullable<typeof subscription.approval>,
-            current.settledUntil,
-            Math.floor(d.now().getTime() / 1000),
-          );
-        return c.prepaid.settle(subscriptionId, periodTo, key, transientEndorsers(subscription, d.profile()));
-      });
+      const sessionKey = flags.sessionKeyFile ? readSessionKeyFile(flags.sessionKeyFile) : undefined;
+      return runWalletVerify(deps(), subscriptionId, { sessionKey, key: flags.key || undefined });
     });
   wallet
     .command('transfer <fromSubscriptionId>')

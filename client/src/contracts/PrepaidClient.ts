@@ -1,6 +1,6 @@
 import { CommitError } from '@hyperledger/fabric-gateway';
 import { peer } from '@hyperledger/fabric-protos';
-import type { SettlementRecord, WalletEntryRecord, WalletRecord } from '@smartmeter/domain';
+import type { BillComputation, SettlementRecord, WalletEntryRecord, WalletRecord } from '@smartmeter/domain';
 import { contractOf, evaluateJson, submitWith, type ChaincodeChannel, type ContractTarget } from './invoke';
 
 /** What Prepaid:TotalSupply returns. */
@@ -13,6 +13,16 @@ export interface TotalSupply {
   outstandingMinor: number;
   balancesMinor: number;
   reconciled: boolean;
+}
+
+/**
+ * The claim of Prepaid:SettleAggregate: what the distributor computed off-chain from the household's shares for
+ * [costFrom, periodTo) — costFrom the chaincode's anchor (prepaidSettlement.costFromOf), computation the
+ * redacted bill as a RecordAggregateBill claim carries it (computeAggregateBill(...).ledger).
+ */
+export interface AggregateSettlementClaim {
+  costFrom: string;
+  computation: BillComputation;
 }
 
 /** How often a wallet change that lost an MVCC race (a settlement and a transfer at once) is endorsed anew. */
@@ -49,6 +59,18 @@ export class PrepaidClient {
     return this.submit('Settle', [subscriptionId, periodTo], { sessionKey }, endorsingOrganizations);
   }
 
+  /**
+   * An `aggregate` subscription's settlement: the cost was computed here from the shares, so nothing goes as
+   * transient data (the chaincode refuses any) and the session key stays with the distributor.
+   */
+  settleAggregate(
+    subscriptionId: string,
+    periodTo: string,
+    claim: AggregateSettlementClaim,
+  ): Promise<WalletRecord> {
+    return this.submit('SettleAggregate', [subscriptionId, periodTo, sortedKeysJson(claim)]);
+  }
+
   takeEmergencyCredit(subscriptionId: string): Promise<WalletRecord> {
     return this.submit('TakeEmergencyCredit', [subscriptionId]);
   }
@@ -77,6 +99,11 @@ export class PrepaidClient {
     return evaluateJson(this.target, 'ListSettlements', subscriptionId);
   }
 
+  /** The distributor's wallets on this channel, by subscription id (its operators and the authority's auditors). */
+  wallets(distributorMspId: string): Promise<WalletRecord[]> {
+    return evaluateJson(this.target, 'ListWallets', distributorMspId);
+  }
+
   totalSupply(distributorMspId: string): Promise<TotalSupply> {
     return evaluateJson(this.target, 'TotalSupply', distributorMspId);
   }
@@ -100,4 +127,16 @@ export class PrepaidClient {
       }
     }
   }
+}
+
+/**
+ * JSON with object keys sorted at every depth, as the chaincode writes ledger bytes: the same claim always makes
+ * the same transaction argument, whatever order the computation's fields were built in.
+ */
+function sortedKeysJson(value: unknown): string {
+  return JSON.stringify(value, (_key, field: unknown) =>
+    field !== null && typeof field === 'object' && !Array.isArray(field)
+      ? Object.fromEntries(Object.entries(field).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : field,
+  );
 }

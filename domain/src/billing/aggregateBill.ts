@@ -354,7 +354,8 @@ class ClaimCheck {
   ) {}
 
   same(field: keyof BillComputation): void {
-    const [a, b] = [JSON.stringify(this.claim[field]), JSON.stringify(this.baseline[field])];
+    // By value, whatever order the claim's serializer put the keys in.
+    const [a, b] = [sortedJson(this.claim[field]), sortedJson(this.baseline[field])];
     if (a !== b) this.errors.push(`computation.${field}: ${a}, but the tariff and period give ${b}`);
   }
 
@@ -486,4 +487,20 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined;
+}
+
+/** JSON with object keys sorted at every depth: equal values give equal text. */
+function sortedJson(value: unknown): string {
+  const sorted = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sorted);
+    if (v === null || typeof v !== 'object') return v;
+    const source = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(source)
+        .sort()
+        .map((key) => [key, sorted(source[key])]),
+    );
+  };
+  // A missing field reads "undefined" (JSON.stringify would give undefined itself, whatever its type says).
+  return value === undefined ? 'undefined' : JSON.stringify(sorted(value));
 }

@@ -110,10 +110,12 @@ export class AggregateLedger implements MeterLedger {
     return Promise.reject(refusalError('CONFLICT: an aggregate subscription takes no readings'));
   }
 
-  /** An aggregate meter never reads its wallet (prepaid is disclosed-only): counted, to check it does not. */
+  /** The wallet of a prepaid aggregate subscription (undefined: not prepaid); reads are counted. */
+  wallet: WalletRecord | undefined;
+
   walletOf(): Promise<WalletRecord | undefined> {
     this.walletOfCalls += 1;
-    return Promise.resolve(undefined);
+    return Promise.resolve(this.wallet);
   }
 }
 

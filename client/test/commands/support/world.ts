@@ -71,6 +71,13 @@ export class TestWorld {
   readonly openedReportDbs: { serverUrl: string; name: string }[] = [];
   private stdout = '';
   private stderr = '';
+  /** What Ctrl-C or SIGTERM would stop: the callbacks commands registered with onInterrupt. */
+  private readonly interruptHandlers = new Set<() => void>();
+
+  /** As if the user pressed Ctrl-C: every callback a command registered with onInterrupt is called. */
+  interrupt(): void {
+    for (const stop of [...this.interruptHandlers]) stop();
+  }
 
   /** Runs meterctl with these arguments (after the program name), as main does; stdout and stderr of this run. */
   async run(...args: string[]): Promise<CliResult> {
@@ -130,7 +137,12 @@ export class TestWorld {
         ipfs: () => {
           throw new Error('this test world has no IPFS node: the network tests use the real one');
         },
-        onInterrupt: () => () => undefined,
+        onInterrupt: (stop) => {
+          this.interruptHandlers.add(stop);
+          return () => {
+            this.interruptHandlers.delete(stop);
+          };
+        },
       }),
     };
   }
