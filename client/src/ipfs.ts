@@ -1,3 +1,4 @@
+import { cidOfBytes } from './cid';
 import { ServiceUnreachable, UsageError } from './errors';
 import { redactUrl } from './reporting/reportDb';
 
@@ -155,10 +156,16 @@ export class IpfsClient {
   }
 
   /**
-   * The CID add(bytes) would store bytes under, computed by the node without storing (or pinning) anything
-   * (add with only-hash): to check that bytes match a CID, e.g. one recorded on the ledger.
+   * The CID add(bytes) would store bytes under, computed here (cid.ts), not asked of the node: bytes the node
+   * returned are checked against a CID on the ledger, and the node is the one party not to ask; a reader's
+   * credentials (households) cannot call add at all.
    */
-  async cidOf(bytes: Uint8Array): Promise<string> {
+  cidOf(bytes: Uint8Array): Promise<string> {
+    return Promise.resolve(cidOfBytes(bytes));
+  }
+
+  /** The CID the node itself gives bytes (add with only-hash: nothing stored); for checking cidOf against Kubo. */
+  async nodeCidOf(bytes: Uint8Array): Promise<string> {
     return this.addCall(bytes, { 'only-hash': 'true', pin: 'false' }, 'add (only-hash)');
   }
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeFailure, ExitCode, ServiceUnreachable, UsageError } from '../src/errors';
+import { CidTooLargeError, cidOfBytes, MAX_LOCAL_CID_BYTES } from '../src/cid';
 import { IpfsClient, IpfsError, isValidCid, resolveIpfsApiUrl } from '../src/ipfs';
 import { loadProfile, ProfileError } from '../src/profile';
 
@@ -36,7 +37,8 @@ function kuboBin(): string {
   return join(dir, 'bin');
 }
 
-async function startDaemon(): Promise<Daemon> {
+/** A Kubo daemon on a fresh repository; with passwords, with the network's writer and reader authorizations. */
+async function startDaemon(passwords?: { writer: string; reader: string }): Promise<Daemon> {
   const bin = kuboBin();
   const folder = mkdtempSync(join(tmpdir(), 'ipfs-test-'));
   const repo = join(folder, 'repo');
@@ -50,10 +52,12 @@ async function startDaemon(): Promise<Daemon> {
     'bash',
     [
       '-c',
-      'set -euo pipefail; source "$1/lib.sh"; source "$1/nodes.sh"; init_ipfs_repo "$2" 127.0.0.1 0',
+      'set -euo pipefail; source "$1/lib.sh"; source "$1/nodes.sh"; init_ipfs_repo "$2" 127.0.0.1 0 "$3" "$4"',
       'init',
       scripts,
       repo,
+      passwords?.writer ?? '',
+      passwords?.reader ?? '',
     ],
     { env, stdio: 'ignore' },
   );
@@ -235,6 +239,72 @@ async function closed(server: Server): Promise<void> {
   await new Promise((done) => server.close(done));
 }
 
+describe('CIDs computed here, as Kubo computes them', () => {
+  it.each([1, 1024, 262_144, 262_145, 600 * 1024, 16 * 1024 * 1024])(
+    'when %d bytes are hashed here then the CID is the one the Kubo node gives them',
+    async (size) => {
+      const bytes = fresh(size);
+
+      const local = cidOfBytes(bytes);
+
+      expect(local).toBe(await node().nodeCidOf(bytes));
+      expect(local).toMatch(size <= 262_144 ? /^bafkrei/ : /^bafybei/);
+    },
+  );
+
+  it('when the bytes need a second level of links then it says so instead of guessing', () => {
+    expect(() => cidOfBytes(new Uint8Array(MAX_LOCAL_CID_BYTES + 1))).toThrow(CidTooLargeError);
+    expect(cidOfBytes(new Uint8Array(MAX_LOCAL_CID_BYTES))).toMatch(/^bafybei/);
+  });
+});
+
+describe('a Kubo node with the network’s authorizations (writer: distributors, reader: cat only)', () => {
+  let guarded: Daemon | undefined;
+  const passwords = { writer: randomBytes(12).toString('hex'), reader: randomBytes(12).toString('hex') };
+  const as = (who?: 'writer' | 'reader') => {
+    if (!guarded) throw new Error('no Kubo daemon');
+    return who ? guarded.url.replace('http://', `http://${who}:${passwords[who]}@`) : guarded.url;
+  };
+
+  beforeAll(async () => {
+    guarded = await startDaemon(passwords);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (guarded) await stopDaemon(guarded);
+  });
+
+  it('when the writer adds then the reader can cat it, but not add, pin, unpin, collect garbage, read the config or shut the node down', async () => {
+    const bytes = fresh(4096);
+    const { cid } = await new IpfsClient(as('writer')).add(bytes);
+    const reader = new IpfsClient(as('reader'));
+    expect(await reader.cat(cid, 4096)).toEqual(Buffer.from(bytes));
+    expect((await reader.id()).agentVersion).toMatch(/^kubo\//);
+
+    expect((await kuboFailure(reader.add(fresh()))).code).toBe('IPFS_REFUSED');
+    expect((await kuboFailure(reader.isPinned(cid))).code).toBe('IPFS_REFUSED');
+    for (const command of ['pin/rm', 'repo/gc', 'config/show', 'shutdown', 'block/rm', 'pin/ls']) {
+      const answer = await fetch(`${as()}/api/v0/${command}?arg=${cid}`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`reader:${passwords.reader}`).toString('base64')}` },
+      });
+      expect({ command, status: answer.status }).toEqual({ command, status: 403 });
+    }
+    // Nothing changed: still pinned, still served.
+    expect(await new IpfsClient(as('writer')).isPinned(cid)).toBe(true);
+    expect(await reader.cat(cid, 4096)).toEqual(Buffer.from(bytes));
+  });
+
+  it('when a call has no credentials or a wrong password then it is refused', async () => {
+    for (const url of [as(), as().replace('http://', `http://reader:${passwords.writer}@`)]) {
+      const err = await kuboFailure(new IpfsClient(url).id());
+      expect(err.code).toBe('IPFS_REFUSED');
+    }
+    const anonymous = await fetch(`${as()}/api/v0/id`, { method: 'POST' });
+    expect(anonymous.status).toBe(403);
+  });
+});
+
 describe('the IPFS client when the node is down or is not Kubo', () => {
   it('when nothing listens at the URL then every call is ServiceUnreachable naming the URL, and meterctl exits 3', async () => {
     const { url, server } = await standIn(() => ({ status: 200, body: '{}' }));
@@ -243,7 +313,7 @@ describe('the IPFS client when the node is down or is not Kubo', () => {
 
     const calls = [
       () => client.add(fresh()),
-      () => client.cidOf(fresh()),
+      () => client.nodeCidOf(fresh()),
       () => client.cat('bafkqaaa', 10),
       () => client.isPinned('bafkqaaa'),
       () => client.id(),
@@ -259,6 +329,9 @@ describe('the IPFS client when the node is down or is not Kubo', () => {
       );
       expect(describeFailure(err).exitCode).toBe(ExitCode.Unreachable);
     }
+    // The CID of bytes needs no node: it is computed here.
+    const bytes = fresh();
+    expect(await client.cidOf(bytes)).toBe(cidOfBytes(bytes));
   });
 
   it('when the node accepts but does not answer in time then it is ServiceUnreachable too', async () => {

@@ -230,7 +230,7 @@ write_profile() {
     identities+="${identities:+,}$(identity_json households-registrar "$(user_dir "$households" registrar)/msp")"
   fi
   mkdir -p "$NETWORK_HOME/profiles"
-  cat >"$(profile_path "$org")" <<JSON
+  (umask 077 && cat >"$(profile_path "$org")") <<JSON
 {
   "org": "$org",
   "mspId": "${ORG_MSP[$org]}",
@@ -243,10 +243,11 @@ write_profile() {
     "tlsRootCertPath": "$(org_ca_cert "$peer_org")"
   },
   "ca": $(ca_json "$org"),
-  "defaultIdentity": "$default",$(report_db_json "$org")$(ipfs_api_json)
+  "defaultIdentity": "$default",$(report_db_json "$org")$(ipfs_api_json "$org")
   "identities": {$identities}
 }
 JSON
+  chmod 600 "$(profile_path "$org")"
 }
 
 # The authority's profile names its reporting database: REPORT_DB_URL, or the local pouchdb-server.
@@ -263,14 +264,16 @@ report_db_json() {
 
 # Every application org's profile (distributors, the authority, households, who fetch their reports) names
 # the IPFS node's RPC API: IPFS_API_URL, else the one `up` was given (a profile rewritten by a later enroll
-# keeps it), else the network's Kubo node.
+# keeps it), else the network's Kubo node with the org's credentials in the URL: distributors as its writer,
+# the authority and households as its reader (cat only). The profile is therefore written 0600.
 ipfs_api_json() {
-  local node url=${IPFS_API_URL:-}
+  local org=$1 node url=${IPFS_API_URL:-} who=reader
   [ -n "$url" ] || url=$(cat "$(ipfs_api_url_file)" 2>/dev/null || true)
   if [ -z "$url" ]; then
     node=$(nodes_of ipfs | sed -n 1p)
     [ -n "$node" ] || return 0
-    url="http://$(endpoint "$node")"
+    [ "${ORG_ROLE[$org]}" != distributor ] || who=writer
+    url="http://$who:$(ipfs_password "$node" "$who")@$(endpoint "$node")"
   fi
   printf '\n  "ipfsApiUrl": "%s",' "$url"
 }

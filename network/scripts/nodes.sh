@@ -20,10 +20,11 @@ http_body() {
 # Prints the HTTP status code of GET (or $4: POST, with an empty body) http://host:port/path, or nothing if it
 # cannot connect.
 http_status() {
-  local host=$1 port=$2 path=$3 method=${4:-GET} fd line body=''
+  local host=$1 port=$2 path=$3 method=${4:-GET} credentials=${5:-} fd line body='' auth=''
   { exec {fd}<>"/dev/tcp/$host/$port"; } 2>/dev/null || return 1
   [ "$method" = GET ] || body=$'Content-Length: 0\r\n'
-  printf '%s %s HTTP/1.0\r\nHost: %s\r\n%s\r\n' "$method" "$path" "$host" "$body" >&"$fd"
+  [ -z "$credentials" ] || auth="Authorization: Basic $(printf '%s' "$credentials" | base64 -w0)"$'\r\n'
+  printf '%s %s HTTP/1.0\r\nHost: %s\r\n%s%s\r\n' "$method" "$path" "$host" "$auth" "$body" >&"$fd"
   IFS= read -r -t 5 line <&"$fd" || true
   exec {fd}>&-
   line=${line#HTTP/* }
@@ -325,7 +326,7 @@ node_command() {
       [[ ${NODE_HOST[$node]} =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] ||
         die "$node: Kubo's API listens on an IPv4 address, and $NETWORK_CONF gives the host '${NODE_HOST[$node]}'"
       init_ipfs_repo "$(ipfs_repo_dir "$node")" "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" \
-        >>"$(log_file "$node")" 2>&1 ||
+        "$(ipfs_password "$node" writer)" "$(ipfs_password "$node" reader)" >>"$(log_file "$node")" 2>&1 ||
         die "could not initialize the IPFS repository of $node; see $(log_file "$node")"
       # --offline: no libp2p host at all (no swarm, no DHT, no bitswap), so the node stores and serves only
       # what is added through its API, and nothing stored leaves the machine.
@@ -345,6 +346,12 @@ node_command() {
 # --- configuration files ---------------------------------------------------------------------------------
 fabric_config_dir() { printf '%s/config' "$NETWORK_HOME"; }
 
+# The password of the IPFS node's writer or reader (init_ipfs_repo), made once and kept 0600 with the owning
+# org's other secrets.
+ipfs_password() {
+  secret_of "${NODE_ORG[$1]}" "ipfs-$2"
+}
+
 # The Kubo repository (IPFS_PATH) of an ipfs node: its config, keys, blocks and pins.
 ipfs_repo_dir() { printf '%s/repo' "$(node_data_dir "$1")"; }
 
@@ -352,9 +359,16 @@ ipfs_repo_dir() { printf '%s/repo' "$(node_data_dir "$1")"; }
 # no MDNS, no AutoConf), then, on every start, sets what keeps the node private and local: its RPC API on
 # host $2 (an IPv4 address), port $3 (0: any free port; Kubo writes the one it got to $1/api), no gateway, no
 # swarm addresses, no bootstrap peers, no local discovery, no routing, no announcing, no telemetry. Idempotent.
+# With $4 and $5 (the writer's and the reader's passwords), the RPC API takes only authenticated calls (Kubo's
+# API.Authorizations, HTTP basic auth): the writer (distributors) everything under /api/v0, the reader (the
+# authority and households) only cat and id — no add, pin, gc, config or shutdown. Without them, no
+# authorization is set (the client's unit tests).
 # Needs ipfs on PATH. The IPFS client's unit tests (client/test/ipfs.test.ts) call it too.
 init_ipfs_repo() {
-  local repo=$1 host=$2 port=$3 key value
+  local repo=$1 host=$2 port=$3 writer=${4:-} reader=${5:-} key value authorizations='{}'
+  if [ -n "$writer" ] && [ -n "$reader" ]; then
+    authorizations=$(printf '{"writer":{"AuthSecret":"basic:writer:%s","AllowedPaths":["/api/v0"]},"reader":{"AuthSecret":"basic:reader:%s","AllowedPaths":["/api/v0/cat","/api/v0/id"]}}' "$writer" "$reader")
+  fi
   if [ ! -f "$repo/config" ]; then
     mkdir -p "$repo"
     IPFS_PATH=$repo ipfs init --profile=test || return 1
@@ -379,6 +393,15 @@ init_ipfs_repo() {
     settings=("${settings[@]:2}")
     IPFS_PATH=$repo IPFS_TELEMETRY=off ipfs config --json "$key" "$value" || return 1
   done
+  # Not through `ipfs config`, whose arguments every user on the host can read in the process list: the
+  # passwords go by environment into Kubo's config file (0600, like the rest of the repository).
+  IPFS_AUTHORIZATIONS=$authorizations node -e '
+    const fs = require("node:fs");
+    const file = process.argv[1];
+    const config = JSON.parse(fs.readFileSync(file, "utf8"));
+    config.API = { ...config.API, Authorizations: JSON.parse(process.env.IPFS_AUTHORIZATIONS) };
+    fs.writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+  ' "$repo/config" || return 1
 }
 
 # Fabric's default core.yaml and orderer.yaml, with the changes environment variables cannot make here:
@@ -438,8 +461,11 @@ node_ready() {
     broker) port_open "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" ;;
     # Connected to the broker and subscribed (its JSON log says so).
     aggregator) grep -F '"mqtt.connected"' "$(log_file "$node")" >/dev/null 2>&1 ;;
-    # Kubo's RPC API takes POST only (GET is 405); /api/v0/id answers once the daemon is up.
-    ipfs) [ "$(http_status "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" /api/v0/id POST)" = 200 ] ;;
+    # Kubo's RPC API takes POST only (GET is 405); /api/v0/id answers the reader once the daemon is up.
+    ipfs)
+      [ "$(http_status "${NODE_HOST[$node]}" "${NODE_PORT[$node]}" /api/v0/id POST \
+        "reader:$(ipfs_password "$node" reader)")" = 200 ]
+      ;;
   esac
 }
 

@@ -252,10 +252,13 @@ function lyingIpfs(replace: (bytes: Buffer) => Buffer): Promise<{ url: string; s
       forward.end(Buffer.concat(chunks));
     });
   });
+  // The household calls the proxy with its own (reader) credentials, which the proxy passes on to Kubo.
+  const reader = new URL(profile(HOUSEHOLDS).ipfsApiUrl as string);
+  const credentials = reader.username ? `${reader.username}:${reader.password}@` : '';
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const address = server.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${address.port}`, server });
+      resolve({ url: `http://${credentials}127.0.0.1:${address.port}`, server });
     }),
   );
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeFailure, ExitCode, ServiceUnreachable } from '../../client/src/errors';
 import { IpfsClient } from '../../client/src/ipfs';
@@ -37,11 +37,29 @@ function ipfsNode(): { name: string; host: string; port: number } {
   return { name: node.name, host: node.host, port: node.port };
 }
 
-/** POSTs a Kubo RPC command (Kubo refuses GET) and returns its JSON answer. */
+/** POSTs a Kubo RPC command (Kubo refuses GET) with the URL's credentials, if any, as basic auth. */
+async function post(url: string, command: string): Promise<Response> {
+  const parsed = new URL(url);
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  const headers: Record<string, string> = parsed.username
+    ? { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` }
+    : {};
+  parsed.username = '';
+  parsed.password = '';
+  return fetch(`${parsed.origin}/api/v0/${command}`, { method: 'POST', headers });
+}
+
+/** A Kubo RPC command's JSON answer. */
 async function rpc(url: string, command: string): Promise<unknown> {
-  const response = await fetch(`${url}/api/v0/${command}`, { method: 'POST' });
+  const response = await post(url, command);
   expect(response.status).toBe(200);
   return response.json();
+}
+
+/** The URL without its credentials, and whose they are. */
+function split(url: string): { node: string; user: string } {
+  const parsed = new URL(url);
+  return { node: `${parsed.protocol}//${parsed.host}`, user: parsed.username };
 }
 
 function isLoopback(multiaddr: string): boolean {
@@ -59,9 +77,61 @@ describe('the IPFS node', () => {
     const node = ipfsNode();
     const expected = external ?? `http://${node.host}:${node.port}`;
 
-    for (const org of orgs)
-      expect({ org, ipfsApiUrl: profile(org).ipfsApiUrl }).toEqual({ org, ipfsApiUrl: expected });
+    for (const org of orgs) {
+      const url = profile(org).ipfsApiUrl as string;
+      if (external) {
+        expect({ org, ipfsApiUrl: url }).toEqual({ org, ipfsApiUrl: expected });
+        continue;
+      }
+      // The network's own node: distributors as its writer, everyone else as its reader, in a 0600 profile.
+      const user = org.startsWith('distributor') ? 'writer' : 'reader';
+      expect({ org, ...split(url) }).toEqual({ org, node: expected, user });
+      expect({
+        org,
+        mode: statSync(join(repoDir, '.network', 'profiles', `${org}.json`)).mode & 0o777,
+      }).toEqual({
+        org,
+        mode: 0o600,
+      });
+    }
   });
+
+  localIt(
+    "when a household uses its profile's credentials for more than reading then the node refuses, and nothing changes",
+    async () => {
+      const distributor = new IpfsClient(apiUrl());
+      const bytes = new Uint8Array(randomBytes(1024));
+      const { cid } = await distributor.add(bytes);
+      const household = apiUrl('households1');
+      const before = ((await rpc(apiUrl(), 'pin/ls?type=recursive')) as { Keys: Record<string, unknown> })
+        .Keys;
+
+      for (const command of [
+        `add?pin=true`,
+        `pin/rm?arg=${cid}`,
+        'pin/ls',
+        'repo/gc',
+        'config/show',
+        `block/rm?arg=${cid}`,
+        'key/list',
+        'shutdown',
+      ]) {
+        const answer = await post(household, command);
+        expect({ command, status: answer.status }).toEqual({ command, status: 403 });
+      }
+      // Nor without any credentials, nor with the household's password under the writer's name.
+      expect((await post(split(household).node, 'id')).status).toBe(403);
+      const guessed = household.replace('//reader:', '//writer:');
+      expect((await post(guessed, `pin/rm?arg=${cid}`)).status).toBe(403);
+
+      // The node still serves, the pin is still there, and the household still reads what is its to read.
+      const after = ((await rpc(apiUrl(), 'pin/ls?type=recursive')) as { Keys: Record<string, unknown> })
+        .Keys;
+      expect(Object.keys(after)).toEqual(expect.arrayContaining(Object.keys(before)));
+      expect(await distributor.isPinned(cid)).toBe(true);
+      expect(await new IpfsClient(household).cat(cid, 1024)).toEqual(Buffer.from(bytes));
+    },
+  );
 
   it('when asked who it is then it answers, as Kubo', async () => {
     const id = await new IpfsClient(apiUrl()).id();
@@ -107,8 +177,8 @@ describe('the IPFS node', () => {
 
     const added = await new IpfsClient(apiUrl()).add(bytes);
 
+    expect(await new IpfsClient(apiUrl()).isPinned(added.cid)).toBe(true);
     const household = new IpfsClient(apiUrl('households1'));
-    expect(await household.isPinned(added.cid)).toBe(true);
     expect(await household.cat(added.cid, 2048)).toEqual(Buffer.from(bytes));
   });
 
@@ -130,7 +200,11 @@ describe('the IPFS node', () => {
           (e: unknown) => e,
         );
         expect(err).toBeInstanceOf(ServiceUnreachable);
-        expect((err as Error).message).toContain(`cannot reach the IPFS node at ${apiUrl()} (ECONNREFUSED)`);
+        // The node's address, never the credentials in the profile's URL.
+        expect((err as Error).message).toContain(
+          `cannot reach the IPFS node at ${split(apiUrl()).node} (ECONNREFUSED)`,
+        );
+        expect((err as Error).message).not.toContain(new URL(apiUrl()).password || 'no password');
         expect(describeFailure(err).exitCode).toBe(ExitCode.Unreachable);
       } finally {
         await testNetwork('start', node.name);

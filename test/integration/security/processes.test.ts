@@ -4,7 +4,7 @@ import { networkHome, recordedPid, topologyNodes } from '../../support/network';
 
 /**
  * Every local user can read every process's command line (ps, /proc/<pid>/cmdline). The network's secrets — the
- * CA registrars' and every identity's enrollment secret — must not be on one.
+ * CA registrars', every identity's enrollment secret, the IPFS node's RPC passwords — must not be on one.
  */
 function enrollmentSecrets(): { where: string; secret: string }[] {
   const orgs = join(networkHome, 'orgs');
@@ -40,6 +40,12 @@ describe('secrets on command lines', () => {
     const secrets = enrollmentSecrets();
     // The registrar of every CA at least: the check must have something to look for.
     expect(secrets.filter((s) => s.where.endsWith('/registrar')).length).toBeGreaterThanOrEqual(6);
+    // The IPFS node's RPC passwords too (its owner's secrets; `up` puts them in Kubo's config, not on a command line).
+    const ipfsOwner = topologyNodes().find((node) => (node.kind as string) === 'ipfs')?.org;
+    if (ipfsOwner)
+      expect(secrets.map((s) => s.where)).toEqual(
+        expect.arrayContaining([`${ipfsOwner}/ipfs-writer`, `${ipfsOwner}/ipfs-reader`]),
+      );
     const cas = topologyNodes().filter((node) => node.kind === 'ca');
     const caPids = cas.map((node) => String(recordedPid(node.name)));
     const lines = commandLines();
