@@ -1,7 +1,6 @@
 import { periodSecrets, splitReading } from '@smartmeter/crypto';
 import {
   computeAggregateBill,
-  DEFAULT_METER_POLICY,
   gridShareRecordOf,
   isoSeconds,
   type AggregationRoundRecord,
@@ -30,7 +29,9 @@ import {
   chaincodeRefusal,
   readingRecords,
   subscriptionRecord,
+  settlementRecord,
   tariffRecord,
+  walletRecord,
 } from './commands/support/fixtures';
 
 /**
@@ -41,47 +42,13 @@ import {
 const SESSION_KEY = Buffer.alloc(32, 9);
 const SUB = 'sub_000000000000000000000001';
 
-function wallet(overrides: Partial<WalletRecord> = {}): WalletRecord {
-  return {
-    docType: 'wallet',
-    subscriptionId: SUB,
-    channel: CHANNEL,
-    distributorMspId: 'Distributor1MSP',
-    currency: 'GBP',
-    balanceMinor: 1500,
-    emergencyCreditMinor: 1000,
-    settledUntil: '2026-11-01T00:00:00Z',
-    policy: DEFAULT_METER_POLICY,
-    supply: 'on',
-    supplyReason: 'balance-ok',
-    supplyChangedAt: '2026-11-01T00:00:00Z',
-    updatedAt: '2026-11-01T00:00:00Z',
-    entries: 1,
-    ...overrides,
-  };
-}
+const wallet = walletRecord;
 
 function bill(periodFrom: string, periodTo: string, overrides: Partial<BillRecord> = {}): BillRecord {
   return { periodFrom, periodTo, status: 'ISSUED', ...overrides } as BillRecord;
 }
 
-function settlement(overrides: Partial<SettlementRecord>): SettlementRecord {
-  return {
-    docType: 'settlement',
-    subscriptionId: SUB,
-    periodFrom: '2026-11-01T00:00:00Z',
-    periodTo: '2026-11-01T02:00:00Z',
-    amountMinor: 0,
-    readingCount: 0,
-    readingsDigest: '',
-    costFrom: '2026-11-01T00:00:00Z',
-    costMinor: 0,
-    source: 'readings',
-    at: '2026-11-01T12:05:00Z',
-    txId: 'tx-settle',
-    ...overrides,
-  };
-}
+const settlement = settlementRecord;
 
 const disclosed = subscriptionRecord(SESSION_KEY, [], { status: 'ACTIVE', approval: APPROVAL });
 

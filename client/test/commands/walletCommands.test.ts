@@ -1,9 +1,4 @@
-import {
-  DEFAULT_METER_POLICY,
-  type SettlementRecord,
-  type SubscriptionRecord,
-  type WalletRecord,
-} from '@smartmeter/domain';
+import { type SettlementRecord, type SubscriptionRecord, type WalletRecord } from '@smartmeter/domain';
 import { recomputeBill } from '../../src/billVerify';
 import { parseEvery, runWalletSettleEvery } from '../../src/commands/wallet';
 import {
@@ -12,7 +7,9 @@ import {
   chaincodeRefusal,
   householdSubscription,
   readingRecords,
+  settlementRecord,
   tariffRecord,
+  walletRecord,
 } from './support/fixtures';
 import { householdsProfile, TestWorld } from './support/world';
 
@@ -21,41 +18,25 @@ const SUB = 'sub_000000000000000000000001';
 const SUB2 = 'sub_000000000000000000000002';
 
 function wallet(overrides: Partial<WalletRecord> = {}): WalletRecord {
-  return {
-    docType: 'wallet',
-    subscriptionId: SUB,
-    channel: CHANNEL,
-    distributorMspId: 'Distributor1MSP',
-    currency: 'GBP',
-    balanceMinor: 1500,
-    emergencyCreditMinor: 1000,
+  return walletRecord({
     settledUntil: '2026-11-15T09:00:00Z',
-    policy: DEFAULT_METER_POLICY,
-    supply: 'on',
-    supplyReason: 'balance-ok',
-    supplyChangedAt: '2026-11-01T00:00:00Z',
     updatedAt: '2026-11-15T09:05:00Z',
     entries: 3,
     ...overrides,
-  };
+  });
 }
 
-function settlementRecord(overrides: Partial<SettlementRecord>): SettlementRecord {
-  return {
-    docType: 'settlement',
-    subscriptionId: SUB,
+function settlementOf(overrides: Partial<SettlementRecord>): SettlementRecord {
+  return settlementRecord({
     periodFrom: '2026-11-15T09:00:00Z',
     periodTo: '2026-11-15T10:00:00Z',
     amountMinor: 31,
     readingCount: 2,
     readingsDigest: 'digest',
-    costFrom: '2026-11-01T00:00:00Z',
     costMinor: 31,
-    source: 'readings',
     at: '2026-11-15T10:06:00Z',
-    txId: 'tx-settle',
     ...overrides,
-  };
+  });
 }
 
 describe('meterctl wallet settle: options', () => {
@@ -187,7 +168,7 @@ function twoWallets(world: TestWorld, second: 'refused' | 'unreachable' | 'up-to
     prepaid: {
       wallets: async () => wallets,
       settle,
-      settlements: async (id: string) => (id === SUB ? [settlementRecord({})] : []),
+      settlements: async (id: string) => (id === SUB ? [settlementOf({})] : []),
     },
   };
   return { settle };
@@ -335,7 +316,7 @@ describe('meterctl wallet verify', () => {
       readingsDigest: cost(periodTo).readingsDigest,
     });
     const settlements = [
-      settlementRecord({
+      settlementOf({
         periodFrom: '2026-11-01T00:00:00Z',
         periodTo: '2026-11-01T02:00:00Z',
         costMinor: 109,
@@ -343,7 +324,7 @@ describe('meterctl wallet verify', () => {
         ...figures('2026-11-01T02:00:00Z'),
         at: '2026-11-01T12:05:00Z',
       }),
-      settlementRecord({
+      settlementOf({
         periodFrom: '2026-11-01T02:00:00Z',
         periodTo: '2026-11-01T04:00:00Z',
         costMinor: secondCostMinor,

@@ -1,14 +1,17 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import { EndorseError, GatewayError } from '@hyperledger/fabric-gateway';
 import { encryptReading, keyIdOf, wrapSessionKey } from '@smartmeter/crypto';
-import type {
-  AccessRequestRecord,
-  BillComputation,
-  BillRecord,
-  OrgKeyRecord,
-  ReadingRecord,
-  SubscriptionRecord,
-  TariffRecord,
+import {
+  DEFAULT_METER_POLICY,
+  type AccessRequestRecord,
+  type BillComputation,
+  type BillRecord,
+  type OrgKeyRecord,
+  type ReadingRecord,
+  type SettlementRecord,
+  type SubscriptionRecord,
+  type TariffRecord,
+  type WalletRecord,
 } from '@smartmeter/domain';
 import { recomputeBill, type BillEvidence } from '../../../src/billVerify';
 import type { Keystore } from '../../../src/keystore';
@@ -188,6 +191,46 @@ export function accessRequestRecord(overrides: Partial<AccessRequestRecord> = {}
     requestPublicKeyPem: 'PEM',
     status: 'PENDING',
     requestedAt: '2026-11-10T09:00:00Z',
+    ...overrides,
+  };
+}
+
+/** A prepaid wallet of SUB-like id 1, opened on the 1st of November with the default policy. */
+export function walletRecord(overrides: Partial<WalletRecord> = {}): WalletRecord {
+  return {
+    docType: 'wallet',
+    subscriptionId: 'sub_000000000000000000000001',
+    channel: CHANNEL,
+    distributorMspId: 'Distributor1MSP',
+    currency: 'GBP',
+    balanceMinor: 1500,
+    emergencyCreditMinor: 1000,
+    settledUntil: '2026-11-01T00:00:00Z',
+    policy: DEFAULT_METER_POLICY,
+    supply: 'on',
+    supplyReason: 'balance-ok',
+    supplyChangedAt: '2026-11-01T00:00:00Z',
+    updatedAt: '2026-11-01T00:00:00Z',
+    entries: 1,
+    ...overrides,
+  };
+}
+
+/** A settlement of that wallet, priced from readings; tests give the range and figures they need. */
+export function settlementRecord(overrides: Partial<SettlementRecord> = {}): SettlementRecord {
+  return {
+    docType: 'settlement',
+    subscriptionId: 'sub_000000000000000000000001',
+    periodFrom: '2026-11-01T00:00:00Z',
+    periodTo: '2026-11-01T02:00:00Z',
+    amountMinor: 0,
+    readingCount: 0,
+    readingsDigest: '',
+    costFrom: '2026-11-01T00:00:00Z',
+    costMinor: 0,
+    source: 'readings',
+    at: '2026-11-01T12:05:00Z',
+    txId: 'tx-settle',
     ...overrides,
   };
 }
