@@ -11,21 +11,27 @@ import { PrepaidClient } from '../src/contracts/PrepaidClient';
 const utf8 = new TextEncoder();
 const WALLET = '{"docType":"wallet","subscriptionId":"sub_000000000000000000000001","balanceMinor":1417}';
 
-/** A channel whose Prepaid contract records each proposal and evaluation and answers with one wallet. */
-function fakeChannel() {
+/**
+ * A channel whose Prepaid contract records each proposal and evaluation and answers with one wallet; the first
+ * commits get the given codes (a lost race), the later ones are valid.
+ */
+function fakeChannel(commitCodes: number[] = []) {
   const proposals: { fn: string; options: ProposalOptions }[] = [];
   const evaluations: string[][] = [];
   const transaction = {
     getTransactionId: () => 'tx-1',
     getResult: () => utf8.encode(WALLET),
-    submit: async () => ({
-      getStatus: async () => ({
-        blockNumber: 1n,
-        code: StatusCode.VALID,
-        successful: true,
-        transactionId: 'tx-1',
-      }),
-    }),
+    submit: async () => {
+      const code = commitCodes.shift() ?? StatusCode.VALID;
+      return {
+        getStatus: async () => ({
+          blockNumber: 1n,
+          code,
+          successful: code === StatusCode.VALID,
+          transactionId: 'tx-1',
+        }),
+      };
+    },
   };
   const contract = {
     newProposal: (fn: string, options: ProposalOptions) => {
@@ -75,5 +81,39 @@ describe('PrepaidClient', () => {
 
     expect(wallets.map((w) => w.balanceMinor)).toEqual([1417]);
     expect(evaluations).toEqual([['ListWallets', 'Distributor1MSP']]);
+  });
+
+  it.each([
+    ['MVCC_READ_CONFLICT', StatusCode.MVCC_READ_CONFLICT],
+    ['PHANTOM_READ_CONFLICT', StatusCode.PHANTOM_READ_CONFLICT],
+  ])(
+    'when a settlement loses a race at commit (%s) then it is endorsed anew and succeeds',
+    async (_l, code) => {
+      const { channel, proposals } = fakeChannel([code, code]);
+
+      const wallet = await new PrepaidClient(channel).settle(
+        'sub_000000000000000000000001',
+        '2026-11-15T10:00:00Z',
+        new Uint8Array(32),
+        ['Distributor1MSP', 'AuthorityMSP'],
+      );
+
+      expect(wallet.balanceMinor).toBe(1417);
+      expect(proposals.map((p) => p.fn)).toEqual(['Settle', 'Settle', 'Settle']);
+    },
+  );
+
+  it('when it keeps losing then it stops after 4 attempts with the commit error; other invalid codes are not retried', async () => {
+    const losing = fakeChannel(Array<number>(4).fill(StatusCode.PHANTOM_READ_CONFLICT));
+    await expect(
+      new PrepaidClient(losing.channel).topUp('sub_000000000000000000000001', 100, 'PAY-1'),
+    ).rejects.toMatchObject({ code: StatusCode.PHANTOM_READ_CONFLICT });
+    expect(losing.proposals).toHaveLength(4);
+
+    const refused = fakeChannel([StatusCode.ENDORSEMENT_POLICY_FAILURE]);
+    await expect(
+      new PrepaidClient(refused.channel).topUp('sub_000000000000000000000001', 100, 'PAY-1'),
+    ).rejects.toMatchObject({ code: StatusCode.ENDORSEMENT_POLICY_FAILURE });
+    expect(refused.proposals).toHaveLength(1);
   });
 });

@@ -28,11 +28,18 @@ export interface AggregateSettlementClaim {
 /** How often a wallet change that lost an MVCC race (a settlement and a transfer at once) is endorsed anew. */
 const MVCC_ATTEMPTS = 4;
 
+/** Commit codes of a transaction that lost a race and changed nothing: worth endorsing anew. */
+const LOST_RACE: readonly number[] = [
+  peer.TxValidationCode.MVCC_READ_CONFLICT,
+  // A settlement reads the wallet's earlier settlements by range; one committed meanwhile changes that range.
+  peer.TxValidationCode.PHANTOM_READ_CONFLICT,
+];
+
 /**
  * The Prepaid contract. Every change of a wallet reads its balance: two at once (a settlement and a transfer) make
- * one of them fail with MVCC_READ_CONFLICT at commit, having changed nothing. It is endorsed anew against the
- * balance the other left, so no debit is lost or doubled (a top-up is idempotent per reference, a settlement per
- * range).
+ * one of them fail with MVCC_READ_CONFLICT (or, for two settlements, PHANTOM_READ_CONFLICT) at commit, having
+ * changed nothing. It is endorsed anew against what the other left, so no debit is lost or doubled (a top-up is
+ * idempotent per reference, a settlement per range).
  */
 export class PrepaidClient {
   private readonly target: ContractTarget;
@@ -122,7 +129,7 @@ export class PrepaidClient {
           ...(endorsingOrganizations ? { endorsingOrganizations } : {}),
         });
       } catch (err) {
-        const lostRace = err instanceof CommitError && err.code === peer.TxValidationCode.MVCC_READ_CONFLICT;
+        const lostRace = err instanceof CommitError && LOST_RACE.includes(err.code);
         if (!lostRace || attempt >= MVCC_ATTEMPTS) throw err;
       }
     }
