@@ -31,6 +31,17 @@ export default tseslint.config(
     },
   },
   {
+    // The portal's browser modules are type-checked against the DOM by their own tsconfig, not the project's.
+    files: ['portal/web-src/**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        projectService: false,
+        project: './portal/tsconfig.web.json',
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
+  {
     // Tests implement async interfaces with fakes that have nothing to await.
     files: ['**/test/**/*.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/require-await': 'off' },

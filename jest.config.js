@@ -6,6 +6,7 @@ const moduleNameMapper = {
   '^@smartmeter/crypto$': '<rootDir>/crypto/src',
   '^@smartmeter/domain$': '<rootDir>/domain/src',
   '^@smartmeter/client/dist/(.*)$': '<rootDir>/client/src/$1',
+  '^@smartmeter/portal$': '<rootDir>/portal/src',
 };
 
 /** @type {import('jest').Config} */
@@ -23,6 +24,7 @@ module.exports = {
         '<rootDir>/client/test/**/*.test.ts',
         '<rootDir>/meter-sim/test/**/*.test.ts',
         '<rootDir>/aggregator/test/**/*.test.ts',
+        '<rootDir>/portal/test/**/*.test.ts',
         '<rootDir>/network/test/**/*.test.ts',
       ],
       setupFiles: [

@@ -151,8 +151,10 @@ start_ipfs() {
 # which need the connection profiles, so they start last.
 start_grid() {
   local node
-  log "building the aggregator"
-  (cd "$REPO_DIR" && npx tsc -b aggregator) || die "the aggregator does not compile"
+  # The aggregator, and beside it meterctl and its web app (meterctl serve), so that both work once the network is up.
+  log "building the aggregator, meterctl and the portal"
+  (cd "$REPO_DIR" && npx tsc -b aggregator portal && npx tsc -p portal/tsconfig.web.json) ||
+    die "the aggregator, meterctl or the portal does not compile"
   if [ -n "${MQTT_URL:-}" ]; then
     log "MQTT broker: $MQTT_URL (MQTT_URL; not starting the embedded broker)"
   else

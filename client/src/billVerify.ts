@@ -59,28 +59,43 @@ export async function fetchBillEvidence(
 ): Promise<BillEvidence> {
   const bill = await sources.billing.get(billId);
   const subscription = await sources.subscriptions.get(bill.subscriptionId);
+  return { ...(await fetchCostEvidence(sources, channel, subscription, bill)), bill };
+}
+
+/**
+ * What the cost of any period [periodFrom, periodTo) of a subscription is computed from, as a bill of that
+ * period would be: its readings and signals, those of its month before it, and the tariff's versions. The
+ * household's "cost so far" is recomputeBill of it.
+ */
+export async function fetchCostEvidence(
+  sources: Omit<EvidenceSources, 'billing' | 'subscriptions'>,
+  channel: string,
+  subscription: SubscriptionRecord,
+  period: Pick<BillRecord, 'periodFrom' | 'periodTo'>,
+): Promise<CostEvidence> {
   const approval = subscription.approval;
   if (!approval) throw new Error(`subscription ${subscription.subscriptionId} has no approval`);
-  const since = runningTotalsSince(bill.periodFrom);
-  const hasPrior = since < bill.periodFrom;
+  const { subscriptionId } = subscription;
+  const since = runningTotalsSince(period.periodFrom);
+  const hasPrior = since < period.periodFrom;
   return {
     channel,
-    bill,
+    bill: { periodFrom: period.periodFrom, periodTo: period.periodTo },
     subscription,
-    readings: await sources.measurements.all(bill.subscriptionId, bill.periodFrom, bill.periodTo),
+    readings: await sources.measurements.all(subscriptionId, period.periodFrom, period.periodTo),
     tariffVersions: await sources.pricing.tariffHistory(subscription.distributorMspId, approval.tariffId),
-    signals: await sources.pricing.signals(approval.regionCode, bill.periodFrom, bill.periodTo),
-    priorReadings: hasPrior
-      ? await sources.measurements.all(bill.subscriptionId, since, bill.periodFrom)
+    signals: await sources.pricing.signals(approval.regionCode, period.periodFrom, period.periodTo),
+    priorReadings: hasPrior ? await sources.measurements.all(subscriptionId, since, period.periodFrom) : [],
+    priorSignals: hasPrior
+      ? await sources.pricing.signals(approval.regionCode, since, period.periodFrom)
       : [],
-    priorSignals: hasPrior ? await sources.pricing.signals(approval.regionCode, since, bill.periodFrom) : [],
   };
 }
 
-/** Recomputes the bill from the evidence, setting aside readings that do not decrypt as the chaincode does. */
 /** What recomputeBill needs: a bill's evidence, of which only the period of the bill (or of a settlement's cost). */
 export type CostEvidence = Omit<BillEvidence, 'bill'> & { bill: Pick<BillRecord, 'periodFrom' | 'periodTo'> };
 
+/** Recomputes the bill from the evidence, setting aside readings that do not decrypt as the chaincode does. */
 export function recomputeBill(evidence: CostEvidence, sessionKey: Uint8Array): BillComputation {
   const { bill, subscription } = evidence;
   const approval = subscription.approval as NonNullable<SubscriptionRecord['approval']>;

@@ -12,6 +12,7 @@ import { registerPriceSignalCommands } from './commands/priceSignal';
 import { registerProfileCommands } from './commands/profile';
 import { registerReadingCommands } from './commands/readings';
 import { registerReportCommands } from './commands/report';
+import { registerServeCommand } from './commands/serve';
 import { registerSubscriptionCommands } from './commands/subscription';
 import { registerTariffCommands } from './commands/tariff';
 import { registerMeterPolicyCommands, registerWalletCommands } from './commands/wallet';
@@ -73,6 +74,7 @@ export function buildProgram(factory: CommandFactory = defaultFactory): Command 
   registerWalletCommands(program, deps);
   registerMeterPolicyCommands(program, deps);
   registerReportCommands(program, deps);
+  registerServeCommand(program, deps);
   return program;
 }
 

@@ -127,7 +127,7 @@ main() {
     summary
     exit 1
   }
-  check "build (tsc)" npx tsc -b crypto domain chaincode client meter-sim aggregator
+  check "build (tsc; the portal's pages too)" npm run --silent build
   check "meter-sim Pi bundle builds and runs without node_modules" pi_bundle
   check "typecheck tests (tsc)" npx tsc -p tsconfig.json
   check "lint (eslint, prettier, shellcheck)" npm run --silent lint

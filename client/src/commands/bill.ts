@@ -196,12 +196,20 @@ export function parseVerifyOptions(flags: {
     : { key: flags.key || undefined, ...rest };
 }
 
-/** Recomputes the bill from the ledger with the session key; a mismatch prints the differences and exits 1. */
-export async function runBillVerify(
+/** What bill verify found: ok, or each field that differs; notes say what was not or was also checked. */
+export interface BillVerifyResult {
+  billId: string;
+  ok: boolean;
+  differences: string[];
+  notes: string[];
+}
+
+/** Recomputes the bill from the ledger with the session key (the portal's verified badge, and bill verify). */
+export async function billVerification(
   deps: CommandDeps,
   billId: string,
   options: BillVerifyOptions,
-): Promise<void> {
+): Promise<BillVerifyResult> {
   const result = await deps.withChannel(async (clients, { profile, channel }) => {
     const bill = await clients.billing.get(billId);
     const subscription = await clients.subscriptions.get(bill.subscriptionId);
@@ -242,6 +250,16 @@ export async function runBillVerify(
       );
     return { ok: verified.ok, differences: verified.differences, notes };
   });
+  return { billId, ...result };
+}
+
+/** Recomputes the bill from the ledger with the session key; a mismatch prints the differences and exits 1. */
+export async function runBillVerify(
+  deps: CommandDeps,
+  billId: string,
+  options: BillVerifyOptions,
+): Promise<void> {
+  const result = await billVerification(deps, billId, options);
   printResult(
     deps.output,
     { billId, ok: result.ok, differences: result.differences, notes: result.notes },
@@ -274,13 +292,13 @@ export interface BillFetchOptions {
   ipfsUrl?: string;
 }
 
-/** The household fetches its sealed report from IPFS, checks hash and CID against the ledger, opens it. */
-export async function runBillFetch(
+/** An aggregate bill's sealed report from IPFS, its hash and CID checked against the ledger, opened. */
+export function fetchSealedReport(
   deps: CommandDeps,
   billId: string,
-  options: BillFetchOptions,
-): Promise<void> {
-  const fetched = await deps.withChannel(async ({ billing, subscriptions }, { channel }) => {
+  ipfsUrl?: string,
+): Promise<Awaited<ReturnType<typeof fetchBillReport>>> {
+  return deps.withChannel(async ({ billing, subscriptions }, { channel }) => {
     const bill = await billing.get(billId);
     const subscription = await subscriptions.get(bill.subscriptionId);
     const householdKey = ownHouseholdKey(deps, subscription);
@@ -291,7 +309,7 @@ export async function runBillFetch(
     try {
       return await fetchBillReport({
         bill,
-        storage: deps.ipfs(options.ipfsUrl),
+        storage: deps.ipfs(ipfsUrl),
         channel,
         householdPrivateKeyPem: householdKey,
       });
@@ -300,6 +318,15 @@ export async function runBillFetch(
       throw err;
     }
   });
+}
+
+/** The household fetches its sealed report from IPFS, checks hash and CID against the ledger, opens it. */
+export async function runBillFetch(
+  deps: CommandDeps,
+  billId: string,
+  options: BillFetchOptions,
+): Promise<void> {
+  const fetched = await fetchSealedReport(deps, billId, options.ipfsUrl);
   writeFileSync(options.out, fetched.html);
   if (options.jsonOut) writeFileSync(options.jsonOut, fetched.json);
   printResult(
@@ -376,7 +403,18 @@ export async function runBillReport(
   billId: string,
   options: BillReportOptions,
 ): Promise<void> {
-  const html = await deps.withChannel(async ({ billEvidence }, { profile, channel }) => {
+  const html = await billReportHtml(deps, billId, options);
+  writeFileSync(options.html, html);
+  deps.output.stderr.write(`wrote ${options.html}\n`);
+}
+
+/** A disclosed bill's report page, rendered from the ledger with the session key the caller holds. */
+export function billReportHtml(
+  deps: CommandDeps,
+  billId: string,
+  options: Pick<BillReportOptions, 'key'>,
+): Promise<string> {
+  return deps.withChannel(async ({ billEvidence }, { profile, channel }) => {
     const evidence = await billEvidence(billId);
     const keystore = deps.keystore();
     const key = options.key
@@ -391,8 +429,6 @@ export async function runBillReport(
       key: options.key,
     });
   });
-  writeFileSync(options.html, html);
-  deps.output.stderr.write(`wrote ${options.html}\n`);
 }
 
 export function registerBillCommands(program: Command, deps: () => CommandDeps): void {

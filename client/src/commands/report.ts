@@ -49,7 +49,7 @@ function reportDbUrl(deps: CommandDeps, o: DbOptions): string {
  * The reporting database, opened: a connection that fails, at open or at any later call, ends the command with
  * exit 3 and the database's URL (the ReportDb says so itself; this also covers errors with a connection code).
  */
-async function openDb(deps: CommandDeps, o: DbOptions): Promise<ReportStore> {
+export async function openReportStore(deps: CommandDeps, o: DbOptions): Promise<ReportStore> {
   const url = reportDbUrl(deps, o);
   const reachable = <T>(call: () => Promise<T>): Promise<T> =>
     call().catch((err: unknown) => {
@@ -114,7 +114,7 @@ export async function runReportSync(deps: CommandDeps, options: ReportSyncOption
   const profile = deps.profile();
   const channels = deps.globals.channel ? [resolveChannel(profile, deps.globals)] : profile.channels;
   const keystore = deps.keystore();
-  const db = await openDb(deps, options);
+  const db = await openReportStore(deps, options);
   const checkpointDir = options.checkpointDir ?? join(keystore.dir, 'report-sync');
   mkdirSync(checkpointDir, { recursive: true, mode: 0o700 });
   const abort = new AbortController();
@@ -252,7 +252,7 @@ export function parseLoadOptions(
 /** Buckets over fewer than minHouseholds households are suppressed, and stderr says how many. */
 export async function runReportLoad(deps: CommandDeps, options: ReportLoadOptions): Promise<void> {
   const { regionCode, from, to, minHouseholds } = options;
-  const db = await openDb(deps, options);
+  const db = await openReportStore(deps, options);
   let rows;
   try {
     rows = await db.load(regionCode, from, to, options.bucketSeconds, minHouseholds);
@@ -309,7 +309,7 @@ export async function runReportSubscriptions(
   deps: CommandDeps,
   options: DbOptions & { by: SubscriptionGrouping },
 ): Promise<void> {
-  const db = await openDb(deps, options);
+  const db = await openReportStore(deps, options);
   printRows(deps.output, groupSubscriptions(await db.subscriptions(), options.by), [
     { header: options.by, value: (r) => r.group },
     { header: 'subscriptions', value: (r) => r.subscriptions },
@@ -321,7 +321,7 @@ export async function runReportMissingReadings(
   options: DbOptions & { asOf?: string },
 ): Promise<void> {
   const asOf = options.asOf ?? isoSecondsOf(deps.now());
-  const db = await openDb(deps, options);
+  const db = await openReportStore(deps, options);
   printRows(deps.output, missingReadings(await db.subscriptions(), asOf), [
     { header: 'subscription', value: (r) => r.subscriptionId },
     { header: 'channel', value: (r) => r.channel },
@@ -341,7 +341,7 @@ export async function runReportAccessRequests(
   deps: CommandDeps,
   options: DbOptions & { status?: string; requester?: string },
 ): Promise<void> {
-  const db = await openDb(deps, options);
+  const db = await openReportStore(deps, options);
   const docs = await db.accessRequests(
     filterDefined({ status: options.status?.toUpperCase(), requesterMspId: options.requester }),
   );
@@ -353,7 +353,7 @@ export async function runReportBills(
   deps: CommandDeps,
   options: DbOptions & { status?: string; distributor?: string },
 ): Promise<void> {
-  const db = await openDb(deps, options);
+  const db = await openReportStore(deps, options);
   const docs = await db.bills(
     filterDefined({ status: options.status?.toUpperCase(), distributorMspId: options.distributor }),
   );
