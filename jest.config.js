@@ -1,5 +1,6 @@
-// Three projects: unit tests need nothing running; integration and teardown tests need the network
-// that ./test-network.sh starts (teardown runs last because it stops that network).
+// Projects: unit tests need nothing running; integration and teardown tests need the network
+// that ./test-network.sh starts (teardown runs last because it stops that network); multihost tests need the
+// multi-host network that network/scripts/multihost-tests.sh starts.
 const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
 // Tests use the workspace packages' sources, so they need no build first.
 const moduleNameMapper = {
@@ -39,6 +40,25 @@ module.exports = {
       displayName: 'integration',
       rootDir: __dirname,
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      moduleNameMapper,
+      testEnvironment: 'node',
+    },
+    {
+      // Each organization on a host of its own (network namespaces): run by network/scripts/multihost-tests.sh
+      // against a network started on the topology `./test-network.sh hosts conf` derives.
+      displayName: 'multihost',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/multihost/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      moduleNameMapper,
+      testEnvironment: 'node',
+    },
+    {
+      // The fault campaign (issue 21): kills nodes under load; after integration, before teardown.
+      displayName: 'faults',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
       moduleNameMapper,
       testEnvironment: 'node',

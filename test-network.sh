@@ -41,6 +41,13 @@ Commands:
                  Register and enroll a user at the org's Fabric CA, add it to the org's connection profile,
                  and print its certificate and key paths as JSON. Households and meters (role=subscriber or
                  meter) belong to a households org: ./test-network.sh enroll households1 hh-1 --attrs ...
+  hosts <up|down|cut <host>|heal <host>|conf>
+                 Hosts of their own for the organizations on this machine (root, iproute2): conf prints a
+                 multi-host network.conf derived from network/network.conf (one host per organization);
+                 up makes a network namespace per host line with a netns, joined by a bridge (smhosts0,
+                 10.77.0.254/24) to this namespace; down removes them; cut/heal take one host's link
+                 down and up (a partition). up, down, cut and heal read NETWORK_CONF (or a last argument).
+                 Then: NETWORK_CONF=<conf> NETWORK_HOME=<dir> ./test-network.sh up. See docs/multi-host.md.
   help [command] This text.
 
 Environment:
@@ -267,6 +274,11 @@ require_node_name() {
 }
 
 main() {
+  # The hosts script reads the topology itself (conf always from network/network.conf).
+  if [ "${1:-}" = hosts ]; then
+    shift
+    exec bash "$NETWORK_DIR/scripts/hosts.sh" "$@"
+  fi
   load_topology
   local subcommand=${1:-help}
   shift || true

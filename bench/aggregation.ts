@@ -32,7 +32,7 @@ import { AggregationClient } from '../client/src/contracts/AggregationClient';
 import { chaincodeChannel } from '../client/src/contracts/invoke';
 import { Gateways } from '../test/support/chaincode';
 import { CHANNEL } from '../test/support/household';
-import { CHAINCODE, networkHome, recordedPid } from '../test/support/network';
+import { CHAINCODE, networkHome, nodeEndpoint, recordedPid } from '../test/support/network';
 import { inBatches } from './support/fleet';
 import { cpuShares, cpuSnapshot } from './support/procStats';
 
@@ -192,7 +192,7 @@ async function networkThroughput(): Promise<void> {
     const before = cpuSnapshot();
     const began = Date.now();
     const publishers = await Promise.all(
-      Array.from({ length: 8 }, () => connectAsync('mqtts://127.0.0.1:8883', { ca, clean: true })),
+      Array.from({ length: 8 }, () => connectAsync(`mqtts://${nodeEndpoint('broker')}`, { ca, clean: true })),
     );
     await Promise.all(
       publishers.map(async (client, p) => {

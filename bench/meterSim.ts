@@ -20,7 +20,7 @@ import { profile, repoDir } from '../test/support/network';
 import { AggregationLimits, buildDayFilters } from '@smartmeter/domain';
 import { AggregationClient } from '../client/src/contracts/AggregationClient';
 import { chaincodeChannel } from '../client/src/contracts/invoke';
-import { CHAINCODE, networkHome } from '../test/support/network';
+import { CHAINCODE, networkHome, nodeEndpoint } from '../test/support/network';
 import { prepareFleet } from './support/fleet';
 
 const brokerCa = join(networkHome, 'orgs', 'distributor1', 'msp', 'cacerts', 'ca.pem');
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
         '--json-logs',
         '--refresh',
         '5',
-        ...(aggregate ? ['--mqtt-url', 'mqtts://127.0.0.1:8883', '--mqtt-ca', brokerCa] : []),
+        ...(aggregate ? ['--mqtt-url', `mqtts://${nodeEndpoint('broker')}`, '--mqtt-ca', brokerCa] : []),
       ],
       { maxBuffer: 256 * 1024 * 1024 },
     );

@@ -48,6 +48,7 @@ export type BrokerRefusal =
   | 'RETAIN_NOT_ALLOWED'
   | 'QOS_NOT_ALLOWED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'NO_SUBSCRIBER'
   | 'PACKET_TOO_LARGE'
   | 'MALFORMED_PACKET';
 
@@ -65,6 +66,15 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const passwordDigest = digest(options.aggregatorPassword);
   /** Clients that authenticated as the aggregator; every other client is anonymous. */
   const aggregators = new WeakSet<Client>();
+  /**
+   * The share filters of aggregator sessions that outlive a disconnection (clean: false), by client id. This
+   * broker keeps sessions in memory: after a restart it has none, and a share acknowledged to a meter then
+   * would reach nobody. So a share is taken only for a region some aggregator session has subscribed to since
+   * this broker started; until then the meter keeps it in its outbox and tries again.
+   */
+  const sessions = new Map<string, Set<string>>();
+  const someoneListens = (topic: string) =>
+    [...sessions.values()].some((filters) => [...filters].some((filter) => topicMatches(filter, topic)));
   const refuse = (
     reason: BrokerRefusal,
     client: Client | null,
@@ -98,7 +108,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     },
     // MQTT 3.1.1 has no negative PUBACK: aedes ends the connection of a client whose publish is refused.
     authorizePublish(client, packet, done) {
-      const reason = publishRefusal(client !== null && aggregators.has(client), packet);
+      const reason =
+        publishRefusal(client !== null && aggregators.has(client), packet) ??
+        (someoneListens(packet.topic) ? undefined : 'NO_SUBSCRIBER');
       if (reason) {
         refuse(reason, client, {
           topic: packet.topic.slice(0, 200),
@@ -123,6 +135,20 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     authorizeForward(client, packet) {
       return aggregators.has(client) ? packet : null;
     },
+  });
+
+  broker.on('subscribe', (subscriptions, client) => {
+    if (!aggregators.has(client)) return;
+    const filters = sessions.get(client.id) ?? new Set<string>();
+    subscriptions.forEach((subscription) => filters.add(subscription.topic));
+    sessions.set(client.id, filters);
+  });
+  broker.on('unsubscribe', (unsubscriptions, client) => {
+    unsubscriptions.forEach((filter) => sessions.get(client.id)?.delete(filter));
+  });
+  broker.on('clientDisconnect', (client) => {
+    // A clean session ends with its connection, and with it everything queued for it.
+    if (client.clean) sessions.delete(client.id);
   });
 
   const server: Server = createServer(
@@ -186,8 +212,21 @@ export function publishRefusal(
   return undefined;
 }
 
+/** MQTT topic filter matching: `+` one level, a trailing `#` any number of levels (also none). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const want = filter.split('/');
+  const have = topic.split('/');
+  for (const [i, level] of want.entries()) {
+    if (level === '#') return i === want.length - 1;
+    if (i >= have.length || (level !== '+' && level !== have[i])) return false;
+  }
+  return want.length === have.length;
+}
+
 function refusalText(reason: BrokerRefusal): string {
   switch (reason) {
+    case 'NO_SUBSCRIBER':
+      return 'publish refused: no aggregator has subscribed to this region since the broker started (the meter keeps the share and tries again)';
     case 'BAD_CREDENTIALS':
       return 'connect refused: only the aggregator presents credentials, and these are not its';
     case 'CLIENT_ID_RESERVED':

@@ -117,6 +117,8 @@ const RELOAD_RELEASE_MS = 60_000;
 const SUBMIT_MARGIN_SECONDS = 120;
 const STOP_WAIT_MS = 20_000;
 const HOUSEKEEPING_MS = 10 * 60_000;
+/** How often to check that a lost broker connection is being retried. */
+const RECONNECT_WATCH_MS = 5000;
 
 export class AggregatorService {
   readonly stats: ServiceStats = {
@@ -137,6 +139,7 @@ export class AggregatorService {
   private readonly closeQueue: Round[] = [];
   private readonly closing = new Set<Promise<void>>();
   private client: MqttClient | undefined;
+  private reconnectWatch: NodeJS.Timeout | undefined;
   /** Changes with every connect and disconnect: an ack is sent only on the connection the share came on. */
   private generation = 0;
   private connected = false;
@@ -183,6 +186,10 @@ export class AggregatorService {
     this.housekeeping = setInterval(() => {
       this.forgetOld();
     }, HOUSEKEEPING_MS);
+    this.reconnectWatch = setInterval(() => {
+      this.reconnectIfStalled();
+    }, RECONNECT_WATCH_MS);
+    this.reconnectWatch.unref();
     this.housekeeping.unref();
     this.connect();
   }
@@ -196,6 +203,7 @@ export class AggregatorService {
     this.stopping = true;
     clearTimeout(this.releaseTimer);
     clearInterval(this.housekeeping);
+    clearInterval(this.reconnectWatch);
     for (const round of this.rounds.values()) clearTimeout(round.timer);
     for (const group of this.pending.values()) clearInterval(group.timer);
     await this.inFlight;
@@ -266,6 +274,22 @@ export class AggregatorService {
       this.lastMqttError = text;
     });
     this.client = client;
+  }
+
+  /**
+   * mqtt.js retries every reconnectPeriod. In issue 21's fault campaign the aggregator still did not reconnect
+   * for 44 s after the killed broker was back (the cause is not established; the broker logged one failed TLS
+   * handshake). A client that is neither connected nor retrying is told to reconnect.
+   */
+  private reconnectIfStalled(): void {
+    const client = this.client;
+    if (!client || this.stopping || this.connected || client.reconnecting || client.disconnecting) return;
+    this.log(
+      'warn',
+      'mqtt.reconnect',
+      'the broker connection was neither up nor being retried; reconnecting',
+    );
+    client.reconnect();
   }
 
   private subscribe(client: MqttClient): void {

@@ -11,6 +11,7 @@ import {
   type TestBroker,
 } from './support/brokers';
 import { makeTestFiles, type TestFiles } from './support/tls';
+import { topicMatches } from '../src/broker';
 
 /**
  * The access rules of the aggregate mode's broker, against the embedded broker (aedes) and Eclipse Mosquitto
@@ -214,4 +215,70 @@ describe.each(brokersUnderTest())('the %s broker', (kind) => {
       }
     });
   }
+});
+
+describe('the embedded broker after a restart (no aggregator session yet)', () => {
+  let files: TestFiles;
+  let broker: TestBroker;
+  const clients: MqttClient[] = [];
+
+  beforeAll(async () => {
+    files = makeTestFiles();
+    broker = await startTestBroker('aedes', files);
+  });
+
+  afterAll(async () => {
+    await closeAll(clients.splice(0));
+    await broker.stop();
+    files.remove();
+  });
+
+  const track = (client: MqttClient): MqttClient => {
+    clients.push(client);
+    return client;
+  };
+
+  test('a share for a region no aggregator session has subscribed to is refused (the meter keeps it), then taken once one has', async () => {
+    const early = track(await connected(broker.url, files));
+    expect(await publishSoon(early, 'grid/north/shares', 'before the aggregator')).toBe('no ack');
+    expect(broker.logs.of('broker.refused', { reason: 'NO_SUBSCRIBER' })).toHaveLength(1);
+
+    // A persistent session (clean: false), as the aggregator keeps: it outlives the connection.
+    const aggregator = track(
+      await connected(broker.url, files, {
+        username: 'aggregator',
+        password: files.password,
+        clientId: `aggregator-gate-${randomBytes(4).toString('hex')}`,
+        clean: false,
+      }),
+    );
+    await aggregator.subscribeAsync('grid/north/#', { qos: 1 });
+    expect(
+      await publishSoon(track(await connected(broker.url, files)), 'grid/north/d1/shares', 'taken'),
+    ).toBe('acked');
+    // Another region still has no aggregator.
+    expect(await publishSoon(track(await connected(broker.url, files)), 'grid/south/shares', 'nobody')).toBe(
+      'no ack',
+    );
+    // While the aggregator is away its session stays, and so do the shares queued for it.
+    await aggregator.endAsync();
+    expect(await publishSoon(track(await connected(broker.url, files)), 'grid/north/shares', 'queued')).toBe(
+      'acked',
+    );
+    expect(broker.logs.of('broker.refused', { reason: 'NO_SUBSCRIBER' })).toHaveLength(2);
+  });
+});
+
+describe('topicMatches', () => {
+  test.each([
+    ['grid/north/#', 'grid/north/shares', true],
+    ['grid/north/#', 'grid/north/d1/shares', true],
+    ['grid/north/#', 'grid/northern/shares', false],
+    ['grid/+/shares', 'grid/south/shares', true],
+    ['grid/+/shares', 'grid/south/d2/shares', false],
+    ['grid/#', 'grid', true],
+    ['grid/north', 'grid/north/shares', false],
+  ])('%s matches %s: %s', (filter, topic, expected) => {
+    expect(topicMatches(filter, topic)).toBe(expected);
+  });
 });

@@ -3,7 +3,10 @@
  * meter its own CA identity (role=meter), session key, subscription (requested by the household, approved by
  * Distributor1) and pairing. Shared by the throughput, meter-sim and Caliper benchmarks.
  */
-import { newOrgKeyPair, newSessionKey, pairingProof } from '@smartmeter/crypto';
+import { newOrgKeyPair, newSessionKey, pairingProof, sealPersonalData } from '@smartmeter/crypto';
+import { join } from 'node:path';
+import { writeSecretFile } from '../../client/src/keystore';
+import { buildPairBundle } from '../../client/src/pairBundle';
 import { isoSeconds, type PrivacyMode } from '@smartmeter/domain';
 import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { Gateways, submitJson } from '../../test/support/chaincode';
@@ -41,6 +44,8 @@ export interface FleetOptions {
   /** aggregate: the key wrapped for the distributor only, approved into `regionCode`, never paired. */
   privacyMode?: PrivacyMode;
   regionCode?: string;
+  /** Wrap the session keys for these published org keys (e.g. ones a test keystore holds) instead of new ones. */
+  orgKeys?: PublishedOrgKeys;
   /** Called after each meter is ready, for progress output. */
   onReady?: (ready: number, count: number) => void;
 }
@@ -63,7 +68,7 @@ export async function prepareFleet(gateways: Gateways, options: FleetOptions): P
   );
   // Each enrollment runs fabric-ca-client against the households CA; a few at a time keep the CA responsive.
   await inBatches(meterIds, 4, (meterId) => enrollMeter(meterId));
-  const orgKeys = await publishOrgKeys(gateways);
+  const orgKeys = options.orgKeys ?? (await publishOrgKeys(gateways));
   const tariffId = `bench-${run}`;
   const distributor = gateways.gateway('distributor1').getNetwork(CHANNEL);
   await submitJson(
@@ -123,4 +128,28 @@ function aggregateRequest(meterId: string, sessionKey: Buffer, keys: PublishedOr
     householdPublicKeyPem: newOrgKeyPair().publicKeyPem,
     recipients: [{ mspId: D1, version: keys.versions[D1], publicKeyPem: keys.orgKeys[D1].publicKeyPem }],
   });
+}
+
+/**
+ * One disclosed-mode pair bundle (0600) per meter in `dir`, for meter-sim --bundle-dir: the meters pair
+ * themselves; the personal data is sealed as the household's bundle would carry it.
+ */
+export function writeFleetBundles(
+  dir: string,
+  meters: BenchMeter[],
+  personalData = '{"name":"bench"}',
+): void {
+  const households = profile(HOUSEHOLDS);
+  for (const meter of meters) {
+    const bundle = buildPairBundle({
+      profile: households,
+      channel: CHANNEL,
+      subscriptionId: meter.subscriptionId,
+      meterId: meter.meterId,
+      meterIdentity: { certPath: meter.certPath, keyPath: meter.keyPath },
+      sessionKey: meter.sessionKey,
+      sealedPersonalData: sealPersonalData(Buffer.from(personalData), meter.sessionKey, meter.subscriptionId),
+    });
+    writeSecretFile(join(dir, `${meter.meterId}.json`), JSON.stringify(bundle));
+  }
 }

@@ -65,6 +65,18 @@ export class ClientRefusal extends Error {
   }
 }
 
+/**
+ * A service beside the peer (the reporting database) answered and said no (HTTP 4xx: bad credentials, no
+ * right to the database, a malformed request): waiting would not change the answer. Told like a ClientRefusal,
+ * exit 1 with "CODE: message", so it is one.
+ */
+export class ServiceRefusal extends ClientRefusal {
+  constructor(code: string, message: string) {
+    super(code, message);
+    this.name = 'ServiceRefusal';
+  }
+}
+
 export interface CliFailure {
   exitCode: number;
   /** One readable line. */

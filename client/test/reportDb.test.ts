@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { main } from '../src/cli';
 import { ServiceUnreachable } from '../src/errors';
-import { ReportDb } from '../src/reporting/reportDb';
+import { reportDbOutageReason } from '../src/reporting/outage';
+import { ReportDb, type StoredDoc } from '../src/reporting/reportDb';
 
 /**
  * A CouchDB stand-in on a local port that answers what ReportDb.open asks (create the database, its indexes)
@@ -99,5 +100,32 @@ describe('the reporting database when it cannot be reached', () => {
     expect(stderr).toBe(
       `meterctl: cannot reach the reporting database at ${url}; is the network up? ./test-network.sh status\n`,
     );
+  });
+});
+
+describe('which failures of the reporting database report sync --follow waits out', () => {
+  it('when the database is gone, or answers 5xx, then the write is worth trying again; a 403 is not', async () => {
+    const gone = await couchStandIn();
+    const db = await ReportDb.open(gone.url, 'reports');
+    await closed(gone.server);
+    const unavailable = await couchStandIn(503);
+    const forbidden = await couchStandIn(403);
+    try {
+      const failureOf = (promise: Promise<unknown>) =>
+        promise.then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      const doc = { _id: 'x', docType: 'bill' } as unknown as StoredDoc;
+
+      expect(reportDbOutageReason(await failureOf(db.save([doc])))).toBe('no response');
+      const busy = await ReportDb.open(unavailable.url, 'reports');
+      expect(reportDbOutageReason(await failureOf(busy.save([doc])))).toBe('HTTP 503');
+      const refusing = await ReportDb.open(forbidden.url, 'reports');
+      expect(reportDbOutageReason(await failureOf(refusing.save([doc])))).toBeUndefined();
+    } finally {
+      await closed(unavailable.server);
+      await closed(forbidden.server);
+    }
   });
 });

@@ -1,8 +1,5 @@
-import { common, ledger, peer } from '@hyperledger/fabric-protos';
-import { encryptReading, newSessionKey } from '@smartmeter/crypto';
-import type { ReadingRecord, SubscriptionRecord } from '@smartmeter/domain';
+import { common } from '@hyperledger/fabric-protos';
 import { transactionsOf, type BlockTransaction } from '../src/reporting/blocks';
-import type { StoredDoc } from '../src/reporting/reportDb';
 import { bucketLoad, groupSubscriptions, missingReadings } from '../src/reporting/reports';
 import type { Network } from '@hyperledger/fabric-gateway';
 import { mkdtempSync } from 'node:fs';
@@ -13,127 +10,10 @@ import {
   applyChanges,
   changesForTransactions,
   syncChannel,
-  type DocStore,
   type SkipKind,
   type SyncSources,
 } from '../src/reporting/sync';
-
-const utf8 = (value: unknown) => Buffer.from(JSON.stringify(value));
-
-/** A block as the peer delivers it: one endorser transaction per write list, with its validation code. */
-function blockOf(
-  transactions: { txId: string; writes: { key: string; value: unknown }[]; code: number }[],
-): common.Block {
-  const block = new common.Block();
-  const data = new common.BlockData();
-  for (const tx of transactions) {
-    const kv = new ledger.rwset.kvrwset.KVRWSet();
-    for (const w of tx.writes) {
-      const write = new ledger.rwset.kvrwset.KVWrite();
-      write.setKey(w.key);
-      write.setValue(utf8(w.value));
-      kv.addWrites(write);
-    }
-    const ns = new ledger.rwset.NsReadWriteSet();
-    ns.setNamespace('smartmeter');
-    ns.setRwset(kv.serializeBinary());
-    const rwset = new ledger.rwset.TxReadWriteSet();
-    rwset.addNsRwset(ns);
-    const action = new peer.ChaincodeAction();
-    action.setResults(rwset.serializeBinary());
-    const response = new peer.ProposalResponsePayload();
-    response.setExtension$(action.serializeBinary());
-    const endorsed = new peer.ChaincodeEndorsedAction();
-    endorsed.setProposalResponsePayload(response.serializeBinary());
-    const actionPayload = new peer.ChaincodeActionPayload();
-    actionPayload.setAction(endorsed);
-    const txAction = new peer.TransactionAction();
-    txAction.setPayload(actionPayload.serializeBinary());
-    const transaction = new peer.Transaction();
-    transaction.addActions(txAction);
-    const channelHeader = new common.ChannelHeader();
-    channelHeader.setType(common.HeaderType.ENDORSER_TRANSACTION);
-    channelHeader.setTxId(tx.txId);
-    const header = new common.Header();
-    header.setChannelHeader(channelHeader.serializeBinary());
-    const payload = new common.Payload();
-    payload.setHeader(header);
-    payload.setData(transaction.serializeBinary());
-    const envelope = new common.Envelope();
-    envelope.setPayload(payload.serializeBinary());
-    data.addData(envelope.serializeBinary());
-  }
-  block.setData(data);
-  const metadata = new common.BlockMetadata();
-  const list: Uint8Array[] = [new Uint8Array(), new Uint8Array(), new Uint8Array()];
-  list[common.BlockMetadataIndex.TRANSACTIONS_FILTER] = Uint8Array.from(transactions.map((t) => t.code));
-  metadata.setMetadataList(list);
-  block.setMetadata(metadata);
-  return block;
-}
-
-const sessionKey = newSessionKey();
-const subscription = {
-  docType: 'subscription',
-  subscriptionId: 'sub_a',
-  channel: 'northgrid',
-  distributorMspId: 'Distributor1MSP',
-  status: 'ACTIVE',
-  requestedAt: '2026-11-01T00:00:00Z',
-  updatedAt: '2026-11-01T00:10:00Z',
-  approval: {
-    intervalSeconds: 1800,
-    tariffId: 't',
-    regionCode: 'north/d1',
-    startDate: '2026-11-01T00:00:00Z',
-    approvedAt: '2026-11-01T00:05:00Z',
-  },
-} as SubscriptionRecord;
-
-function reading(sequence: number, energyWh: number): ReadingRecord {
-  const periodStart = new Date(Date.parse('2026-11-01T00:00:00Z') + (sequence - 1) * 1_800_000)
-    .toISOString()
-    .replace('.000Z', 'Z');
-  const slot = { channel: 'northgrid', subscriptionId: 'sub_a', sequence, periodStart };
-  return {
-    docType: 'reading',
-    subscriptionId: 'sub_a',
-    sequence,
-    periodStart,
-    ...encryptReading(
-      { energyWh, utility: 'electricity', unit: 'Wh', quality: 'measured' },
-      sessionKey,
-      slot,
-    ),
-    submittedAt: '2026-11-02T00:00:00Z',
-    txId: `tx${sequence}`,
-  };
-}
-
-class MemoryStore implements DocStore {
-  readonly docs = new Map<string, StoredDoc>();
-  private revision = 0;
-  async fetch(ids: string[]) {
-    return new Map(
-      ids
-        .filter((id) => this.docs.has(id))
-        .map((id) => [id, structuredClone(this.docs.get(id) as StoredDoc)]),
-    );
-  }
-  async save(docs: StoredDoc[]) {
-    for (const doc of docs)
-      this.docs.set(doc._id, { ...structuredClone(doc), _rev: `${(this.revision += 1)}` });
-  }
-  content() {
-    return [...this.docs.values()]
-      .map((doc) => {
-        const rest: Partial<StoredDoc> = { ...doc };
-        delete rest._rev;
-        return rest as StoredDoc;
-      })
-      .sort((a, b) => (a._id < b._id ? -1 : 1));
-  }
-}
+import { blockOf, MemoryStore, reading, sessionKey, subscription } from './support/reportingFixtures';
 
 function sources(key: Buffer | null = sessionKey): SyncSources & { skipped: string[] } {
   const skipped: string[] = [];

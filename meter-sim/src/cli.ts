@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { setMaxListeners } from 'node:events';
 import type { MeterBundle } from './bundle';
 import { buildRunConfig, ConfigError, resolveIdentityDir, type RunConfig, type RunOptions } from './config';
 import { enrollMeter, EnrollError } from './enroll';
@@ -318,6 +319,8 @@ export async function runUntilSignalled(
   log: Logger = createLogger(config.jsonLogs),
 ): Promise<number> {
   const controller = new AbortController();
+  // Every meter of the fleet waits on this one signal (a sleep, a pending submission): no leak warning for that.
+  setMaxListeners(0, controller.signal);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;

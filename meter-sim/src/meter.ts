@@ -17,8 +17,10 @@ import { backoffDelayMs, describeFailure, mayRepeat, refusalOf } from '@smartmet
 import { AGGREGATE_SLOT_SECONDS, encryptReading, pairingProof, UNIT_OF } from '@smartmeter/crypto';
 import { SimClock } from './clock';
 import { submissionDelaySeconds } from './jitter';
+import { OutboxWriteError } from './journal';
 import type { Logger, LogLevel } from './log';
 import type { Outbox, OutboxReading } from './outbox';
+import { OutboxPause } from './outboxPause';
 import type { SharePublisher } from './publisher';
 import { Relay, type RelayStatus } from './relay';
 import type { ShareOutbox } from './shareOutbox';
@@ -114,6 +116,10 @@ export class Meter {
   });
   /** Set in disclosed mode with --wallet-poll-seconds above 0: keeps the relay in step with the wallet. */
   private wallet: WalletPoller | undefined;
+  /** While the outbox cannot be written: no new readings, retried on a back-off. */
+  private readonly pause = new OutboxPause((level, event, message, fields) => {
+    this.say(level, event, message, fields);
+  });
 
   constructor(
     private readonly bundle: PairBundle,
@@ -168,15 +174,16 @@ export class Meter {
     return 'stopped';
   }
 
-  /** Real milliseconds until there is something to do: a period due, a refresh, a share or a wallet read. */
+  /**
+   * Real milliseconds until there is something to do: a period due, a refresh, a share or a wallet read. While
+   * the outbox is paused, periods and shares (which are written before they go) wait for the next attempt.
+   */
   private msUntilNextTask(lastRefresh: number): number {
     const untilRefresh = Math.max(0, lastRefresh + this.settings.refreshSeconds * 1000 - Date.now());
-    return Math.min(
-      this.msUntilNextDue(),
-      untilRefresh,
-      this.shares?.msUntilNextDue() ?? Infinity,
-      this.wallet?.msUntilDue() ?? Infinity,
-    );
+    const untilShare = this.shares
+      ? Math.max(this.shares.msUntilNextDue(), this.pause.msUntilRetry())
+      : Infinity;
+    return Math.min(this.msUntilNextDue(), untilRefresh, untilShare, this.wallet?.msUntilDue() ?? Infinity);
   }
 
   /** The supply relay's state, for a status output. */
@@ -251,8 +258,12 @@ export class Meter {
     return 'ok';
   }
 
+  /** Publishing fixes (writes) a share before it goes: while the outbox is paused, only on its retries. */
   private publishShares(shares: ShareReporter): DrainResult {
-    shares.publishDue();
+    if (this.pause.mayStore())
+      this.tryWrite(() => {
+        shares.publishDue();
+      });
     this.countShares(shares);
     return 'done';
   }
@@ -423,23 +434,58 @@ export class Meter {
     return changed;
   }
 
-  /** Measures and stores every period that has ended (plus its jitter) by simulated now. */
+  /**
+   * Measures and stores every period that has ended (plus its jitter) by simulated now. The meter moves past
+   * a period only once its reading is in the outbox; when it cannot be written, the same periods are measured
+   * again on the next attempt.
+   */
   private measureDuePeriods(): void {
+    if (!this.pause.mayStore()) return;
     if (this.shares) {
       this.measureShares(this.shares);
       return;
     }
+    const { due, next } = this.duePeriods();
+    const fresh = due.map((period) => this.measure(period));
+    if (fresh.length === 0) return;
+    const stored = this.tryWrite(() => {
+      this.outbox.add(fresh);
+    });
+    if (!stored) return;
+    this.pause.stored(isoSeconds(this.next.startSeconds));
+    this.next = next;
+    this.stats.generated += fresh.length;
+  }
+
+  /** The periods due by simulated now (at most 1000 at a time), and the one after them. */
+  private duePeriods(): { due: Period[]; next: Period } {
     const now = this.clock.nowSeconds();
     const limit = this.lastPeriodEndLimit();
-    const fresh: OutboxReading[] = [];
-    while (fresh.length < 1000) {
-      const end = this.next.startSeconds + this.next.intervalSeconds;
-      if (end > limit || this.dueAt(this.next) > now) break;
-      fresh.push(this.measure(this.next));
-      this.next = periodAfter(this.schedule, this.next.startSeconds);
+    const due: Period[] = [];
+    let next = this.next;
+    while (due.length < 1000) {
+      const end = next.startSeconds + next.intervalSeconds;
+      if (end > limit || this.dueAt(next) > now) break;
+      due.push(next);
+      next = periodAfter(this.schedule, next.startSeconds);
     }
-    this.outbox.add(fresh);
-    this.stats.generated += fresh.length;
+    return { due, next };
+  }
+
+  /**
+   * Runs a write of new readings or shares; false when the outbox could not take it, which pauses new
+   * readings (other errors are not the outbox's and go on up).
+   */
+  private tryWrite(write: () => void): boolean {
+    const from = isoSeconds(this.next.startSeconds);
+    try {
+      write();
+    } catch (err) {
+      if (!(err instanceof OutboxWriteError)) throw err;
+      this.pause.failed(err, { pending: this.pendingDescription(), from });
+      return false;
+    }
+    return true;
   }
 
   /**
@@ -447,23 +493,20 @@ export class Meter {
    * too old for the ledger to take their shares (more than 2 days) are skipped, with one warning per batch.
    */
   private measureShares(shares: ShareReporter): void {
-    const now = this.clock.nowSeconds();
-    const limit = this.lastPeriodEndLimit();
+    const { due, next } = this.duePeriods();
     const fresh: MeasuredPeriod[] = [];
     const skipped: Period[] = [];
-    while (fresh.length + skipped.length < 1000) {
-      const { startSeconds, intervalSeconds } = this.next;
-      const end = startSeconds + intervalSeconds;
-      if (end > limit || this.dueAt(this.next) > now) break;
-      if (shares.tooOld(end)) skipped.push(this.next);
-      else
-        fresh.push({
-          startSeconds,
-          intervalSeconds,
-          wattHours: this.measured(this.next).quantity,
-        });
-      this.next = periodAfter(this.schedule, startSeconds);
+    for (const period of due) {
+      const { startSeconds, intervalSeconds } = period;
+      if (shares.tooOld(startSeconds + intervalSeconds)) skipped.push(period);
+      else fresh.push({ startSeconds, intervalSeconds, wattHours: this.measured(period).quantity });
     }
+    const stored = this.tryWrite(() => {
+      shares.queue(fresh, this.region);
+    });
+    if (!stored) return;
+    if (fresh.length > 0) this.pause.stored(isoSeconds(this.next.startSeconds));
+    this.next = next;
     if (skipped.length > 0) {
       this.countDropped('ended more than 2 days before they were measured', skipped.length);
       this.say(
@@ -473,7 +516,6 @@ export class Meter {
           `${isoSeconds((skipped.at(-1) as Period).startSeconds)}: they ended more than 2 days ago and the ledger refuses their shares`,
       );
     }
-    shares.queue(fresh, this.region);
     this.stats.generated += fresh.length;
   }
 
@@ -678,7 +720,7 @@ export class Meter {
     if (this.next.startSeconds + this.next.intervalSeconds > this.lastPeriodEndLimit()) {
       return this.settings.refreshSeconds * 1000;
     }
-    return this.clock.realMsUntil(this.dueAt(this.next));
+    return Math.max(this.clock.realMsUntil(this.dueAt(this.next)), this.pause.msUntilRetry());
   }
 
   private nextBackoff(): number {

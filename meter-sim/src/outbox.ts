@@ -1,5 +1,5 @@
 import type { ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
-import { Journal } from './journal';
+import { Journal, nodeFiles, OutboxWriteError, type JournalFiles } from './journal';
 
 /** A reading as the meter keeps it until the ledger has it: exactly what it submits, plus what it logs. */
 export interface OutboxReading {
@@ -25,6 +25,10 @@ const COMPACT_AFTER_SETTLED = 5000;
  * submitted and marked committed only after the ledger committed it; after a crash or reboot the pending
  * readings are submitted again, identically, which the ledger accepts as already stored. A line cut short by
  * a crash is discarded on open.
+ *
+ * When the disk is full only `add` fails (with an OutboxWriteError, holding nothing new): a reading not in the
+ * file must not be submitted. Marking readings committed or dropped, and compacting, are kept in memory when
+ * they cannot be written: after a restart those readings are submitted (or dropped) again, which is harmless.
  */
 export class Outbox {
   /** Readings written but not yet committed, by period start. */
@@ -38,14 +42,18 @@ export class Outbox {
 
   private constructor() {}
 
-  static open(path: string): Outbox {
+  /** `files`: the file operations, for tests that make them fail as a full disk would. */
+  static open(path: string, files: JournalFiles = nodeFiles): Outbox {
     const outbox = new Outbox();
-    const { journal, torn } = Journal.open<OutboxLine>(path, (line) => {
-      outbox.replay(line);
-    });
-    outbox.journal = journal;
-    if (torn || outbox.settledLines > COMPACT_AFTER_SETTLED) outbox.rewrite();
-    journal.start();
+    outbox.journal = Journal.open<OutboxLine>(
+      path,
+      (line) => {
+        outbox.replay(line);
+      },
+      files,
+    );
+    outbox.compactIfDue();
+    outbox.journal.start();
     return outbox;
   }
 
@@ -66,19 +74,20 @@ export class Outbox {
     return latest.at(-1);
   }
 
+  /** Stores the readings durably, or throws an OutboxWriteError and holds none of them. */
   add(readings: OutboxReading[]): void {
     if (readings.length === 0) return;
-    this.append(readings.map((reading) => ({ kind: 'reading', reading })));
+    this.journal.append(readings.map((reading) => ({ kind: 'reading', reading })));
     for (const reading of readings) this.waiting.set(reading.submission.periodStart, reading);
   }
 
   markCommitted(periodStarts: string[]): void {
     if (periodStarts.length === 0) return;
-    this.append([{ kind: 'committed', periodStarts }]);
+    this.appendIfPossible([{ kind: 'committed', periodStarts }]);
     periodStarts.forEach((periodStart) => {
       this.settle(periodStart);
     });
-    if (this.settledLines > COMPACT_AFTER_SETTLED) this.rewrite();
+    this.compactIfDue();
   }
 
   /**
@@ -90,7 +99,7 @@ export class Outbox {
     const line: OutboxLine = options.refused
       ? { kind: 'dropped', periodStart, reason, refused: true }
       : { kind: 'dropped', periodStart, reason };
-    this.append([line]);
+    this.appendIfPossible([line]);
     this.dropped(line);
   }
 
@@ -107,8 +116,23 @@ export class Outbox {
     }
   }
 
-  private append(lines: OutboxLine[]): void {
-    this.journal.append(lines);
+  /** For lines whose loss costs only a harmless repeat after a restart; `add` alone must not lose its lines. */
+  private appendIfPossible(lines: OutboxLine[]): void {
+    try {
+      this.journal.append(lines);
+    } catch (err) {
+      if (!(err instanceof OutboxWriteError)) throw err;
+    }
+  }
+
+  /** Compaction needs room for the new file: on a full disk it waits for a later attempt. */
+  private compactIfDue(): void {
+    if (this.settledLines <= COMPACT_AFTER_SETTLED) return;
+    try {
+      this.rewrite();
+    } catch (err) {
+      if (!(err instanceof OutboxWriteError)) throw err;
+    }
   }
 
   private replay(entry: OutboxLine): void {

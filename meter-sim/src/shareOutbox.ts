@@ -1,5 +1,5 @@
 import type { GridShare } from '@smartmeter/crypto';
-import { Journal } from './journal';
+import { Journal, nodeFiles, OutboxWriteError, type JournalFiles } from './journal';
 
 /** A grid share as the meter keeps it until the broker acknowledged it (aggregate mode). */
 export interface PendingShare {
@@ -37,6 +37,10 @@ const COMPACT_AFTER_SETTLED = 2000;
  * fsynced, torn last line discarded). Both shares of a period are written before either is published; a
  * share leaves only once the broker acknowledged it (QoS 1 PUBACK) or it can never be accepted (dropped).
  * After a crash the pending shares are published again.
+ *
+ * When the disk is full, adding or fixing shares fails (an OutboxWriteError; none of them is held, so none may
+ * go out); acknowledgements and drops are kept in memory when they cannot be written: after a restart those
+ * shares go again byte for byte, which the ledger skips as a resend.
  */
 export class ShareOutbox {
   /** Shares written but not yet acknowledged, by PRID (unique: one pseudonym per share). */
@@ -48,14 +52,18 @@ export class ShareOutbox {
 
   private constructor() {}
 
-  static open(path: string): ShareOutbox {
+  /** `files`: the file operations, for tests that make them fail as a full disk would. */
+  static open(path: string, files: JournalFiles = nodeFiles): ShareOutbox {
     const outbox = new ShareOutbox();
-    const { journal, torn } = Journal.open<ShareOutboxLine>(path, (line) => {
-      outbox.replay(line);
-    });
-    outbox.journal = journal;
-    if (torn || outbox.settledLines > COMPACT_AFTER_SETTLED) outbox.rewrite();
-    journal.start();
+    outbox.journal = Journal.open<ShareOutboxLine>(
+      path,
+      (line) => {
+        outbox.replay(line);
+      },
+      files,
+    );
+    outbox.compactIfDue();
+    outbox.journal.start();
     return outbox;
   }
 
@@ -80,7 +88,10 @@ export class ShareOutbox {
     return this.lastMeasured;
   }
 
-  /** Adds shares, or replaces those already held under the same PRID; one fsync for all. */
+  /**
+   * Adds shares, or replaces those already held under the same PRID; one fsync for all. Throws an
+   * OutboxWriteError, holding none of them, when they cannot be written.
+   */
   put(shares: PendingShare[]): void {
     this.update([], shares);
   }
@@ -92,7 +103,8 @@ export class ShareOutbox {
   /**
    * Settles the acknowledged shares and adds (or replaces) `shares`, in one append and one fsync: a meter
    * that publishes each share over its own connection gets its acknowledgements one by one, and writes each
-   * together with the share that takes its place.
+   * together with the share that takes its place. When the lines cannot be written the acknowledgements are
+   * settled all the same, and it throws an OutboxWriteError if there were shares, none of which it holds then.
    */
   update(acked: string[], shares: PendingShare[]): void {
     const held = acked.filter((prid) => this.waiting.has(prid));
@@ -100,16 +112,26 @@ export class ShareOutbox {
     if (held.length > 0) lines.push({ kind: 'acked', prids: held });
     if (shares.length > 0) lines.push({ kind: 'shares', shares });
     if (lines.length === 0) return;
-    this.journal.append(lines);
+    try {
+      this.journal.append(lines);
+    } catch (err) {
+      this.settle(held);
+      if (shares.length > 0 || !(err instanceof OutboxWriteError)) throw err;
+      return;
+    }
     this.settle(held);
     this.store(shares);
-    if (held.length > 0 && this.settledLines > COMPACT_AFTER_SETTLED) this.rewrite();
+    if (held.length > 0) this.compactIfDue();
   }
 
   markDropped(prids: string[], reason: string): void {
     const held = prids.filter((prid) => this.waiting.has(prid));
     if (held.length === 0) return;
-    this.journal.append([{ kind: 'dropped', prids: held, reason }]);
+    try {
+      this.journal.append([{ kind: 'dropped', prids: held, reason }]);
+    } catch (err) {
+      if (!(err instanceof OutboxWriteError)) throw err;
+    }
     this.settle(held);
   }
 
@@ -134,6 +156,16 @@ export class ShareOutbox {
     else if (line.kind === 'measured') {
       if (line.periodStart > (this.lastMeasured ?? '')) this.lastMeasured = line.periodStart;
     } else this.settle(line.prids);
+  }
+
+  /** Compaction needs room for the new file: on a full disk it waits for a later attempt. */
+  private compactIfDue(): void {
+    if (this.settledLines <= COMPACT_AFTER_SETTLED) return;
+    try {
+      this.rewrite();
+    } catch (err) {
+      if (!(err instanceof OutboxWriteError)) throw err;
+    }
   }
 
   private rewrite(): void {

@@ -330,7 +330,16 @@ export class ShareReporter {
       const entry = this.outbox.get(prid);
       if (entry) periodOf.set(prid, entry.share.periodStart);
     }
-    this.outbox.update(prids, fixed);
+    try {
+      this.outbox.update(prids, fixed);
+    } finally {
+      // On a full disk the outbox settles the acknowledgements and refuses only the fixed shares (which then do
+      // not go out): the acknowledged ones are done with here too, or they would hold their places in flight.
+      this.acknowledged(prids, periodOf);
+    }
+  }
+
+  private acknowledged(prids: string[], periodOf: Map<string, string>): void {
     for (const prid of prids) this.inFlight.delete(prid);
     if (periodOf.size === 0) return;
     this.stats.published += periodOf.size;

@@ -5,6 +5,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { JournalFiles } from '../src/journal';
 import { Meter, type AggregateChannel, type MeterSettings } from '../src/meter';
 import { Outbox } from '../src/outbox';
 import {
@@ -26,6 +27,7 @@ import {
   unmasked,
   type AggregateHousehold,
 } from './support/aggregate';
+import { FailingFiles } from './support/failingFiles';
 import { brokerCertificate } from './support/tls';
 
 const HALF_HOUR = 1800;
@@ -45,7 +47,7 @@ const settings: MeterSettings = {
 function meterFor(
   household: AggregateHousehold,
   publisher: () => SharePublisher,
-  options: { stateDir?: string; settings?: Partial<MeterSettings> } = {},
+  options: { stateDir?: string; settings?: Partial<MeterSettings>; shareFiles?: JournalFiles } = {},
 ) {
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'aggregate-meter-'));
   const ledger = new AggregateLedger(household.record);
@@ -56,7 +58,7 @@ function meterFor(
     utcOffsetMinutes: 0,
   });
   const channel: AggregateChannel = {
-    openOutbox: () => ShareOutbox.open(join(stateDir, 'shares.jsonl')),
+    openOutbox: () => ShareOutbox.open(join(stateDir, 'shares.jsonl'), options.shareFiles),
     connect: publisher,
     brokerUrl: 'mqtt://test',
   };
@@ -77,6 +79,33 @@ const measured = (source: HouseholdSource, periodStart: string) =>
   BigInt(source.measure(Date.parse(periodStart) / 1000, HALF_HOUR).quantity);
 
 describe('meter in aggregate mode', () => {
+  it('when the share outbox cannot take new shares then nothing goes out, outbox.full is said once, and every period is published once there is room', async () => {
+    const household = aggregateHousehold(9, start);
+    const publisher = new FakePublisher();
+    const files = new FailingFiles();
+    files.fill();
+    const { meter, log, source } = meterFor(household, () => publisher, { shareFiles: files });
+    const run = meter.run(new AbortController().signal);
+    while (files.failures < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(publisher.sent).toEqual([]);
+
+    files.free();
+    await expect(run).resolves.toBe('until');
+    const shares = publisher.shares();
+    expect(shares).toHaveLength(8);
+    for (const i of [0, 1, 2, 3]) {
+      const periodStart = iso(start + i * HALF_HOUR);
+      const pair = shares.filter((share) => share.periodStart === periodStart);
+      expect(unmasked(household.sessionKey, pair)).toBe(measured(source, periodStart));
+    }
+    expect(log.lines.filter((line) => line.includes('outbox.full'))).toEqual([
+      expect.stringMatching(
+        /^error outbox.full cannot write .*shares\.jsonl: no space is left on the device \(ENOSPC\): new readings are paused/,
+      ),
+    ]);
+    expect(log.lines.filter((line) => line.includes('outbox.resumed'))).toHaveLength(1);
+  });
+
   it('when the subscription is in aggregate mode then the meter neither pairs nor submits, and publishes two shares a period that add up to its readings', async () => {
     const household = aggregateHousehold(1, start);
     const publisher = new FakePublisher();

@@ -2,15 +2,17 @@ import type { Page, ReadingRecord, SubscriptionRecord, WalletRecord } from '@sma
 import { decryptReading, type ReadingPayload } from '@smartmeter/crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { contracts, id } from '../../chaincode/test/support/fixtures';
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
 import { createLogger, type Logger } from '../src/log';
 import { Meter, type MeterLedger, type MeterSettings } from '../src/meter';
+import type { JournalFiles } from '../src/journal';
 import { Outbox } from '../src/outbox';
 import { HouseholdSource } from '../src/sources/household';
 import { LclReplaySource, parseLcl, type LclHousehold } from '../src/sources/lcl';
 import type { ReadingSource } from '../src/sources/source';
+import { FailingFiles } from './support/failingFiles';
 import { approvedHousehold, bundleFor, MemoryMeterLedger, refusalError } from './support/memoryMeterLedger';
 
 const HALF_HOUR = 1800;
@@ -68,6 +70,8 @@ async function setup(
     speed?: number;
     source?: ReadingSource;
     refused?: string[];
+    /** The outbox's file operations (a disk that fills). */
+    files?: JournalFiles;
   } = {},
 ) {
   const { world, household } = await approvedHousehold(dayStart);
@@ -94,7 +98,7 @@ async function setup(
       household.sessionKey,
       ledger,
       source,
-      Outbox.open(statePath),
+      Outbox.open(statePath, options.files),
       log,
       meterSettings,
     );
@@ -322,6 +326,61 @@ describe('meter', () => {
     expect(log.lines.find((line) => line.startsWith('info meter.started'))).toContain(
       `file day 2013-01-07 (Mon) plays on ${iso(dayStart).slice(0, 10)}`,
     );
+  });
+});
+
+describe('meter on a disk that fills', () => {
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** The periods the outbox file holds a reading for, in the order written. */
+  const writtenPeriods = (path: string) =>
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { kind: string; reading?: { submission: { periodStart: string } } })
+      .flatMap((line) =>
+        line.kind === 'reading' && line.reading ? [line.reading.submission.periodStart] : [],
+      );
+
+  it('when the outbox cannot take new readings then the meter pauses them, says outbox.full once, commits what it had, and resumes with no period skipped', async () => {
+    const files = new FailingFiles();
+    const { newMeter, stored, decrypt, source, log, statePath } = await setup({
+      untilHours: 6,
+      speed: 20_000,
+      files,
+    });
+    const run = newMeter().run(new AbortController().signal);
+    while ((await stored()).length < 2) await pause(5);
+
+    files.fill();
+    while (!log.lines.some((line) => line.includes('outbox.full'))) await pause(5);
+    // Another attempt to store the waiting periods, on the back-off.
+    const failuresAtPause = files.failures;
+    while (files.failures < failuresAtPause + 1) await pause(20);
+    // Everything the outbox took is on the ledger; nothing it did not take was submitted.
+    const whilePaused = (await stored()).map((r) => r.periodStart);
+    expect(whilePaused.length).toBeLessThan(12);
+    expect(whilePaused).toEqual(writtenPeriods(statePath));
+
+    files.free();
+    await expect(run).resolves.toBe('until');
+    const readings = await stored();
+    expect(readings.map((r) => r.sequence)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    for (const r of readings)
+      expect(decrypt(r).energyWh).toBe(source.measure(Date.parse(r.periodStart) / 1000, HALF_HOUR).quantity);
+    // Every reading went into the outbox before it was submitted, once.
+    expect(writtenPeriods(statePath)).toEqual(readings.map((r) => r.periodStart));
+
+    const full = log.lines.filter((line) => line.includes('outbox.full'));
+    expect(full).toHaveLength(1);
+    expect(full[0]).toMatch(
+      new RegExp(
+        `^error outbox.full cannot write ${statePath}: no space is left on the device \\(ENOSPC\\): new readings are paused until space is freed in ${dirname(statePath)};`,
+      ),
+    );
+    expect(full[0]).toContain(`from ${iso(Date.parse(whilePaused.at(-1) as string) / 1000 + HALF_HOUR)} on`);
+    expect(log.lines.filter((line) => line.startsWith('info outbox.resumed'))).toHaveLength(1);
+    // Not a line per attempt: the reminder comes every 10 minutes at most.
+    expect(log.lines.filter((line) => line.startsWith('warn'))).toEqual([]);
   });
 });
 

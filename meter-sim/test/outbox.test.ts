@@ -1,7 +1,9 @@
 import { appendFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OutboxFullError } from '../src/journal';
 import { Outbox, type OutboxReading } from '../src/outbox';
+import { FailingFiles } from './support/failingFiles';
 
 const reading = (n: number): OutboxReading => ({
   submission: {
@@ -104,5 +106,64 @@ describe('durable outbox', () => {
     expect(starts(reopened.pending())).toEqual([5201]);
     outbox.markCommitted([reading(5200).submission.periodStart]);
     expect(Outbox.open(path).lastPeriodStart()).toBe(reading(5200).submission.periodStart);
+  });
+
+  it('when the disk is full then add throws OUTBOX_FULL and the outbox keeps exactly its previous pending readings, also reopened', () => {
+    const path = newPath();
+    const files = new FailingFiles();
+    const outbox = Outbox.open(path, files);
+    outbox.add([reading(0), reading(1)]);
+    outbox.markCommitted([reading(0).submission.periodStart]);
+    const before = readFileSync(path);
+
+    files.fill();
+    expect(() => {
+      outbox.add([reading(2), reading(3)]);
+    }).toThrow(OutboxFullError);
+    expect(outbox.pending()).toEqual([reading(1)]);
+    expect(outbox.lastPeriodStart()).toBe(reading(1).submission.periodStart);
+    expect(readFileSync(path)).toEqual(before);
+    const reopened = Outbox.open(path);
+    expect(reopened.pending()).toEqual([reading(1)]);
+    expect(reopened.lastPeriodStart()).toBe(reading(1).submission.periodStart);
+
+    files.free();
+    outbox.add([reading(2)]);
+    expect(starts(Outbox.open(path).pending())).toEqual([2, 3]);
+  });
+
+  it('when marking committed or dropped cannot be written then it does not throw, the readings are settled, and after a restart they are pending again', () => {
+    const path = newPath();
+    const files = new FailingFiles();
+    const outbox = Outbox.open(path, files);
+    outbox.add([reading(0), reading(1)]);
+
+    files.fill();
+    outbox.markCommitted([reading(0).submission.periodStart]);
+    outbox.markDropped(reading(1).submission.periodStart, 'the reading interval changed');
+    expect(outbox.pending()).toEqual([]);
+    expect(outbox.lastPeriodStart()).toBe(reading(0).submission.periodStart);
+    // Submitted again after a restart: the ledger counts it as already stored.
+    expect(starts(Outbox.open(path).pending())).toEqual([1, 2]);
+  });
+
+  it('when compaction is due on a full disk then it waits, the file stays whole, and it compacts once there is room', () => {
+    const path = newPath();
+    const files = new FailingFiles();
+    const outbox = Outbox.open(path, files);
+    const many = Array.from({ length: 5002 }, (_, n) => reading(n));
+    outbox.add(many);
+    outbox.markCommitted(many.slice(0, 5000).map((r) => r.submission.periodStart));
+    const before = readFileSync(path);
+
+    files.fill();
+    outbox.markCommitted([reading(5000).submission.periodStart]);
+    expect(readFileSync(path)).toEqual(before);
+    expect(starts(Outbox.open(path).pending())).toEqual([5001, 5002]);
+
+    files.free();
+    outbox.markCommitted([reading(5001).submission.periodStart]);
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(Outbox.open(path).lastPeriodStart()).toBe(reading(5001).submission.periodStart);
   });
 });

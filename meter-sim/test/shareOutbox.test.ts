@@ -1,7 +1,9 @@
 import { appendFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OutboxFullError } from '../src/journal';
 import { ShareOutbox, type PendingShare } from '../src/shareOutbox';
+import { FailingFiles } from './support/failingFiles';
 
 /** Shares as the outbox sees them: it stores, it does not check. */
 const entry = (period: number, half: 0 | 1, fixed = false): PendingShare => ({
@@ -80,5 +82,41 @@ describe('share outbox', () => {
     const reopened = ShareOutbox.open(path);
     expect(prids(reopened)).toEqual([entry(2600, 1).share.prid]);
     expect(reopened.lastPeriodStart()).toBe(entry(2600, 0).share.periodStart);
+  });
+
+  it('when the disk is full then put throws OUTBOX_FULL holding none of the shares, also reopened', () => {
+    const path = newPath();
+    const files = new FailingFiles();
+    const outbox = ShareOutbox.open(path, files);
+    outbox.put([entry(0, 0), entry(0, 1)]);
+    const before = readFileSync(path);
+
+    files.fill();
+    expect(() => {
+      outbox.put([entry(1, 0), entry(1, 1)]);
+    }).toThrow(OutboxFullError);
+    expect(prids(outbox)).toEqual([entry(0, 0), entry(0, 1)].map((e) => e.share.prid));
+    expect(outbox.lastPeriodStart()).toBe(entry(0, 0).share.periodStart);
+    expect(readFileSync(path)).toEqual(before);
+    expect(prids(ShareOutbox.open(path))).toEqual(prids(outbox));
+  });
+
+  it('when an acknowledgement and a fixed share cannot be written then the acknowledgement is settled, the share stays unfixed, and it throws', () => {
+    const path = newPath();
+    const files = new FailingFiles();
+    const outbox = ShareOutbox.open(path, files);
+    outbox.put([entry(0, 0), entry(0, 1)]);
+
+    files.fill();
+    expect(() => {
+      outbox.update([entry(0, 0).share.prid], [entry(0, 1, true)]);
+    }).toThrow(OutboxFullError);
+    expect(prids(outbox)).toEqual([entry(0, 1).share.prid]);
+    expect(outbox.get(entry(0, 1).share.prid)?.fixed).toBe(false);
+    // Acknowledgements alone never throw: after a restart the share goes again, which the ledger skips.
+    outbox.markAcked([entry(0, 1).share.prid]);
+    outbox.markDropped([entry(0, 1).share.prid], 'too old');
+    expect(outbox.size).toBe(0);
+    expect(ShareOutbox.open(path).size).toBe(2);
   });
 });

@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Journal } from '../src/journal';
+import { Journal, OutboxFullError, type JournalFiles } from '../src/journal';
 import { ShareOutbox } from '../src/shareOutbox';
 import { MAX_SHARE_AGE_SECONDS, ShareReporter, type ShareSettings } from '../src/shareReporter';
 import { FakePublisher, iso, unmasked } from './support/aggregate';
+import { FailingFiles } from './support/failingFiles';
 
 const HALF_HOUR = 1800;
 const REGION = 'north/d3';
@@ -20,7 +21,10 @@ const settle = async () => {
   for (let i = 0; i < 3; i += 1) await new Promise((resolve) => setImmediate(resolve));
 };
 
-function setup(settings: ShareSettings, options: { path?: string; sessionKey?: Buffer } = {}) {
+function setup(
+  settings: ShareSettings,
+  options: { path?: string; sessionKey?: Buffer; files?: JournalFiles } = {},
+) {
   let nowMs = base * 1000;
   const clock = {
     seconds: () => Math.floor(nowMs / 1000),
@@ -32,7 +36,7 @@ function setup(settings: ShareSettings, options: { path?: string; sessionKey?: B
   const sessionKey = options.sessionKey ?? randomBytes(32);
   const publisher = new FakePublisher(() => nowMs);
   const lines: string[] = [];
-  const outbox = ShareOutbox.open(path);
+  const outbox = ShareOutbox.open(path, options.files);
   const reporter = new ShareReporter({
     sessionKey,
     outbox,
@@ -219,6 +223,34 @@ describe('grid shares, catching up one connection per share', () => {
 });
 
 describe('share outbox durability', () => {
+  it('when the disk fills as an acknowledgement is written with a fixed share then that share does not go out and the place in flight is not lost', async () => {
+    const files = new FailingFiles();
+    const { clock, publisher, reporter, path } = setup(prompt, { files });
+    publisher.maxInFlight = 1;
+    publisher.autoAck = false;
+    reporter.queue(periods(base - 3 * HALF_HOUR, 2), REGION);
+    clock.set(base + 7);
+    reporter.publishDue();
+    expect(publisher.sent).toHaveLength(1);
+
+    files.fill();
+    publisher.ack(1);
+    await Promise.resolve();
+    expect(() => {
+      reporter.publishDue();
+    }).toThrow(OutboxFullError);
+    expect(publisher.sent).toHaveLength(1);
+    expect(reporter.pendingCount).toBe(3);
+    expect(reporter.stats.published).toBe(1);
+
+    files.free();
+    reporter.publishDue();
+    expect(publisher.sent).toHaveLength(2);
+    await settle();
+    // The first share's acknowledgement never reached the file: after a restart it goes again, byte for byte.
+    expect(ShareOutbox.open(path).get(publisher.shares()[0].prid)?.share).toEqual(publisher.shares()[0]);
+  });
+
   it('when the meter dies after publishing but before the PUBACK then after a restart both shares go again, byte for byte', async () => {
     const first = setup(prompt);
     first.publisher.autoAck = false;

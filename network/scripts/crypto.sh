@@ -116,7 +116,9 @@ msp_key() {
   printf '%s' "${keys[0]}"
 }
 
-tls_hosts() { printf '%s,%s,localhost,127.0.0.1' "$1" "${NODE_HOST[$1]}"; }
+# The names a node's TLS certificate is valid for: the node, its host's name and address (the same when the
+# host column is an address), and loopback for clients on the same machine.
+tls_hosts() { node_host_names "$1"; }
 
 enroll_node() {
   local node=$1 org=${NODE_ORG[$1]} type=$2 dir

@@ -19,7 +19,11 @@ die() {
 # --- topology ------------------------------------------------------------------------------------------
 declare -gA ORG_MSP=() ORG_ROLE=() ORG_PARENT=() NODE_KIND=() NODE_ORG=() NODE_HOST=() NODE_PORT=() NODE_OPS=() NODE_EXTRA=()
 declare -gA CHANNEL_ORGS=()
-declare -ga ORGS=() NODES=() CHANNELS=()
+# Declared hosts (`host` lines): their address and, for the namespace demo, the network namespace they are.
+# NODE_HOST is always what a node listens on and is reached at (the host's address when its host column names
+# a declared host); NODE_HOSTNAME keeps the column as written, NODE_NETNS the namespace the node runs in.
+declare -gA HOST_ADDRESS=() HOST_NETNS=() NODE_HOSTNAME=() NODE_NETNS=()
+declare -ga ORGS=() NODES=() CHANNELS=() HOSTS=()
 CHAINCODE_NAME=
 
 load_topology() {
@@ -35,6 +39,12 @@ load_topology() {
         ORG_PARENT[$a]=$d
         ;;
       chaincode) CHAINCODE_NAME=$a ;;
+      host)
+        [[ $b =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "$NETWORK_CONF: host $a needs an IPv4 address, not '$b'"
+        HOSTS+=("$a")
+        HOST_ADDRESS[$a]=$b
+        HOST_NETNS[$a]=$c
+        ;;
       channel)
         CHANNELS+=("$a")
         CHANNEL_ORGS[$a]="$b${c:+ $c}${d:+ $d}${e:+ $e}${f:+ $f}${g:+ $g}${rest:+ $rest}"
@@ -52,6 +62,22 @@ load_topology() {
     esac
   done <"$NETWORK_CONF"
   [ -n "$CHAINCODE_NAME" ] || die "$NETWORK_CONF names no chaincode (a line: chaincode <name>)"
+  resolve_node_hosts
+}
+
+# A node's host column either names a declared host, whose address it then listens on and is reached at (and
+# whose namespace it runs in), or is itself the address or name to use, as on a single machine.
+resolve_node_hosts() {
+  local node name
+  for node in "${NODES[@]}"; do
+    name=${NODE_HOST[$node]}
+    NODE_HOSTNAME[$node]=$name
+    NODE_NETNS[$node]=''
+    if [ -n "${HOST_ADDRESS[$name]:-}" ]; then
+      NODE_HOST[$node]=${HOST_ADDRESS[$name]}
+      NODE_NETNS[$node]=${HOST_NETNS[$name]}
+    fi
+  done
 }
 
 # Nodes of one kind, optionally of one org, in file order.
@@ -114,6 +140,17 @@ channels_of_org() {
 }
 
 endpoint() { printf '%s:%s' "${NODE_HOST[$1]}" "${NODE_PORT[$1]}"; }
+
+# Comma-separated names for a node's TLS certificate (and a CA's own): node name, host name, host address,
+# localhost and 127.0.0.1, each once.
+node_host_names() {
+  local node=$1 names
+  names="$node,${NODE_HOSTNAME[$node]:-${NODE_HOST[$node]}}"
+  [ "${NODE_HOST[$node]}" = "${NODE_HOSTNAME[$node]:-${NODE_HOST[$node]}}" ] || names+=",${NODE_HOST[$node]}"
+  case ",$names," in *,localhost,*) ;; *) names+=',localhost' ;; esac
+  case ",$names," in *,127.0.0.1,*) ;; *) names+=',127.0.0.1' ;; esac
+  printf '%s' "$names"
+}
 
 # --- state folder layout -------------------------------------------------------------------------------
 org_dir() { printf '%s/orgs/%s' "$NETWORK_HOME" "$1"; }

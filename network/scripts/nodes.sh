@@ -71,7 +71,8 @@ start_node() {
   local secret_env=''
   node_env "$node"
   node_command "$node"
-  log "starting $node on $(endpoint "$node")"
+  in_node_netns "$node"
+  log "starting $node on $(endpoint "$node")${NODE_NETNS[$node]:+ in network namespace ${NODE_NETNS[$node]}}"
   # A secret goes into the environment of the subshell (readable only by its owner in /proc/<pid>/environ),
   # never onto a command line, which every local user sees in ps.
   (
@@ -80,6 +81,17 @@ start_node() {
     exec env "${env_vars[@]}" setsid "${command[@]}"
   ) >>"$(log_file "$node")" 2>&1 &
   printf '%s\n' "$!" >"$(pid_file "$node")"
+}
+
+# A node whose host is a network namespace (the multi-host demo, network/scripts/hosts.sh) runs inside it.
+# `ip netns exec` switches namespace and execs the command without forking, so the PID recorded for the node
+# stays the node's own process (node_running, stop_nodes).
+in_node_netns() {
+  local netns=${NODE_NETNS[$1]}
+  [ -n "$netns" ] || return 0
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -Fx -- "$netns" >/dev/null ||
+    die "$1 runs on a host in network namespace $netns, which does not exist: run ./test-network.sh hosts up first"
+  command=(ip netns exec "$netns" "${command[@]}")
 }
 
 # What peers and orderers log: info, without the lines every request writes (each gRPC call, each send of a
@@ -297,7 +309,7 @@ node_command() {
         --home "$(node_data_dir "$node")"
         --address "${NODE_HOST[$node]}" --port "${NODE_PORT[$node]}"
         --ca.name "ca-$org" --csr.cn "ca.$org"
-        --csr.hosts "$node,${NODE_HOST[$node]},localhost,127.0.0.1"
+        --csr.hosts "$(node_host_names "$node")"
         --tls.enabled)
       ;;
     orderer) command=(orderer) ;;

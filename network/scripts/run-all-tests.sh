@@ -4,7 +4,11 @@
 #   2. unit tests (jest, and go test of the peer auth filter plug-in)
 #   3. ./test-network.sh up (unless a network is already running, which is then reused and left running)
 #   4. integration tests against the network
-#   5. teardown test (./test-network.sh down and its checks) when this run started the network
+#   5. the fault campaign (test/faults: nodes killed under load) on that network
+#   6. teardown test (./test-network.sh down and its checks) when this run started the network
+#   7. the multi-host tests: each organization on a host of its own (network namespaces), on a second network
+#      started after the first one is down (network/scripts/multihost-tests.sh)
+# `npm run test:faults` (--faults) runs only the build, 3, 5, 6 and 7.
 # The network this run started is always taken down, also on failure or interruption.
 set -uo pipefail
 
@@ -37,9 +41,15 @@ check() {
 
 # Runs one jest project and adds its counts from the JSON report.
 jest_project() {
-  local project=$1 report="$RESULTS/$1.json" counts
+  local project=$1 report="$RESULTS/$1.json"
   say "jest: $project tests"
   npx jest --selectProjects "$project" --runInBand --json --outputFile="$report"
+  count_jest_report "$project" "$report"
+}
+
+# Adds the counts of one jest JSON report; a missing report is one failure.
+count_jest_report() {
+  local project=$1 report=$2 counts
   if [ ! -s "$report" ]; then
     printf 'FAILED: jest wrote no report for %s\n' "$project"
     failed=$((failed + 1))
@@ -122,7 +132,40 @@ install_dependencies() {
   npm ci --no-audit --no-fund
 }
 
+# The multi-host tests bring their own network up and down; they need root (network namespaces) and no other
+# network running.
+multihost_tests() {
+  local report="$RESULTS/multihost.json"
+  say "multi-host tests (network namespaces)"
+  # Whatever is left of the first network (a failed up or teardown) goes first: never two networks at once.
+  [ ! -d "$REPO_DIR/.network" ] || ./test-network.sh down >/dev/null 2>&1 || true
+  bash network/scripts/multihost-tests.sh "$report"
+  count_jest_report multihost "$report"
+}
+
+faults_only() {
+  check "npm dependencies" install_dependencies || return 1
+  check "build (tsc; the portal's pages too)" npm run --silent build
+  if network_running; then
+    printf 'FAILED: a network is already running; the fault campaign needs one it starts (./test-network.sh down)\n'
+    failed=$((failed + 1))
+    return 1
+  fi
+  started_network=true
+  if check "./test-network.sh up" env AGGREGATOR_COLLECT_SECONDS="${AGGREGATOR_COLLECT_SECONDS:-45}" ./test-network.sh up; then
+    jest_project faults
+    jest_project teardown
+  fi
+  multihost_tests
+}
+
 main() {
+  if [ "${1:-}" = --faults ]; then
+    faults_only
+    summary
+    [ "$failed" -eq 0 ]
+    return
+  fi
   check "npm dependencies" install_dependencies || {
     summary
     exit 1
@@ -145,8 +188,10 @@ main() {
     # delays the rounds the tests fault on purpose; at 20 s a loaded 2-core machine faulted complete rounds.
     if check "./test-network.sh up" env AGGREGATOR_COLLECT_SECONDS="${AGGREGATOR_COLLECT_SECONDS:-45}" ./test-network.sh up; then
       jest_project integration
+      jest_project faults
       jest_project teardown
     fi
+    multihost_tests
   fi
   summary
   [ "$failed" -eq 0 ]

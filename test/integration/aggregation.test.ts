@@ -1,38 +1,32 @@
-import {
-  newOrgKeyPair,
-  newSessionKey,
-  periodSecrets,
-  splitReading,
-  type GridShare,
-} from '@smartmeter/crypto';
+import { newSessionKey, periodSecrets, splitReading, type GridShare } from '@smartmeter/crypto';
 import {
   buildDayFilters,
   type AggregationFiltersRecord,
   type FaultyMeterRecord,
   type GridShareRecord,
-  type SubscriptionRecord,
 } from '@smartmeter/domain';
 import { connectAsync } from 'mqtt';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AggregationClient } from '../../client/src/contracts/AggregationClient';
 import { chaincodeChannel } from '../../client/src/contracts/invoke';
-import { OrgKeyClient } from '../../client/src/contracts/OrgKeyClient';
 import { SubscriptionClient } from '../../client/src/contracts/SubscriptionClient';
-import { writeSecretFile } from '../../client/src/keystore';
-import { buildPairBundle } from '../../client/src/pairBundle';
-import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { HouseholdSource } from '../../meter-sim/src/sources/household';
 import { certificateOf, channelHeight, validTransactionsBy } from '../support/attacker';
-import { CHAINCODE, Gateways, isoSeconds as iso, rejection, submitJson } from '../support/chaincode';
-import { CHANNEL, D1, exampleTariff, HOUSEHOLDS, enrollMeter, enrollSubscriber } from '../support/household';
+import {
+  onboardAggregateMeters as onboardAggregate,
+  writeAggregateBundles,
+  type AggregateHousehold,
+} from '../support/aggregate';
+import { CHAINCODE, Gateways, isoSeconds as iso, rejection } from '../support/chaincode';
+import { CHANNEL, D1, HOUSEHOLDS, enrollSubscriber } from '../support/household';
 import { meterctl, meterctlJson } from '../support/meterctl';
 import { MeterSimProcess } from '../support/meterSim';
-import { eventually, networkHome, profile, repoDir } from '../support/network';
+import { eventually, networkHome, repoDir } from '../support/network';
 
 /**
  * Issue 16 on the real network: 20 meters in aggregate mode publish a simulated day of shares over MQTT to the
@@ -63,12 +57,6 @@ const brokerCa = join(networkHome, 'orgs', 'distributor1', 'msp', 'cacerts', 'ca
 const aggregatorLog = join(networkHome, 'logs', 'aggregator.distributor1.log');
 const running: MeterSimProcess[] = [];
 
-interface AggregateHousehold {
-  meterId: string;
-  sessionKey: Buffer;
-  subscriptionId: string;
-}
-
 const meters: AggregateHousehold[] = [];
 const networkFile = (...parts: string[]) => join(networkHome, ...parts);
 const as = (org: string, identity?: string) =>
@@ -82,74 +70,24 @@ function generated(meterId: string, k: number): number {
   ).quantity;
 }
 
-/**
- * As the parties do it: the distributor publishes a fresh key (kept in the test's meterctl keystore), a tariff;
- * a household subscribes `count` meters in aggregate mode (the key wrapped for the distributor only) and the
- * distributor approves them for the region from the start of the test day.
- */
-async function onboardAggregateMeters(
+/** Aggregate-mode households in `region`, approved from the start of the test day. */
+function onboardAggregateMeters(
   region: string,
   count: number,
   prefix: string,
 ): Promise<AggregateHousehold[]> {
-  await meterctlJson([...d1, 'keys', 'publish', '--rotate']);
-  const tariffId = `${prefix}-t`;
-  await submitJson(
-    gateways.contract('distributor1', CHANNEL, 'Pricing'),
-    'PublishTariff',
-    JSON.stringify({ ...exampleTariff, tariffId, effectiveFrom: iso(dayStart) }),
-  );
-  const subscriber = `${prefix}-hh`;
-  await enrollSubscriber(subscriber);
-  const orgKey = await new OrgKeyClient(
-    chaincodeChannel(gateways.gateway('distributor1'), CHANNEL, CHAINCODE),
-  ).current(D1);
-  const onboarded: AggregateHousehold[] = [];
-  for (let i = 0; i < count; i++) {
-    const meterId = `${prefix}-m${i}`;
-    await enrollMeter(meterId);
-    const sessionKey = newSessionKey();
-    const request = buildSubscriptionRequest({
-      distributorMspId: D1,
-      meterId,
-      requestedPlan: 'residential-tou',
-      sessionKey,
-      privacyMode: 'aggregate',
-      householdPublicKeyPem: newOrgKeyPair().publicKeyPem,
-      recipients: [{ mspId: D1, version: orgKey.version, publicKeyPem: orgKey.publicKeyPem }],
-    });
-    const { subscriptionId } = await submitJson<SubscriptionRecord>(
-      gateways.contract(HOUSEHOLDS, CHANNEL, 'Subscription', subscriber),
-      'RequestSubscription',
-      request,
-    );
-    await submitJson(
-      gateways.contract('distributor1', CHANNEL, 'Subscription'),
-      'ApproveSubscription',
-      subscriptionId,
-      JSON.stringify({ intervalSeconds: PERIOD, tariffId, regionCode: region, startDate: iso(dayStart) }),
-    );
-    onboarded.push({ meterId, sessionKey, subscriptionId });
-  }
-  return onboarded;
+  return onboardAggregate({
+    gateways,
+    distributorArgs: d1,
+    region,
+    count,
+    prefix,
+    startSeconds: dayStart,
+    periodSeconds: PERIOD,
+  });
 }
 
-function writeBundles(dir: string, households: AggregateHousehold[]): void {
-  mkdirSync(dir, { recursive: true });
-  const households1 = profile(HOUSEHOLDS);
-  for (const household of households) {
-    const bundle = buildPairBundle({
-      profile: households1,
-      channel: CHANNEL,
-      subscriptionId: household.subscriptionId,
-      meterId: household.meterId,
-      meterIdentity: households1.identities[household.meterId],
-      sessionKey: household.sessionKey,
-      privacyMode: 'aggregate',
-    });
-    writeSecretFile(join(dir, `${household.meterId}.json`), JSON.stringify(bundle));
-  }
-}
+const writeBundles = writeAggregateBundles;
 
 function meterSim(
   bundleDir: string,

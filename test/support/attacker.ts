@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openGateway, type GatewayConnection } from '../../client/src/gateway';
-import { networkHome, profile, repoDir } from './network';
+import { networkHome, nodeEndpoint, profile, repoDir } from './network';
 
 /**
  * What an outsider has: Fabric's own `peer` CLI, a raw gRPC connection to a peer's Endorser service, or a plain
@@ -71,7 +71,7 @@ export async function peerCli(user: UserMsp, peerOrg: string, args: string[]): P
 export function ordererFlags(): string[] {
   return [
     '-o',
-    '127.0.0.1:7050',
+    nodeEndpoint('orderer1'),
     '--tls',
     '--cafile',
     join(networkHome, 'orgs', 'ordererorg', 'msp', 'cacerts', 'ca.pem'),

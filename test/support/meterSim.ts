@@ -27,9 +27,12 @@ export class MeterSimProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcessWithoutNullStreams;
   private waiters: { test: (e: LogEvent) => boolean; resolve: (e: LogEvent) => void }[] = [];
+  private readonly listeners: ((event: LogEvent) => void)[] = [];
 
-  constructor(args: string[]) {
-    this.child = spawn('node', [meterSimPath, 'run', '--json-logs', ...args], { env: { ...process.env } });
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn('node', [meterSimPath, 'run', '--json-logs', ...args], {
+      env: { ...process.env, ...env },
+    });
     this.child.stdout.on(
       'data',
       jsonLines((line) => {
@@ -69,6 +72,11 @@ export class MeterSimProcess {
     });
   }
 
+  /** Called with every event from now on, in the order they arrive. */
+  onEvent(listener: (event: LogEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }
@@ -82,6 +90,9 @@ export class MeterSimProcess {
     let at = this.events.length;
     while (at > 0 && this.events[at - 1].time > event.time) at -= 1;
     this.events.splice(at, 0, event);
+    this.listeners.forEach((listener) => {
+      listener(event);
+    });
     const ready = this.waiters.filter((w) => w.test(event));
     this.waiters = this.waiters.filter((w) => !ready.includes(w));
     ready.forEach((w) => {

@@ -31,7 +31,12 @@ export interface NodeEntry {
   name: string;
   kind: 'ca' | 'orderer' | 'peer' | 'ccaas' | 'reportdb' | 'broker' | 'aggregator';
   org: string;
+  /** Where the node listens and is reached: the declared host's address, or the host column as written. */
   host: string;
+  /** The host column as written: a declared host's name, or the same as `host`. */
+  hostName: string;
+  /** The network namespace the node runs in (the multi-host demo), or null on the machine itself. */
+  netns: string | null;
   /** Null for a node that listens on nothing (an aggregator). */
   port: number | null;
   opsPort: number | null;
@@ -43,21 +48,53 @@ function portColumn(field: string): number | null {
   return /^\d+$/.test(field) ? Number(field) : null;
 }
 
-/** The nodes listed in network/network.conf, the same file the scripts read. */
-export function topologyNodes(): NodeEntry[] {
+/** The fields after the type of every line of one type ('node', 'host', ...), with '' for missing ones. */
+function confLines(type: string): string[][] {
   return readFileSync(networkConf, 'utf8')
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields[0] === 'node')
-    .map(([, name, kind, org, host, port, ops, extra]) => ({
+    .filter((fields) => fields[0] === type)
+    .map((fields) => Array.from({ length: 8 }, (_, i) => fields[i + 1] ?? ''));
+}
+
+export interface HostEntry {
+  name: string;
+  address: string;
+  netns: string | null;
+}
+
+/** The `host` lines of network.conf: hosts that nodes' host columns may name. */
+export function topologyHosts(): HostEntry[] {
+  return confLines('host').map(([name, address, netns]) => ({ name, address, netns: netns || null }));
+}
+
+/**
+ * The nodes listed in network/network.conf, the same file the scripts read, resolved as network/scripts/lib.sh
+ * does: a host column that names a declared host means that host's address (and namespace).
+ */
+export function topologyNodes(): NodeEntry[] {
+  const hosts = new Map(topologyHosts().map((host) => [host.name, host]));
+  return confLines('node').map(([name, kind, org, hostName, port, ops, extra]) => {
+    const host = hosts.get(hostName);
+    return {
       name,
       kind: kind as NodeEntry['kind'],
       org,
-      host,
+      host: host?.address ?? hostName,
+      hostName,
+      netns: host?.netns ?? null,
       port: portColumn(port),
       opsPort: portColumn(ops),
       extraPort: portColumn(extra),
-    }));
+    };
+  });
+}
+
+/** Where a node of network.conf is reached, `address:port`, resolved like topologyNodes(). */
+export function nodeEndpoint(name: string): string {
+  const node = topologyNodes().find((entry) => entry.name === name);
+  if (node?.port == null) throw new Error(`network.conf has no node ${name} with a port`);
+  return `${node.host}:${String(node.port)}`;
 }
 
 export function profile(org: string): ConnectionProfile {

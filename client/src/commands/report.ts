@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { renderLoadChart } from '../charts';
 import { UsageError } from '../errors';
 import { formatKwh, printRows, type Column } from '../output';
+import { OUTAGE_CODES, type OutageEvent, type OutageService } from '../reporting/outage';
 import {
   DEFAULT_REPORT_DB_NAME,
   isConnectionFailure,
+  redactUrl,
   reportDbUnreachable,
   type ReportBill,
 } from '../reporting/reportDb';
@@ -128,11 +130,15 @@ export async function runReportSync(deps: CommandDeps, options: ReportSyncOption
     everyMs: PROGRESS_LINE_MS,
     now: () => deps.now(),
   });
+  const notices = new OutageNotices(deps, progress, {
+    reportDb: redactUrl(reportDbUrl(deps, options)),
+    peer: profile.peer.endpoint,
+  });
   let results: (SyncResult & { channel: string })[];
   try {
     results = await Promise.all(
       channels.map(async (channel) => {
-        const syncOptions = channelSyncOptions(channel, progress, {
+        const syncOptions = channelSyncOptions(channel, progress, notices, {
           checkpointPath: join(checkpointDir, `${options.dbName}.${channel}.json`),
           follow: Boolean(options.follow),
           signal: abort.signal,
@@ -152,15 +158,19 @@ export async function runReportSync(deps: CommandDeps, options: ReportSyncOption
   printSyncResults(deps, results);
 }
 
-/** A channel's sync tells its progress; what it skips is summed in its result. */
+/** A channel's sync tells its progress and outages; what it skips is summed in its result. */
 function channelSyncOptions(
   channel: string,
   progress: SyncProgress,
+  notices: OutageNotices,
   options: Pick<SyncOptions, 'checkpointPath' | 'follow' | 'signal'>,
 ): SyncOptions {
   let documents = 0;
   return {
     ...options,
+    onOutage: (event) => {
+      notices.tell(channel, event);
+    },
     onStart: (from, height) => {
       progress.started(channel, Number(height > from ? height - from : 0n));
     },
@@ -169,6 +179,61 @@ function channelSyncOptions(
       progress.block(channel, documents);
     },
   };
+}
+
+/** What the outage lines call each service a follower waits for. */
+const SERVICE_NAMES: Readonly<Record<OutageService, string>> = {
+  reportDb: 'reporting database',
+  peer: 'gateway peer',
+};
+
+/**
+ * Outages of `report sync --follow`, told once for all channels: they share the reporting database and the
+ * gateway peer, so "waiting" comes when the first channel meets an outage and "back" when the last channel
+ * waiting is through it. With --json each is a JSON object on a line of its own (stdout keeps the results).
+ */
+export class OutageNotices {
+  private readonly away = new Map<OutageService, { since: number; channels: Set<string> }>();
+
+  constructor(
+    private readonly deps: CommandDeps,
+    private readonly progress: SyncProgress,
+    /** Where each service is: the database's URL (credentials hidden), the peer's endpoint. */
+    private readonly addresses: Readonly<Record<OutageService, string>>,
+  ) {}
+
+  tell(channel: string, event: OutageEvent): void {
+    if (event.kind === 'waiting') this.waiting(channel, event.service, event.reason);
+    else this.back(channel, event.service);
+  }
+
+  private waiting(channel: string, service: OutageService, reason: string): void {
+    const outage = this.away.get(service);
+    if (outage) {
+      outage.channels.add(channel);
+      return;
+    }
+    this.away.set(service, { since: this.deps.now().getTime(), channels: new Set([channel]) });
+    const text = `waiting for the ${SERVICE_NAMES[service]} at ${this.addresses[service]} (${reason})`;
+    this.note(text, { event: 'waiting', code: OUTAGE_CODES[service], service, reason, channel });
+  }
+
+  private back(channel: string, service: OutageService): void {
+    const outage = this.away.get(service);
+    if (!outage?.channels.delete(channel) || outage.channels.size > 0) return;
+    this.away.delete(service);
+    const seconds = Math.round((this.deps.now().getTime() - outage.since) / 1000);
+    this.note(`${SERVICE_NAMES[service]} back after ${seconds} s`, { event: 'back', service, seconds });
+  }
+
+  private note(
+    text: string,
+    event: { event: string; service: OutageService } & Record<string, unknown>,
+  ): void {
+    const at = isoSecondsOf(this.deps.now());
+    const address = this.addresses[event.service];
+    this.progress.note(this.deps.output.json ? JSON.stringify({ ...event, address, at }) : text);
+  }
 }
 
 /** What each kind of skip means, for the summary line. */
@@ -389,7 +454,10 @@ export function registerReportCommands(program: Command, deps: () => CommandDeps
       .description(
         'follow the blocks of the channel(s) into the reporting database, resuming from a file checkpoint',
       )
-      .option('--follow', 'keep following new blocks until interrupted (default: stop when caught up)')
+      .option(
+        '--follow',
+        'keep following new blocks until interrupted, waiting out the reporting database or the peer going away (default: stop when caught up)',
+      )
       .option('--checkpoint-dir <dir>', 'where checkpoints are kept (default: <keystore>/report-sync)')
       .option(
         '--progress-every <blocks>',

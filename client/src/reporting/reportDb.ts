@@ -99,11 +99,16 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-/** What meterctl says (exit 3) when the reporting database cannot be reached, at open or at any later call. */
-export function reportDbUnreachable(url: string): ServiceUnreachable {
-  return new ServiceUnreachable(
+/**
+ * What meterctl says (exit 3) when the reporting database cannot be reached, at open or at any later call. The
+ * failure it stands for is kept as the cause, so that its connection error code can still be told.
+ */
+export function reportDbUnreachable(url: string, cause?: unknown): ServiceUnreachable {
+  const err = new ServiceUnreachable(
     `cannot reach the reporting database at ${redactUrl(url)}; is the network up? ./test-network.sh status`,
   );
+  if (cause !== undefined) err.cause = cause;
+  return err;
 }
 
 /** Node's and undici's error codes for a connection that could not be made, or broke off. */
@@ -118,16 +123,22 @@ const CONNECTION_FAILURES: readonly string[] = [
   'EPIPE',
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
 ];
+
+/** The connection failure's code an error (or its cause, or theirs) carries, if any. */
+export function connectionFailureCode(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth += 1) {
+    const { code, cause } = e as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string' && CONNECTION_FAILURES.includes(code)) return code;
+    e = cause;
+  }
+  return undefined;
+}
 
 /** Whether an error (or its cause) carries a connection failure's code. */
 export function isConnectionFailure(err: unknown): boolean {
-  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth += 1) {
-    const { code, cause } = e as { code?: unknown; cause?: unknown };
-    if (typeof code === 'string' && CONNECTION_FAILURES.includes(code)) return true;
-    e = cause;
-  }
-  return false;
+  return connectionFailureCode(err) !== undefined;
 }
 
 /**
@@ -179,7 +190,7 @@ export class ReportDb {
     } catch (err) {
       const noResponse =
         this.transport.count > before && (err as { statusCode?: unknown }).statusCode === undefined;
-      if (noResponse || isConnectionFailure(err)) throw reportDbUnreachable(this.url);
+      if (noResponse || isConnectionFailure(err)) throw reportDbUnreachable(this.url, err);
       throw err;
     }
   }

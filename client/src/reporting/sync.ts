@@ -18,8 +18,22 @@ import { createHash } from 'node:crypto';
 import type { ChaincodeChannel } from '../contracts/invoke';
 import { SubscriptionClient } from '../contracts/SubscriptionClient';
 import { isValid, jsonValue, transactionsOf, type BlockTransaction, type LedgerWrite } from './blocks';
+import { ServiceRefusal } from '../errors';
+import {
+  ABORTED,
+  DEFAULT_RETRY_TIMING,
+  httpStatusOf,
+  Outage,
+  peerOutageReason,
+  persist,
+  reportDbOutageReason,
+  type Aborted,
+  type OutageEvent,
+  type RetryTiming,
+} from './outage';
 import {
   docIds,
+  redactUrl,
   type ReportAccessRequest,
   type ReportBill,
   type ReportDb,
@@ -28,8 +42,11 @@ import {
   type StoredDoc,
 } from './reportDb';
 
-/** Where report documents are read and written: the reporting database, or a map in unit tests. */
-export type DocStore = Pick<ReportDb, 'fetch' | 'save'>;
+/**
+ * Where report documents are read and written: the reporting database, or a map in unit tests. Its URL, when it
+ * has one, names it in a refusal.
+ */
+export type DocStore = Pick<ReportDb, 'fetch' | 'save'> & { readonly url?: string };
 
 /** A change to one reporting document: returns the new document, or undefined to leave it as it is. */
 export interface DocChange {
@@ -435,7 +452,10 @@ export interface SyncResult {
 
 export interface SyncOptions {
   checkpointPath: string;
-  /** Keep following new blocks until the signal aborts; otherwise stop once caught up. */
+  /**
+   * Keep following new blocks until the signal aborts; otherwise stop once caught up. A follower waits out the
+   * reporting database or the gateway peer going away (onOutage is told) instead of failing.
+   */
   follow: boolean;
   signal?: AbortSignal;
   /** Told once, before the first block: the sync goes from block `from` to the chain's height (exclusive). */
@@ -443,6 +463,10 @@ export interface SyncOptions {
   onBlock?: (blockNumber: bigint, written: number) => void;
   /** Told the first time a subscription's readings cannot be counted for a reason, and why. */
   onSkip?: (subscriptionId: string, reason: string, kind: SkipKind) => void;
+  /** Told, with --follow, when the reporting database or the gateway peer goes away, and when it is back. */
+  onOutage?: (event: OutageEvent) => void;
+  /** How a follower waits out an outage (default: back-off from 1 s doubling to 30 s, with jitter). */
+  retry?: Partial<RetryTiming>;
   /**
    * Called after a block's documents are written and before its checkpoint: the one point where a crash must
    * not lose or double anything (tests crash here on purpose).
@@ -461,40 +485,162 @@ export async function syncChannel(
   const checkpointer = await checkpointers.file(await chainCheckpointPath(network, options.checkpointPath));
   const height = await chainHeight(network);
   const startBlock = checkpointer.getBlockNumber() ?? 0n;
-  let blocks = 0;
-  let written = 0;
   options.onStart?.(startBlock, height);
-  const skips = new SkipCounter();
-  const result = () => ({ blocks, written, height, ...skips.result() });
-  if (!options.follow && startBlock >= height) return result();
-  const cache = new Map<string, SubscriptionRecord>();
-  const sources = ledgerSources(chaincode, cache, sessionKey, (subscriptionId, reason, kind) => {
-    if (skips.add(subscriptionId, reason, kind)) options.onSkip?.(subscriptionId, reason, kind);
-  });
-  const events = await network.getBlockEvents({ checkpoint: checkpointer, startBlock: 0n });
-  const stop = () => {
-    events.close();
-  };
-  options.signal?.addEventListener('abort', stop);
-  try {
-    for await (const block of events) {
-      const number = BigInt(block.getHeader()?.getNumber() ?? 0);
-      const changes = await changesForTransactions(transactionsOf(block), sources, (r) =>
-        cache.set(r.subscriptionId, r),
-      );
-      const count = await applyChanges(db, changes);
-      blocks += 1;
-      written += count;
-      await finishBlock(number, count, checkpointer, options);
-      if (!options.follow && number >= height - 1n) break;
-    }
-  } catch (err) {
-    if (!options.signal?.aborted) throw err;
-  } finally {
-    options.signal?.removeEventListener('abort', stop);
-    events.close();
+  const sync = new ChannelSync(chaincode, db, sessionKey, options, checkpointer, height);
+  if (options.follow || startBlock < height) await sync.run();
+  return sync.result();
+}
+
+type StreamOutcome =
+  /** Past the height the sync started at, without --follow. */
+  | 'caught-up'
+  /** The peer ended the stream without an error. */
+  | 'ended'
+  /** The abort signal stopped the sync. */
+  | 'stopped';
+
+/** One channel's sync under way: what it has done so far, and the outages it waits out with --follow. */
+class ChannelSync {
+  private blocks = 0;
+  private written = 0;
+  private readonly skips = new SkipCounter();
+  private readonly blockSkips: BlockSkips;
+  private readonly cache = new Map<string, SubscriptionRecord>();
+  private readonly sources: SyncSources;
+  private readonly network: Network;
+  private readonly dbOutage: Outage;
+  private readonly peerOutage: Outage;
+
+  constructor(
+    chaincode: ChaincodeChannel,
+    private readonly db: DocStore,
+    sessionKey: SyncSources['sessionKey'],
+    private readonly options: SyncOptions,
+    private readonly checkpointer: Checkpointer,
+    private readonly height: bigint,
+  ) {
+    this.network = chaincode.network;
+    this.blockSkips = new BlockSkips(this.skips, options.onSkip);
+    this.sources = ledgerSources(chaincode, this.cache, sessionKey, (id, reason, kind) => {
+      this.blockSkips.add(id, reason, kind);
+    });
+    const timing = { ...DEFAULT_RETRY_TIMING, ...options.retry };
+    const tell = (event: OutageEvent) => options.onOutage?.(event);
+    this.dbOutage = new Outage('reportDb', tell, timing, options.signal);
+    this.peerOutage = new Outage('peer', tell, timing, options.signal);
   }
-  return result();
+
+  result(): SyncResult {
+    return { blocks: this.blocks, written: this.written, height: this.height, ...this.skips.result() };
+  }
+
+  /**
+   * Reads block event streams until caught up (without --follow) or aborted. Without --follow a broken stream
+   * fails the sync; with it, a peer outage is waited out and the stream opened again at the checkpoint, so the
+   * block under way when it broke is read again, and none is skipped.
+   */
+  async run(): Promise<void> {
+    while (!this.aborted()) {
+      let reason: string | undefined;
+      try {
+        const outcome = await this.readStream();
+        if (outcome !== 'ended' || !this.options.follow) return;
+        reason = 'the block stream ended';
+      } catch (err) {
+        if (this.aborted()) return;
+        reason = this.options.follow ? peerOutageReason(err) : undefined;
+        if (reason === undefined) throw err;
+      }
+      if (!(await this.waitForPeer(reason))) return;
+    }
+  }
+
+  private aborted(): boolean {
+    return this.options.signal?.aborted === true;
+  }
+
+  /** One block event stream from the checkpoint, closed when it is done with or the signal aborts. */
+  private async readStream(): Promise<StreamOutcome> {
+    const events = await this.network.getBlockEvents({ checkpoint: this.checkpointer, startBlock: 0n });
+    const stop = () => {
+      events.close();
+    };
+    this.options.signal?.addEventListener('abort', stop);
+    try {
+      if (this.aborted()) return 'stopped';
+      for await (const block of events) {
+        const number = BigInt(block.getHeader()?.getNumber() ?? 0);
+        if (!(await this.syncBlock(number, block))) return 'stopped';
+        if (!this.options.follow && number >= this.height - 1n) return 'caught-up';
+      }
+      return 'ended';
+    } finally {
+      this.options.signal?.removeEventListener('abort', stop);
+      events.close();
+    }
+  }
+
+  /** The block's documents, all written, then its checkpoint; false when aborted before they were all written. */
+  private async syncBlock(number: bigint, block: common.Block): Promise<boolean> {
+    this.blockSkips.begin();
+    const changes = await changesForTransactions(transactionsOf(block), this.sources, (r) =>
+      this.cache.set(r.subscriptionId, r),
+    );
+    const count = await this.writeBlock(number, changes);
+    if (count === ABORTED) return false;
+    await finishBlock(number, count, this.checkpointer, this.options);
+    // Counted once checkpointed: a block read again after a failure before its checkpoint is counted once.
+    this.blocks += 1;
+    this.written += count;
+    this.blockSkips.commit();
+    this.dbOutage.progressed();
+    this.peerOutage.progressed();
+    return true;
+  }
+
+  /**
+   * Writes the block's document changes. With --follow, a database that is down or answers 5xx is waited out and
+   * the same changes applied again: applyChanges reads the documents afresh each time, so a write that landed
+   * before the connection broke is seen (no stale revision, no 409) and nothing is counted twice.
+   */
+  private writeBlock(number: bigint, changes: DocChange[]): Promise<number | Aborted> {
+    const write = () =>
+      applyChanges(this.db, changes).catch((err: unknown) => {
+        throw reportDbRefusal(err, this.db.url, this.network.getName(), number) ?? err;
+      });
+    if (!this.options.follow) return write();
+    return persist(this.dbOutage, write, reportDbOutageReason, this.options.signal);
+  }
+
+  /** Waits out a peer outage: back-off, then the chain's height asked until the peer answers; false if aborted. */
+  private async waitForPeer(reason: string): Promise<boolean> {
+    if (!(await this.peerOutage.failed(reason))) return false;
+    const answer = await persist(
+      this.peerOutage,
+      () => chainHeight(this.network),
+      peerOutageReason,
+      this.options.signal,
+    );
+    return answer !== ABORTED;
+  }
+}
+
+/** HTTP 4xx from the reporting database, other than "not now": a refusal naming the block, else undefined. */
+function reportDbRefusal(
+  err: unknown,
+  url: string | undefined,
+  channel: string,
+  blockNumber: bigint,
+): ServiceRefusal | undefined {
+  const status = httpStatusOf(err);
+  if (status === undefined || status < 400 || status >= 500 || reportDbOutageReason(err) !== undefined)
+    return undefined;
+  const where = url ? ` at ${redactUrl(url)}` : '';
+  const said = err instanceof Error && err.message ? `: ${err.message}` : '';
+  return new ServiceRefusal(
+    'REPORT_DB_REFUSED',
+    `the reporting database${where} refused the documents of block ${blockNumber} of ${channel} (HTTP ${status}${said})`,
+  );
 }
 
 /** Skipped readings summed by reason and subscription. */
@@ -514,6 +660,33 @@ export class SkipCounter {
   result(): Pick<SyncResult, 'skippedReadings' | 'skipped'> {
     const skipped = [...this.byKind.values()].map((s) => ({ ...s, subscriptionIds: [...s.subscriptionIds] }));
     return { skippedReadings: skipped.reduce((sum, s) => sum + s.readings, 0), skipped };
+  }
+}
+
+/**
+ * The skipped readings of the block under way, counted only once the block is checkpointed: a block read again
+ * after a broken stream must not count its skips twice.
+ */
+class BlockSkips {
+  private pending: [string, string, SkipKind][] = [];
+
+  constructor(
+    private readonly counter: SkipCounter,
+    private readonly onSkip?: SyncOptions['onSkip'],
+  ) {}
+
+  begin(): void {
+    this.pending = [];
+  }
+
+  add(subscriptionId: string, reason: string, kind: SkipKind): void {
+    this.pending.push([subscriptionId, reason, kind]);
+  }
+
+  commit(): void {
+    for (const [subscriptionId, reason, kind] of this.pending)
+      if (this.counter.add(subscriptionId, reason, kind)) this.onSkip?.(subscriptionId, reason, kind);
+    this.pending = [];
   }
 }
 

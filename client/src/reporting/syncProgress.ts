@@ -12,6 +12,8 @@ export interface SyncProgress {
   block(channel: string, documents: number): void;
   /** The channel's sync has ended (caught up, interrupted or failed). */
   finished(channel: string): void;
+  /** A line of its own (a service gone away, or back), above the bars on a terminal. */
+  note(text: string): void;
   /** Every channel is done: the bars are taken down, so that what follows is printed below them. */
   close(): void;
 }
@@ -69,6 +71,10 @@ export class LineProgress implements SyncProgress {
   finished(channel: string): void {
     const state = this.state(channel);
     if (state.done > state.linedDone) this.line(channel, state, this.options.now().getTime());
+  }
+
+  note(text: string): void {
+    this.stderr.write(`${text}\n`);
   }
 
   close(): void {
@@ -140,6 +146,13 @@ export class BarProgress implements SyncProgress {
 
   finished(channel: string): void {
     this.channels.get(channel)?.bar.stop();
+  }
+
+  note(text: string): void {
+    // Written through the bars, so that they are drawn again below it rather than over it; drawn now, since
+    // stop() drops what is still waiting to be drawn.
+    this.bars.log(`${text}\n`);
+    this.bars.update();
   }
 
   close(): void {

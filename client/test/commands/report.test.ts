@@ -343,6 +343,103 @@ describe('meterctl report subscriptions, sync', () => {
     expect(world.openedReportDbs).toEqual([]);
   });
 
+  /**
+   * A --follow sync of both channels that live through the same outage of the reporting database (12 s, told by
+   * both channels) and then of the peer (3 s, northgrid only), then are interrupted.
+   */
+  /** A promise each of `count` callers awaits, settled once all of them have arrived. */
+  function meetingPoint(count: number): () => Promise<void> {
+    let arrived = 0;
+    let release: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      if ((arrived += 1) === count) release();
+      return all;
+    };
+  }
+
+  function outageWorld(): { world: TestWorld; follows: boolean[] } {
+    const world = authorityWorld();
+    const follows: boolean[] = [];
+    const bothWaiting = meetingPoint(2);
+    const bothBack = meetingPoint(2);
+    const later = (seconds: number) => {
+      world.now = new Date(world.now.getTime() + seconds * 1000);
+    };
+    world.reportStore = {
+      syncChannel: async (channel, _key, options) => {
+        follows.push(options.follow);
+        options.onStart?.(10n, 10n);
+        options.onOutage?.({ kind: 'waiting', service: 'reportDb', reason: 'ECONNREFUSED' });
+        await bothWaiting();
+        if (channel === 'northgrid') later(12);
+        options.onOutage?.({ kind: 'back', service: 'reportDb', awayMs: 12_000 });
+        await bothBack();
+        if (channel === 'northgrid') {
+          options.onOutage?.({ kind: 'waiting', service: 'peer', reason: 'UNAVAILABLE' });
+          later(3);
+          options.onOutage?.({ kind: 'back', service: 'peer', awayMs: 3000 });
+        }
+        return { blocks: 0, written: 0, height: 10n, ...new SkipCounter().result() };
+      },
+    };
+    return { world, follows };
+  }
+
+  it('when a follower waits for the reporting database and the peer then each outage is told once for all channels: waiting, and back after how long', async () => {
+    const { world, follows } = outageWorld();
+
+    const result = await world.run('report', 'sync', '--follow');
+
+    expect(result.code).toBe(0);
+    expect(follows).toEqual([true, true]);
+    expect(result.stderr.split('\n').filter((line) => /waiting|back after/.test(line))).toEqual([
+      'waiting for the reporting database at http://127.0.0.1:5990 (ECONNREFUSED)',
+      'reporting database back after 12 s',
+      'waiting for the gateway peer at 127.0.0.1:7051 (UNAVAILABLE)',
+      'gateway peer back after 3 s',
+    ]);
+  });
+
+  it('when a follower waits with --json then each outage is a JSON event on stderr with a stable code, and stdout keeps the results', async () => {
+    const { world } = outageWorld();
+    world.profile = { ...world.profile, reportDbUrl: 'http://admin:secret@127.0.0.1:5990' };
+    const start = world.now;
+    const at = (seconds: number) =>
+      new Date(start.getTime() + seconds * 1000).toISOString().replace('.000Z', 'Z');
+
+    const result = await world.run('--json', 'report', 'sync', '--follow');
+
+    const events = result.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as unknown);
+    expect(events).toEqual([
+      {
+        event: 'waiting',
+        code: 'REPORT_DB_UNREACHABLE',
+        service: 'reportDb',
+        reason: 'ECONNREFUSED',
+        channel: 'northgrid',
+        address: 'http://***@127.0.0.1:5990',
+        at: at(0),
+      },
+      { event: 'back', service: 'reportDb', seconds: 12, address: 'http://***@127.0.0.1:5990', at: at(12) },
+      {
+        event: 'waiting',
+        code: 'PEER_UNREACHABLE',
+        service: 'peer',
+        reason: 'UNAVAILABLE',
+        channel: 'northgrid',
+        address: '127.0.0.1:7051',
+        at: at(12),
+      },
+      { event: 'back', service: 'peer', seconds: 3, address: '127.0.0.1:7051', at: at(15) },
+    ]);
+    expect(result.stderr).not.toMatch(/secret/);
+    expect(JSON.parse(result.stdout)).toHaveLength(2);
+  });
+
   it('when the reporting database goes away during the sync then it exits 3 with its URL', async () => {
     const world = authorityWorld();
     world.reportStore = {
