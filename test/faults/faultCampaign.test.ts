@@ -489,14 +489,13 @@ describe(`faults under load: ${METERS} meters submitting continuously on northgr
         (n, r) => n + r.shareCount,
         0,
       );
-    const { repaired } = await underLoad({
+    await underLoad({
       ...killAndRestart('aggregator.distributor1', false),
       name: 'aggregator killed (SIGKILL), restarted',
       watch: sharesWatch(),
     });
     const before = await sharesOnLedger();
     await eventually(sharesOnLedger, (n) => n > before, 120_000, 'the restarted aggregator to submit shares');
-    expect(Date.now()).toBeGreaterThan(repaired);
   });
 
   it("a meter's disk fills up: it stops taking readings with a clear error, loses none it had taken, and resumes when space is back", async () => {

@@ -80,14 +80,6 @@ export class OutboxSampler {
     clearInterval(this.timer);
   }
 
-  /** Readings waiting in every outbox right now. */
-  pendingNow(): number {
-    let total = 0;
-    for (const watcher of this.watchers)
-      for (const periods of watcher.sample().values()) total += periods.size;
-    return total;
-  }
-
   private sample(): void {
     let total = 0;
     for (const watcher of this.watchers) {
