@@ -17,3 +17,4 @@ export * from './gridFilters';
 export * from './billReport';
 export * from './pricePolicy';
 export * from './prepaid';
+export * from './utilityUnits';
