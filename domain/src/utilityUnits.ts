@@ -16,6 +16,7 @@
  * Water is billed per m³ of volume (a price per m³ plus a standing charge per day), so it needs no conversion
  * beyond litres to m³ for display.
  */
+import { roundHalfUp } from './billing/computeBill';
 import { ErrorCode } from './errors';
 
 /** A volume or conversion that cannot be billed; `code` is INVALID_ARGUMENT, for clients to match. */
@@ -69,8 +70,7 @@ export function gasLitresToWh(litres: number, conversion: GasConversion): number
   if (errors.length > 0) throw new UnitConversionError(errors.join('; '));
   const numerator =
     BigInt(litres) * BigInt(conversion.volumeCorrectionPpm) * BigInt(conversion.calorificValueKjPerM3);
-  const divisor = 3_600_000_000n;
-  return Number((numerator * 2n + divisor) / (divisor * 2n));
+  return roundHalfUp(numerator, 3_600_000_000n);
 }
 
 /** A volume in litres as m³ with three decimals, for bills and charts ("12.345 m³"). */
@@ -89,20 +89,6 @@ export function waterChargeMicro(litres: number, priceMicroPerM3: number): numbe
   requireVolume(litres);
   if (!Number.isSafeInteger(priceMicroPerM3) || priceMicroPerM3 < 0)
     throw new UnitConversionError('priceMicroPerM3 must be a non-negative integer');
-  // litres × price per m³ ÷ 1000: exact in BigInt, then half up to a whole micro-minor unit.
-  const numerator = BigInt(litres) * BigInt(priceMicroPerM3);
-  return Number((numerator * 2n + 1000n) / 2000n);
+  // litres × price per m³ ÷ 1000, exact, then half up to a whole micro-minor unit.
+  return roundHalfUp(BigInt(litres) * BigInt(priceMicroPerM3), 1000n);
 }
-
-/** How a utility's quantity is shown to people: the unit a bill prints and the factor from the metered unit. */
-export interface DisplayUnit {
-  unit: 'kWh' | 'm³';
-  /** Metered units (Wh or litres) per display unit. */
-  perDisplayUnit: number;
-}
-
-export const DISPLAY_UNIT_OF: Readonly<Record<'electricity' | 'gas' | 'water', DisplayUnit>> = {
-  electricity: { unit: 'kWh', perDisplayUnit: 1000 },
-  gas: { unit: 'm³', perDisplayUnit: 1000 },
-  water: { unit: 'm³', perDisplayUnit: 1000 },
-};

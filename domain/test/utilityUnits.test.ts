@@ -1,5 +1,4 @@
 import {
-  DISPLAY_UNIT_OF,
   gasConversionErrors,
   gasLitresToWh,
   litresAsCubicMetres,
@@ -63,8 +62,6 @@ describe('water', () => {
   it('shows litres as m³ with three decimals', () => {
     expect(litresAsCubicMetres(12_345)).toBe('12.345');
     expect(litresAsCubicMetres(7)).toBe('0.007');
-    expect(DISPLAY_UNIT_OF.water.unit).toBe('m³');
-    expect(DISPLAY_UNIT_OF.electricity).toEqual({ unit: 'kWh', perDisplayUnit: 1000 });
   });
 
   it('refuses a negative price', () => {
