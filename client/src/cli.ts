@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerAnomalyCommands } from './commands/anomalies';
 import { registerBillCommands } from './commands/bill';
 import { registerGridCommands } from './commands/grid';
 import { registerSystemCommands } from './commands/system';
@@ -74,6 +75,7 @@ export function buildProgram(factory: CommandFactory = defaultFactory): Command 
   registerWalletCommands(program, deps);
   registerMeterPolicyCommands(program, deps);
   registerReportCommands(program, deps);
+  registerAnomalyCommands(program, deps);
   registerServeCommand(program, deps);
   return program;
 }

@@ -44,6 +44,7 @@ describe('meterctl --help for every command', () => {
       'bill',
       'wallet',
       'report',
+      'anomalies',
       'serve',
     ]);
   });

@@ -18,3 +18,4 @@ export * from './billReport';
 export * from './pricePolicy';
 export * from './prepaid';
 export * from './utilityUnits';
+export * from './anomalies';

@@ -1,0 +1,111 @@
+import type { SubscriptionRecord } from '@smartmeter/domain';
+import { householdSubscription, readingRecords } from './support/fixtures';
+import { TestWorld } from './support/world';
+
+const SUB = 'sub_000000000000000000000001';
+const DAY_PERIODS = 48;
+
+/** Two weeks of half hours: 180 Wh by day, 90 Wh at night, with a wiggle so the MAD is not zero. */
+function usualDay(day: number): number[] {
+  return Array.from({ length: DAY_PERIODS }, (_, p) => (p >= 12 && p < 46 ? 180 : 90) + ((p + day) % 3) * 10);
+}
+
+function scanWorld(mutate: (energies: number[]) => void): {
+  world: TestWorld;
+  subscription: SubscriptionRecord;
+} {
+  const world = new TestWorld();
+  const { sessionKey, subscription } = householdSubscription(world.keystore, { status: 'ACTIVE' });
+  const energies = Array.from({ length: 14 }, (_, day) => usualDay(day)).flat();
+  mutate(energies);
+  const records = readingRecords(subscription, sessionKey, energies);
+  world.clients = {
+    subscriptions: { get: async () => subscription, all: async () => [subscription] },
+    measurements: { all: async () => records },
+  };
+  return { world, subscription };
+}
+
+const scanArgs = ['anomalies', 'scan', SUB, '--from', '2026-11-01', '--to', '2026-11-15'];
+
+describe('meterctl anomalies scan', () => {
+  it('finds a short spike at 07:00 with its value and the expected range, and nothing else', async () => {
+    // Day 9 (2026-11-10) 07:00–07:30: 4,800 Wh in half an hour, a meter fault rather than consumption.
+    const { world } = scanWorld((e) => {
+      e[9 * DAY_PERIODS + 14] = 4_800;
+    });
+
+    const result = await world.run('--json', ...scanArgs);
+
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as {
+      scans: { readings: number; invalid: number; findings: Record<string, unknown>[] }[];
+    };
+    expect(out.scans).toHaveLength(1);
+    expect(out.scans[0].readings).toBe(14 * DAY_PERIODS);
+    expect(out.scans[0].invalid).toBe(0);
+    expect(out.scans[0].findings).toEqual([
+      expect.objectContaining({
+        kind: 'spike',
+        subscriptionId: SUB,
+        periodStart: '2026-11-10T07:00:00Z',
+        periodEnd: '2026-11-10T07:00:00Z',
+        periods: 1,
+        value: 4_800,
+      }),
+    ]);
+    const expected = out.scans[0].findings[0].expected as { low: number; high: number; median: number };
+    expect(expected.median).toBeGreaterThanOrEqual(180);
+    expect(expected.median).toBeLessThanOrEqual(200);
+    expect(expected.high).toBeLessThan(4_800);
+    expect(world.methodsCalled()).toEqual(['subscriptions.get', 'measurements.all']);
+  });
+
+  it('finds nothing on the usual two weeks, and says how many readings it scanned', async () => {
+    const { world } = scanWorld(() => undefined);
+
+    const result = await world.run(...scanArgs);
+
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: `${SUB} (electricity): 672 readings scanned in [2026-11-01T00:00:00Z, 2026-11-15T00:00:00Z), 0 findings\n`,
+    });
+  });
+
+  it('lists findings as CSV rows with numbers in their own columns', async () => {
+    const { world } = scanWorld((e) => {
+      e[3 * DAY_PERIODS + 40] = 6_000;
+    });
+
+    const result = await world.run('--csv', ...scanArgs);
+
+    const [header, row, ...rest] = result.stdout.trim().split('\n');
+    expect(header).toBe('subscription,kind,from,to,periods,value,expected_low,expected_high,score,evidence');
+    expect(row.startsWith(`${SUB},spike,2026-11-04T20:00:00Z,2026-11-04T20:00:00Z,1,6000,`)).toBe(true);
+    expect(rest).toEqual([]);
+  });
+
+  it('refuses a scan without a subscription or --all, before reading anything', async () => {
+    const { world } = scanWorld(() => undefined);
+
+    const result = await world.run('anomalies', 'scan', '--from', '2026-11-01', '--to', '2026-11-15');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/name a subscription to scan, or --all/);
+    expect(world.methodsCalled()).toEqual([]);
+  });
+
+  it('refuses a subscription the caller holds no key for, and reads none of its readings', async () => {
+    const world = new TestWorld();
+    const { subscription } = householdSubscription(world.keystore, { status: 'ACTIVE' });
+    const foreign = { ...subscription, keyId: 'f'.repeat(32), keyGrants: [] };
+    world.clients = { subscriptions: { get: async () => foreign }, measurements: { all: async () => [] } };
+
+    const result = await world.run(...scanArgs);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no key for sub_000000000000000000000001/);
+    expect(world.methodsCalled()).toEqual(['subscriptions.get']);
+  });
+});
