@@ -9,6 +9,7 @@ import {
   type SubscriptionApproval,
   type SubscriptionRecord,
   type TariffRecord,
+  utilityOf,
 } from '@smartmeter/domain';
 import { conflict } from './contractError';
 import { aggregationRoundKey } from './ledger/keys';
@@ -73,6 +74,7 @@ export function baselineBill(
       intervalChanges: approval.intervalChanges,
       subscriptionStart: approval.startDate,
       subscriptionEnd: subscription.end?.effectiveAt,
+      utility: utilityOf(subscription),
       readings: [],
       priorReadings: [],
       tariffVersions: tariffs,

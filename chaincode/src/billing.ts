@@ -11,6 +11,7 @@ import {
   type SettlementRecord,
   type SubscriptionRecord,
   type WalletRecord,
+  utilityOf,
 } from '@smartmeter/domain';
 import { conflict, forbidden, invalidArgument } from './contractError';
 import { Keys, readingKey } from './ledger/keys';
@@ -61,6 +62,7 @@ export async function computeDisclosedBill(
       sessionKey,
       ctx.stub.getChannelID(),
       subscription.keyId,
+      utilityOf(subscription),
     );
   const { billed, invalid: invalidReadings } = await open(periodFrom, periodTo);
   // Prior readings that do not decrypt count for nothing here; the bill that covered them listed them.
@@ -79,6 +81,7 @@ export async function computeDisclosedBill(
       intervalChanges: approval.intervalChanges,
       subscriptionStart: approval.startDate,
       subscriptionEnd: subscription.end?.effectiveAt,
+      utility: utilityOf(subscription),
       readings: billed,
       priorReadings: prior,
       invalidReadings,

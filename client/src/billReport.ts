@@ -10,6 +10,7 @@ import {
   type BilledReading,
   type BillRecord,
   type TariffRecord,
+  utilityOf,
 } from '@smartmeter/domain';
 import type { BillEvidence } from './billVerify';
 import {
@@ -129,8 +130,15 @@ export function verifyCommand(billId: string, invocation: VerifyInvocation): str
 function openedReadings(evidence: BillEvidence, sessionKey: Uint8Array) {
   const { channel, subscription } = evidence;
   return {
-    billed: openReadings(evidence.readings, sessionKey, channel, subscription.keyId).billed,
-    prior: openReadings(evidence.priorReadings ?? [], sessionKey, channel, subscription.keyId).billed,
+    billed: openReadings(evidence.readings, sessionKey, channel, subscription.keyId, utilityOf(subscription))
+      .billed,
+    prior: openReadings(
+      evidence.priorReadings ?? [],
+      sessionKey,
+      channel,
+      subscription.keyId,
+      utilityOf(subscription),
+    ).billed,
   };
 }
 
@@ -164,6 +172,7 @@ export function dailyUsage(evidence: BillEvidence, sessionKey: Uint8Array): Dail
       intervalChanges: approval.intervalChanges,
       subscriptionStart: approval.startDate,
       subscriptionEnd: subscription.end?.effectiveAt,
+      utility: utilityOf(subscription),
       readings: all.filter((r) => within(r, from, to)),
       priorReadings: all.filter((r) => within(r, since, from)),
       tariffVersions: evidence.tariffVersions,

@@ -14,6 +14,7 @@ import {
   computeBill,
   openReadings,
   runningTotalsSince,
+  utilityOf,
 } from '@smartmeter/domain';
 
 /**
@@ -104,12 +105,14 @@ export function recomputeBill(evidence: CostEvidence, sessionKey: Uint8Array): B
     sessionKey,
     evidence.channel,
     subscription.keyId,
+    utilityOf(subscription),
   );
   const prior = openReadings(
     evidence.priorReadings ?? [],
     sessionKey,
     evidence.channel,
     subscription.keyId,
+    utilityOf(subscription),
   ).billed;
   const signals = [...(evidence.priorSignals ?? []), ...evidence.signals];
   return computeBill({
@@ -119,6 +122,7 @@ export function recomputeBill(evidence: CostEvidence, sessionKey: Uint8Array): B
     intervalChanges: approval.intervalChanges,
     subscriptionStart: approval.startDate,
     subscriptionEnd: subscription.end?.effectiveAt,
+    utility: utilityOf(subscription),
     readings: billed,
     priorReadings: prior,
     invalidReadings: invalid,

@@ -1,5 +1,6 @@
 import { keyIdOf, pairingCommitment, pairingProof, wrapSessionKey } from '@smartmeter/crypto';
 import type { PrivacyMode, SubscriptionRequest } from '@smartmeter/domain';
+import type { Utility } from '@smartmeter/crypto';
 
 /** An organization's current encryption key as published with OrgKey:PublishOrgKey. */
 export interface RecipientKey {
@@ -19,6 +20,8 @@ export interface SubscriptionRequestInput {
   privacyMode?: PrivacyMode;
   /** The household's own encryption public key (its keystore's report key): required in aggregate mode. */
   householdPublicKeyPem?: string;
+  /** electricity when absent (and then left out of the request, as before utilities existed). */
+  utility?: Utility;
 }
 
 /** The JSON argument of Subscription:RequestSubscription (see SubscriptionRequest) for a new session key. */
@@ -36,6 +39,7 @@ export function buildSubscriptionRequest(input: SubscriptionRequestInput): strin
     })),
     ...(input.privacyMode ? { privacyMode: input.privacyMode } : {}),
     ...(input.householdPublicKeyPem ? { householdPublicKeyPem: input.householdPublicKeyPem } : {}),
+    ...(input.utility && input.utility !== 'electricity' ? { utility: input.utility } : {}),
   };
   return JSON.stringify(request);
 }

@@ -3,6 +3,7 @@
  * them: one source of truth. Times are ISO 8601 UTC with seconds precision ("2026-01-15T10:00:00Z"), which is
  * fixed-width and sorts in time order inside composite keys.
  */
+import type { Utility } from '@smartmeter/crypto';
 import type { PrivacyMode } from './aggregation';
 
 /** Values of the `role` attribute that Fabric CA puts into enrollment certificates. */
@@ -85,6 +86,8 @@ export interface SubscriptionRequest {
    * Required in aggregate mode (its bills come with a sealed report), optional in disclosed mode.
    */
   householdPublicKeyPem?: string;
+  /** What the meter measures (default electricity): its readings must say the same, its tariff must price it. */
+  utility?: Utility;
 }
 
 export type SubscriptionStatus = 'REQUESTED' | 'APPROVED' | 'REJECTED' | 'ACTIVE' | 'ENDED';
@@ -137,6 +140,11 @@ export interface SubscriptionRecord {
   keyGrants: KeyGrant[];
   /** Absent on subscriptions made before the mode existed: those are disclosed. */
   privacyMode?: PrivacyMode;
+  /**
+   * What the meter measures, in clear (it says no more than the subscription itself). Absent on subscriptions
+   * made before utilities existed: those are electricity. Read it with utilityOf.
+   */
+  utility?: Utility;
   /** The household's encryption public key (SPKI PEM) its bill reports are sealed for, and its fingerprint. */
   householdPublicKeyPem?: string;
   householdKeyFingerprint?: string;
@@ -287,4 +295,9 @@ export type EventName = (typeof EventName)[keyof typeof EventName];
 /** Name of the private data collection through which an organization receives personal data. */
 export function personalDataCollection(mspId: string): string {
   return `personalDataFor${mspId}`;
+}
+
+/** The utility a subscription meters: electricity unless it says otherwise. */
+export function utilityOf(subscription: { utility?: Utility }): Utility {
+  return subscription.utility ?? 'electricity';
 }

@@ -1,6 +1,11 @@
 /**
  * Tariffs, price signals and bills. Type imports only, like records.ts.
  *
+ * Utilities: an electricity tariff prices Wh. A gas tariff prices energy too, as utility bills do: the meter's
+ * litres become Wh through the tariff's calorific value and volume correction (utilityUnits.ts), so its prices
+ * are per kWh. A water tariff prices volume: its "per kWh" prices are per m³ (1,000 L), which is the same
+ * arithmetic on litres as on Wh.
+ *
  * Units: energy in watt-hours (Wh); prices in micro-minor units per kWh (millionths of a penny or cent, so
  * 11.76 p/kWh is 11_760_000); standing charges in micro-minor units per day; amounts in minor units (pence,
  * cents). Tax in basis points (2000 = 20 %).
@@ -11,7 +16,9 @@
  * splitting a period into adjacent bills never changes any amount's sum. The total is subtotal + tax, so the
  * lines always add up to the total. See billing/computeBill.ts for the rules in full.
  */
+import type { Utility } from '@smartmeter/crypto';
 import type { AggregateBillFacts } from './billReport';
+import type { GasConversion } from './utilityUnits';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -59,6 +66,10 @@ export interface TariffDefinition {
    * Oksuz 2024). Informational: it changes no amount.
    */
   feedbackThresholdWhPerDay?: number;
+  /** What the tariff prices (default electricity); only subscriptions of this utility may use it. */
+  utility?: Utility;
+  /** Required for gas, refused otherwise: how the meter's litres become the kWh the prices are per. */
+  gasConversion?: GasConversion;
 }
 
 export interface TariffRecord extends TariffDefinition {
@@ -172,6 +183,11 @@ export interface BillComputation {
    */
   runningTotals: { since: string; priorReadingCount: number; priorReadingsDigest: string };
   tariffVersions: { tariffId: string; version: number }[];
+  /**
+   * Gas and water bills only: the volume the meter measured, in litres. For gas, `energyWh` is that volume
+   * converted with each version's calorific value and volume correction; for water, `energyWh` holds litres.
+   */
+  metered?: { utility: 'gas' | 'water'; litres: number; estimatedLitres: number };
 }
 
 export interface InvalidReading {

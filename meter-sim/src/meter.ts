@@ -10,6 +10,7 @@ import {
   type PeriodSchedule,
   type SubscriptionRecord,
   type WalletRecord,
+  utilityOf,
 } from '@smartmeter/domain';
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
 import type { PairBundle } from '@smartmeter/client/dist/pairBundle';
@@ -301,6 +302,12 @@ export class Meter {
       if (subscription.keyId !== this.bundle.sessionKey.keyId) {
         return this.failWith(
           `the bundle's session key ${this.bundle.sessionKey.keyId} is not the key of ${subscription.subscriptionId} (${subscription.keyId}); export a new pair bundle`,
+        );
+      }
+      // The ledger cannot see a reading's utility (it is sealed): a meter of the wrong kind must not submit.
+      if (utilityOf(subscription) !== this.source.utility) {
+        return this.failWith(
+          `subscription ${subscription.subscriptionId} meters ${utilityOf(subscription)}, but this meter measures ${this.source.utility}: run with --utility ${utilityOf(subscription)}`,
         );
       }
       if (subscription.status === 'REJECTED')

@@ -8,6 +8,7 @@ import {
   isoSeconds,
   openReadings,
   type SubscriptionRecord,
+  utilityOf,
 } from '@smartmeter/domain';
 import type { Bucket, CompletenessView, ConsumptionBucket, ConsumptionView } from './api';
 
@@ -114,7 +115,7 @@ export function completenessView(
     const subscription = await subscriptions.get(subscriptionId);
     const { key } = sessionKeyFor(subscription, profile.mspId, deps.keystore());
     const readings = await measurements.all(subscriptionId, range.from, range.to);
-    const { invalid } = openReadings(readings, key, channel, subscription.keyId);
+    const { invalid } = openReadings(readings, key, channel, subscription.keyId, utilityOf(subscription));
     return {
       subscriptionId,
       from: range.from,

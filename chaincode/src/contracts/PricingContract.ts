@@ -3,6 +3,7 @@ import {
   EventName,
   validatePricePolicy,
   validateTariffDefinition,
+  type TariffDefinition,
   type PricePolicyPointer,
   type PricePolicyRecord,
   type PriceSignalRecord,
@@ -63,16 +64,7 @@ export class PricingContract extends SmartMeterContract {
     if (!current && effective < now - BACKLOG_LIMIT_SECONDS) {
       throw invalidArgument('effectiveFrom of a first version may lie at most 45 days in the past');
     }
-    if (current) {
-      if (effective < now || effective <= parseIsoSeconds('effectiveFrom', current.effectiveFrom)) {
-        throw conflict(
-          `version ${current.version + 1} of ${tariff.tariffId} must take effect from now on and after version ${current.version} (${current.effectiveFrom})`,
-        );
-      }
-      if (current.currency !== tariff.currency) {
-        throw conflict(`${tariff.tariffId} is priced in ${current.currency}, not ${tariff.currency}`);
-      }
-    }
+    if (current) requireFitsCurrent(tariff, current, effective, now);
     const record: TariffRecord = {
       ...tariff,
       docType: 'tariff',
@@ -256,4 +248,26 @@ export class PricingContract extends SmartMeterContract {
   async GetPricePolicyHistory(ctx: Context, regionCode: string): Promise<string> {
     return canonicalJson(await pricePolicyVersions(ctx, requireRegion(regionCode)));
   }
+}
+
+/**
+ * A new version takes effect from now on and after the current one, in the same currency, and prices the same
+ * utility: subscriptions were approved against what the tariff prices.
+ */
+function requireFitsCurrent(
+  tariff: TariffDefinition,
+  current: TariffRecord,
+  effective: number,
+  now: number,
+): void {
+  if (effective < now || effective <= parseIsoSeconds('effectiveFrom', current.effectiveFrom)) {
+    throw conflict(
+      `version ${current.version + 1} of ${tariff.tariffId} must take effect from now on and after version ${current.version} (${current.effectiveFrom})`,
+    );
+  }
+  if (current.currency !== tariff.currency) {
+    throw conflict(`${tariff.tariffId} is priced in ${current.currency}, not ${tariff.currency}`);
+  }
+  const [was, is] = [current.utility ?? 'electricity', tariff.utility ?? 'electricity'];
+  if (was !== is) throw conflict(`${tariff.tariffId} prices ${was}, not ${is}: publish another tariff`);
 }

@@ -5,7 +5,9 @@ import {
   isKeyId,
   pairingProofMatches,
   publicKeyFingerprint,
+  UTILITIES,
   validateWrappedKey,
+  type Utility,
 } from '@smartmeter/crypto';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
@@ -20,6 +22,7 @@ import {
   type SubscriptionRecord,
   type SubscriptionRequest,
   type SubscriptionStatus,
+  utilityOf,
 } from '@smartmeter/domain';
 import {
   callerOf,
@@ -50,7 +53,7 @@ import {
 } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds, txTimeIso } from '../ledger/txTime';
 import { currentOrgKey } from '../orgKeys';
-import { requireRegion } from '../pricing';
+import { requireRegion, tariffVersions } from '../pricing';
 import {
   approvalOf,
   BACKLOG_LIMIT_SECONDS,
@@ -130,6 +133,7 @@ export class SubscriptionContract extends SmartMeterContract {
       keyGrants: request.keyGrants,
       pairingCommitment: request.pairingCommitment,
       privacyMode: request.privacyMode ?? 'disclosed',
+      ...(request.utility ? { utility: request.utility } : {}),
       ...(request.householdPublicKeyPem
         ? {
             householdPublicKeyPem: request.householdPublicKeyPem,
@@ -171,6 +175,7 @@ export class SubscriptionContract extends SmartMeterContract {
     const record = await loadSubscription(ctx, id);
     requireOperatorOf(callerOf(ctx), record.distributorMspId, 'ApproveSubscription');
     requireStatus(record, ['REQUESTED'], 'approve');
+    await requireTariffFor(ctx, record, approval.tariffId);
     const now = txTimeIso(ctx);
     const updated: SubscriptionRecord = {
       ...record,
@@ -518,6 +523,7 @@ const REQUEST_FIELDS: (keyof SubscriptionRequest)[] = [
   'keyGrants',
   'privacyMode',
   'householdPublicKeyPem',
+  'utility',
 ];
 
 function parseSubscriptionRequest(json: string): SubscriptionRequest {
@@ -542,7 +548,31 @@ function parseSubscriptionRequest(json: string): SubscriptionRequest {
     keyGrants: raw.keyGrants.map(parseKeyGrant),
     privacyMode,
     ...parseHouseholdKey(raw.householdPublicKeyPem, privacyMode),
+    ...parseUtility(raw.utility),
   };
+}
+
+/** Absent means electricity (as before utilities existed); anything else must be a known utility. */
+function parseUtility(value: unknown): { utility?: Utility } {
+  if (value === undefined) return {};
+  const utility = UTILITIES.find((known) => known === value);
+  if (!utility) throw invalidArgument(`utility must be one of ${UTILITIES.join(', ')}`);
+  return { utility };
+}
+
+/**
+ * A subscription's tariff must price what its meter measures: a gas meter's litres billed at an electricity
+ * price per kWh would be wrong by a factor of ten. Checked against every published version of the tariff.
+ */
+async function requireTariffFor(ctx: Context, record: SubscriptionRecord, tariffId: string): Promise<void> {
+  const utility = utilityOf(record);
+  for (const version of await tariffVersions(ctx, record.distributorMspId, tariffId)) {
+    const priced = version.utility ?? 'electricity';
+    if (priced !== utility)
+      throw invalidArgument(
+        `tariff ${tariffId} prices ${priced}; ${record.subscriptionId} meters ${utility}: choose a ${utility} tariff`,
+      );
+  }
 }
 
 /** The household's report key: an SPKI P-256 public key, required in aggregate mode. */

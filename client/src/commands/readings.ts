@@ -5,6 +5,7 @@ import {
   type ReadingRecord,
   type SubscriptionRecord,
   openReadings,
+  utilityOf,
 } from '@smartmeter/domain';
 import type { MissingPeriods } from '../contracts/MeasurementClient';
 import * as ids from '../ids';
@@ -123,6 +124,7 @@ export async function runReadingsMissing(
       key,
       channel,
       subscription.keyId,
+      utilityOf(subscription),
     );
     return { ...missing, invalid };
   });

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { pairingProof } from '@smartmeter/crypto';
+import { pairingProof, UTILITIES, type Utility } from '@smartmeter/crypto';
 import {
   isoSeconds,
   PRIVACY_MODES,
   type PrivacyMode,
   type SubscriptionRecord,
   type SubscriptionStatus,
+  utilityOf,
 } from '@smartmeter/domain';
 import { readFileSync } from 'node:fs';
 import { checkGrant } from '../grants';
@@ -46,7 +47,7 @@ export const subscriptionColumns: Column<SubscriptionRecord>[] = [
 export function describeSubscription(s: SubscriptionRecord): string {
   const lines = [
     `subscription ${s.subscriptionId} (${s.channel}): ${s.status}`,
-    `  distributor ${s.distributorMspId}, meter ${s.meterId}, subscriber ${s.subscriberId}, plan ${s.requestedPlan}`,
+    `  distributor ${s.distributorMspId}, ${utilityOf(s)} meter ${s.meterId}, subscriber ${s.subscriberId}, plan ${s.requestedPlan}`,
     `  session key ${s.keyId}, wrapped for ${s.keyGrants.map((g) => `${g.mspId} (key v${g.orgKeyVersion})`).join(', ')}`,
     `  requested ${s.requestedAt}, updated ${s.updatedAt}`,
   ];
@@ -82,6 +83,14 @@ export interface SubscriptionRequestOptions {
   keyName: string;
   plan: string;
   privacyMode: PrivacyMode;
+  /** What the meter measures; its readings and its tariff must be of the same utility. */
+  utility: Utility;
+}
+
+export function parseUtility(value: string): Utility {
+  const utility = UTILITIES.find((known) => known === value);
+  if (!utility) throw new UsageError(`--utility must be ${UTILITIES.join(', ')} (got "${value}")`);
+  return utility;
 }
 
 export function parsePrivacyMode(value: string): PrivacyMode {
@@ -117,6 +126,7 @@ export async function runSubscriptionRequest(
         recipients,
         privacyMode: options.privacyMode,
         householdPublicKeyPem,
+        utility: options.utility,
       }),
     );
   });
@@ -324,16 +334,22 @@ export function registerSubscriptionCommands(program: Command, deps: () => Comma
       'disclosed (distributor and authority can read each reading) or aggregate (only the distributor; the authority sees regional sums)',
       'disclosed',
     )
+    .option(
+      '--utility <utility>',
+      'what the meter measures: electricity (Wh), gas or water (litres); one subscription per meter',
+      'electricity',
+    )
     .addHelpText(
       'after',
-      '\nRun as the household, with its households profile and its own identity (-i).\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription request --meter mtr-0042 --key home\n  meterctl -p .network/profiles/households1.json -i hh-18 subscription request --meter mtr-0043 --key home --privacy-mode aggregate',
+      '\nRun as the household, with its households profile and its own identity (-i).\nExample:\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription request --meter mtr-0042 --key home\n  meterctl -p .network/profiles/households1.json -i hh-17 subscription request --meter gas-0042 --key home-gas --utility gas\n  meterctl -p .network/profiles/households1.json -i hh-18 subscription request --meter mtr-0043 --key home --privacy-mode aggregate',
     )
-    .action((flags: { meter: string; key: string; plan: string; privacyMode: string }) =>
+    .action((flags: { meter: string; key: string; plan: string; privacyMode: string; utility: string }) =>
       runSubscriptionRequest(deps(), {
         meterId: flags.meter,
         keyName: flags.key,
         plan: flags.plan,
         privacyMode: parsePrivacyMode(flags.privacyMode),
+        utility: parseUtility(flags.utility),
       }),
     );
   subscription

@@ -56,7 +56,7 @@ describe('meterctl subscription approve', () => {
       stderr: '',
       stdout: [
         'subscription sub_000000000000000000000001 (northgrid): APPROVED',
-        '  distributor Distributor1MSP, meter mtr-42, subscriber hh-17, plan standard',
+        '  distributor Distributor1MSP, electricity meter mtr-42, subscriber hh-17, plan standard',
         `  session key ${requested.keyId}, wrapped for Distributor1MSP (key v1), AuthorityMSP (key v2)`,
         '  requested 2026-11-01T09:00:00Z, updated 2026-11-15T10:07:01Z',
         '  approved 2026-11-15T10:07:01Z: every 1800s from 2026-11-15T10:30:00Z, tariff tou-2026, region north/d1',

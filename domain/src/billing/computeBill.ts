@@ -13,6 +13,8 @@ import { periodsStartingIn, type PeriodSchedule } from '../periods';
 import { isoSeconds } from '../time';
 import type { IntervalChange } from '../records';
 import { bandMinutes } from './tariffValidation';
+import type { Utility } from '@smartmeter/crypto';
+import { gasLitresToWh } from '../utilityUnits';
 
 /**
  * The bill, as a pure function of the decrypted readings, the tariff versions and the price signals. The
@@ -34,6 +36,11 @@ import { bandMinutes } from './tariffValidation';
  * - Tax. Each amount is taxed at the rate of the version it accrued under: the running tax is the sum over the
  *   running amounts (rounded) of each version times its rate, rounded half up.
  * - Estimated readings are billed like measured ones and counted, with their energy and periods, on the bill.
+ * - Gas. Readings are litres; the energy priced is their running volume converted to Wh with the calorific
+ *   value and volume correction of the version in force, rounded half up, minus the same before the reading.
+ *   The running volume restarts on the 1st (with the running totals) and when the version changes, so a bill
+ *   converts its whole volume in one rounding per version, and splitting a bill never changes its energy.
+ * - Water. Readings are litres and prices are per m³, which is the arithmetic of Wh and prices per kWh.
  */
 export interface BilledReading {
   periodStart: string;
@@ -63,6 +70,8 @@ export interface BillInput {
   invalidReadings?: InvalidReading[];
   /** Every version of the subscription's tariff. */
   tariffVersions: TariffRecord[];
+  /** The subscription's utility (default electricity): its tariff must price the same one. */
+  utility?: Utility;
   /** Price signals for the subscription's region, by period start (for the prior readings too). */
   signals: Readonly<Partial<Record<string, number>>>;
 }
@@ -97,8 +106,11 @@ export function computeBill(input: BillInput): BillComputation {
   if (versions.some((v) => v.currency !== currency))
     throw new BillingError('tariff versions use different currencies');
 
-  const readings = sortedReadings(input.readings, from, to, 'the billing period');
-  const prior = sortedReadings(input.priorReadings, since, from, 'the month before the bill');
+  const utility = billedUtility(versions, input.utility ?? 'electricity');
+  const measured = sortedReadings(input.readings, from, to, 'the billing period');
+  const measuredPrior = sortedReadings(input.priorReadings, since, from, 'the month before the bill');
+  const [prior, readings] =
+    utility === 'gas' ? gasAsEnergy(measuredPrior, measured, versions) : [measuredPrior, measured];
   const totals = new RunningTotals(
     versions,
     new StandingCharge(versions, input.subscriptionStart, input.subscriptionEnd),
@@ -147,7 +159,63 @@ export function computeBill(input: BillInput): BillComputation {
       priorReadingsDigest: digestOf(prior),
     },
     tariffVersions: taxBases.map(({ tariffId, version }) => ({ tariffId, version })),
+    ...(utility === 'electricity' ? {} : { metered: meteredVolume(utility, measured) }),
   };
+}
+
+/** The utility every version prices, which must be the subscription's. */
+function billedUtility(versions: TariffRecord[], subscriptionUtility: Utility): Utility {
+  for (const version of versions) {
+    const priced = version.utility ?? 'electricity';
+    if (priced !== subscriptionUtility) {
+      throw new BillingError(
+        `tariff ${version.tariffId} version ${version.version} prices ${priced}; the subscription meters ${subscriptionUtility}`,
+      );
+    }
+    if (priced === 'gas' && !version.gasConversion)
+      throw new BillingError(
+        `gas tariff ${version.tariffId} version ${version.version} has no gasConversion`,
+      );
+  }
+  return subscriptionUtility;
+}
+
+function meteredVolume(
+  utility: 'gas' | 'water',
+  readings: BilledReading[],
+): NonNullable<BillComputation['metered']> {
+  const litres = (list: BilledReading[]): number => list.reduce((sum, r) => sum + r.energyWh, 0);
+  return {
+    utility,
+    litres: litres(readings),
+    estimatedLitres: litres(readings.filter((r) => r.quality === 'estimated')),
+  };
+}
+
+/**
+ * Gas readings (litres) as the Wh they are priced at: the running volume since the 1st, or since the version
+ * in force changed, converted and rounded once, minus the same at the previous reading (see the rules above).
+ */
+function gasAsEnergy(
+  prior: BilledReading[],
+  readings: BilledReading[],
+  versions: TariffRecord[],
+): [BilledReading[], BilledReading[]] {
+  let runKey = '';
+  let runLitres = 0;
+  let runWh = 0;
+  const convert = (reading: BilledReading): BilledReading => {
+    const at = epoch(reading.periodStart);
+    const tariff = versionAt(versions, at, reading.periodStart);
+    const key = `${monthStart(at)}|${tariff.version}`;
+    if (key !== runKey) [runKey, runLitres, runWh] = [key, 0, 0];
+    runLitres += reading.energyWh;
+    const upTo = gasLitresToWh(runLitres, tariff.gasConversion as NonNullable<TariffRecord['gasConversion']>);
+    const energyWh = upTo - runWh;
+    runWh = upTo;
+    return { ...reading, energyWh };
+  };
+  return [prior.map(convert), readings.map(convert)];
 }
 
 type LineTerms = Omit<BillLineItem, 'amountMinor' | 'energyWh'>;

@@ -6,6 +6,8 @@ import {
   type TimeOfUseBand,
   type Weekday,
 } from '../tariffs';
+import { UTILITIES, type Utility } from '@smartmeter/crypto';
+import { gasConversionErrors, type GasConversion } from '../utilityUnits';
 
 /**
  * Checks a tariff definition field by field and returns every problem at once ("field: what is wrong"),
@@ -30,6 +32,8 @@ export function validateTariffDefinition(value: unknown): { tariff?: TariffDefin
     'taxBasisPoints',
     'pricing',
     'feedbackThresholdWhPerDay',
+    'utility',
+    'gasConversion',
   ];
   for (const field of Object.keys(raw)) if (!allowed.includes(field)) errors.push(`${field}: unknown field`);
 
@@ -53,6 +57,7 @@ export function validateTariffDefinition(value: unknown): { tariff?: TariffDefin
   integer(errors, raw, 'taxBasisPoints', 0, 10_000);
   optionalInteger(errors, raw, 'feedbackThresholdWhPerDay', 1, 10_000_000);
   const pricing = validatePricing(raw.pricing, errors);
+  const metering = validateMetering(raw, errors);
   if (errors.length > 0 || !pricing) return { errors };
   return {
     errors,
@@ -65,6 +70,47 @@ export function validateTariffDefinition(value: unknown): { tariff?: TariffDefin
       taxBasisPoints: raw.taxBasisPoints as number,
       pricing,
       ...optionalField<number>(raw, 'feedbackThresholdWhPerDay'),
+      ...metering,
+    },
+  };
+}
+
+/**
+ * The utility a tariff prices (absent: electricity) and, for gas only, the conversion of litres to kWh that
+ * its prices are per. A water tariff's prices are per m³.
+ */
+function validateMetering(raw: Raw, errors: string[]): { utility?: Utility; gasConversion?: GasConversion } {
+  if (raw.utility === undefined && raw.gasConversion === undefined) return {};
+  const utility = UTILITIES.find((known) => known === raw.utility);
+  if (raw.utility !== undefined && !utility) {
+    errors.push(`utility: one of ${UTILITIES.join(', ')}`);
+    return {};
+  }
+  const priced = utility ?? 'electricity';
+  if (priced !== 'gas') {
+    if (raw.gasConversion !== undefined)
+      errors.push(`gasConversion: only a gas tariff converts volume to energy, this one prices ${priced}`);
+    return utility ? { utility } : {};
+  }
+  const conversion = asObject(raw.gasConversion);
+  if (!conversion) {
+    errors.push(
+      'gasConversion: a gas tariff needs { calorificValueKjPerM3, volumeCorrectionPpm }, e.g. { "calorificValueKjPerM3": 39500, "volumeCorrectionPpm": 1022640 }',
+    );
+    return {};
+  }
+  for (const field of Object.keys(conversion))
+    if (field !== 'calorificValueKjPerM3' && field !== 'volumeCorrectionPpm')
+      errors.push(`gasConversion.${field}: unknown field`);
+  const candidate = conversion as unknown as GasConversion;
+  const problems = gasConversionErrors(candidate);
+  for (const problem of problems) errors.push(`gasConversion.${problem}`);
+  if (problems.length > 0) return {};
+  return {
+    utility: 'gas',
+    gasConversion: {
+      calorificValueKjPerM3: candidate.calorificValueKjPerM3,
+      volumeCorrectionPpm: candidate.volumeCorrectionPpm,
     },
   };
 }
