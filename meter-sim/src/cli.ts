@@ -82,6 +82,21 @@ function withRunOptions(command: Command): Command {
     )
     .addOption(
       option(
+        '--inject-anomalies <kinds>',
+        'inject labelled meter faults, one of each kind given (spike, leak, stuck, drop; leak for gas and water ' +
+          'only), at seeded times between --from and --until, which it needs; readings stay "measured"',
+        'METER_SIM_INJECT_ANOMALIES',
+      ),
+    )
+    .addOption(
+      option(
+        '--anomaly-seed <text>',
+        'seed of the fault plan with --inject-anomalies (default: the meter id)',
+        'METER_SIM_ANOMALY_SEED',
+      ),
+    )
+    .addOption(
+      option(
         '--utc-offset <minutes>',
         "household's local time minus UTC, for where daily peaks fall",
         'METER_SIM_UTC_OFFSET',
@@ -215,6 +230,7 @@ export function buildProgram(onRun: (config: RunConfig) => Promise<number>): Com
         '  meter-sim run --bundle meter.json --source lcl --lcl-file meter-sim/data/lcl-sample.csv\n' +
         '  meter-sim run --bundle meter.json --source lcl --lcl-file meter-sim/data/lcl-sample.csv --lcl-id MAC000002 --lcl-from 2013-01-09\n' +
         '  meter-sim run --bundle-dir bundles/ --meters 100 --json-logs\n' +
+        '  meter-sim run --bundle meter.json --utility gas --inject-anomalies spike,leak,stuck,drop --from 2026-01-01T00:00:00Z --until 2026-01-31T00:00:00Z --speed 43200\n' +
         '  meter-sim run --bundle meter.json --wallet-poll-seconds 15   # a prepaid meter that follows top-ups sooner\n' +
         '  meter-sim run --bundle meter.json --wallet-poll-seconds 0    # never read the wallet: the supply stays on\n' +
         '  meter-sim run --bundle meter.json --mqtt-url mqtts://aggregator.example:8883 --mqtt-ca broker-ca.pem\n' +

@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadBundle, type MeterBundle } from './bundle';
+import { AnomalyInjectingSource, parseAnomalyKinds, planAnomalies } from './sources/anomalies';
 import { HouseholdSource } from './sources/household';
 import { lclDays, LclReplaySource, parseLcl, type LclHousehold } from './sources/lcl';
 import type { ReadingSource } from './sources/source';
@@ -25,6 +26,10 @@ export interface RunOptions {
   /** The file day (YYYY-MM-DD) that plays on the subscription's first day; default the file's first day. */
   lclFrom?: string;
   seed?: string;
+  /** Labelled faults to inject, comma-separated (spike, leak, stuck, drop), spread over --from to --until. */
+  injectAnomalies?: string;
+  /** Seed of the fault plan (default: the meter id). */
+  anomalySeed?: string;
   utcOffset: string;
   speed: string;
   from?: string;
@@ -114,7 +119,13 @@ export function buildRunConfig(options: RunOptions): RunConfig {
   const stateDir = resolve(options.stateDir);
   const meters = loadMeters(options, problems, resolveIdentityDir(options));
   checkStateDir(stateDir, problems);
-  const sources = buildSources(options, meters, utcOffsetMinutes, problems);
+  const sources = withInjectedAnomalies(
+    options,
+    meters,
+    buildSources(options, meters, utcOffsetMinutes, problems),
+    { fromSeconds, untilSeconds },
+    problems,
+  );
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -268,6 +279,49 @@ function buildSources(
   if (utility !== 'electricity')
     problems.push('--source lcl replays electricity data: use --utility electricity');
   return buildLclSources(options, meters, problems);
+}
+
+/**
+ * Faults are planned on quarter hours, which every usual reading interval is a multiple of; a meter with
+ * longer periods sees each fault from the first of its periods that starts inside it (a spike in the period
+ * that holds it).
+ */
+const ANOMALY_PLAN_INTERVAL_SECONDS = 900;
+
+/** --inject-anomalies: each meter's source with its own labelled fault plan over --from to --until. */
+function withInjectedAnomalies(
+  options: RunOptions,
+  meters: MeterBundle[],
+  sources: ReadingSource[],
+  span: { fromSeconds?: number; untilSeconds?: number },
+  problems: string[],
+): ReadingSource[] {
+  if (options.injectAnomalies === undefined) {
+    if (options.anomalySeed !== undefined) problems.push('--anomaly-seed goes with --inject-anomalies');
+    return sources;
+  }
+  const { fromSeconds, untilSeconds } = span;
+  if (fromSeconds === undefined || untilSeconds === undefined) {
+    problems.push('--inject-anomalies needs --from and --until: the faults are spread over that span');
+    return sources;
+  }
+  try {
+    return sources.map((source, i) => {
+      const meterId = meters[i]?.bundle.meterId ?? String(i);
+      const seed = options.anomalySeed === undefined ? meterId : `${options.anomalySeed}:${meterId}`;
+      const plan = planAnomalies(seed, {
+        utility: source.utility,
+        fromSeconds,
+        toSeconds: untilSeconds,
+        intervalSeconds: ANOMALY_PLAN_INTERVAL_SECONDS,
+        kinds: parseAnomalyKinds(options.injectAnomalies ?? ''),
+      });
+      return new AnomalyInjectingSource(source, plan, ANOMALY_PLAN_INTERVAL_SECONDS);
+    });
+  } catch (err) {
+    problems.push(`--inject-anomalies ${options.injectAnomalies}: ${(err as Error).message}`);
+    return sources;
+  }
 }
 
 /** One replay per meter: the chosen household, or the file's households in order, from --lcl-from. */

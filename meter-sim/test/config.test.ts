@@ -195,6 +195,39 @@ describe('meter-sim configuration', () => {
     ]);
   });
 
+  it('when --inject-anomalies is given then each source carries its fault plan; bad kinds or no span are named', () => {
+    const bundle = [writeBundle('anomalies.json', validBundle)];
+    const month = { from: '2026-01-01T00:00:00Z', until: '2026-01-31T00:00:00Z' };
+    const config = buildRunConfig({
+      ...defaults,
+      ...month,
+      bundle,
+      utility: 'gas',
+      injectAnomalies: 'spike,leak,stuck,drop',
+    });
+    expect(config.sources[0].description).toMatch(
+      /^synthetic gas household \(seed mtr-fixture-1\), with 4 injected faults \((spike|leak|stuck|drop)(, (spike|leak|stuck|drop)){3}\)$/,
+    );
+    const again = buildRunConfig({
+      ...defaults,
+      ...month,
+      bundle,
+      utility: 'gas',
+      injectAnomalies: 'spike,leak,stuck,drop',
+    });
+    expect(again.sources[0].description).toBe(config.sources[0].description);
+    expect(problemsOf({ bundle, injectAnomalies: 'spike' })).toEqual([
+      '--inject-anomalies needs --from and --until: the faults are spread over that span',
+    ]);
+    expect(problemsOf({ ...month, bundle, injectAnomalies: 'spike,surge' })).toEqual([
+      '--inject-anomalies spike,surge: unknown anomaly kind "surge": choose from spike, leak, stuck, drop',
+    ]);
+    expect(problemsOf({ ...month, bundle, injectAnomalies: 'leak' })).toEqual([
+      '--inject-anomalies leak: a leak is a gas or water fault; electricity cannot leak',
+    ]);
+    expect(problemsOf({ bundle, anomalySeed: 'x' })).toEqual(['--anomaly-seed goes with --inject-anomalies']);
+  });
+
   it('when more meters are asked for than bundles exist then it says how many it has', () => {
     expect(problemsOf({ bundle: [writeBundle('one.json', validBundle)], meters: '3' })).toEqual([
       '--meters 3 needs 3 pair bundles, 1 given',
@@ -292,6 +325,20 @@ describe('meter-sim command line', () => {
     const fromEnv = await run(checkArgs(), { METER_SIM_WALLET_POLL_SECONDS: 'never' });
     expect(fromEnv.code).toBe(2);
     expect(fromEnv.err).toContain('--wallet-poll-seconds must be a number from 0 to 86400 (got "never")');
+  });
+
+  it('when asked for help then --inject-anomalies is there with its kinds, variable and an example', async () => {
+    const { code, out } = await run(['run', '--help']);
+    expect(code).toBe(0);
+    const help = out.replace(/\s+/g, ' ');
+    expect(help).toContain('--inject-anomalies <kinds>');
+    expect(help).toContain('(spike, leak, stuck, drop; leak for gas and water only)');
+    expect(help).toContain('(env: METER_SIM_INJECT_ANOMALIES)');
+    expect(help).toContain('--anomaly-seed <text>');
+    expect(help).toContain('--inject-anomalies spike,leak,stuck,drop --from 2026-01-01T00:00:00Z');
+    const noSpan = await run([...checkArgs(), '--inject-anomalies', 'spike']);
+    expect(noSpan.code).toBe(2);
+    expect(noSpan.err).toContain('--inject-anomalies needs --from and --until');
   });
 
   it('when asked for help then --mqtt-connection says what persistent gives away', async () => {

@@ -69,13 +69,12 @@ export function detectAnomalies(
     points: plausible,
     profile: new UsualLevels(plausible, interval, thresholds.minSlotSamples),
   };
-  return [
-    ...impossibleValues(scan, all),
-    ...spikes(scan),
-    ...leaks(scan),
-    ...flatLines(scan),
-    ...drops(scan),
-  ].sort(byPeriodThenKind);
+  const leaking = leaks(scan);
+  // A steady leak into a home that uses nothing else reads the same every period: that flat line is the leak.
+  const flat = flatLines(scan).filter((f) => !leaking.some((leak) => overlaps(f, leak)));
+  return [...impossibleValues(scan, all), ...spikes(scan), ...leaking, ...flat, ...drops(scan)].sort(
+    byPeriodThenKind,
+  );
 }
 
 /** A stable identifier of a finding, so that confirming it twice is one record. */
@@ -91,6 +90,10 @@ function toPoint(point: { periodStart: string; quantity: number }): Point {
   if (!Number.isFinite(seconds))
     throw new AnomalyInputError(`periodStart is not a time: "${point.periodStart}"`);
   return { seconds, periodStart: isoSeconds(seconds), quantity: point.quantity };
+}
+
+function overlaps(a: AnomalyFinding, b: AnomalyFinding): boolean {
+  return a.periodStart <= b.periodEnd && b.periodStart <= a.periodEnd;
 }
 
 function byPeriodThenKind(a: AnomalyFinding, b: AnomalyFinding): number {
@@ -338,7 +341,9 @@ function splitAtChanges(run: Point[]): Point[][] {
 
 /** Zero for many hours from a household that usually consumes: tamper, a cut supply or a dead register. */
 function drops(scan: Scan): AnomalyFinding[] {
-  const usual = scan.profile.overallMedian;
+  // The usual level of the periods that consumed anything: a long drop's own zeros must not hide it.
+  const consuming = scan.points.filter((p) => p.quantity > 0).map((p) => p.quantity);
+  const usual = consuming.length > 0 ? median(consuming) : 0;
   if (usual < scan.limits.dropMinMedianPerHour * scan.hours) return [];
   return runsOf(scan.points, scan.series.intervalSeconds, (p) => p.quantity === 0)
     .filter((run) => run.length * scan.hours >= scan.limits.dropZeroHours)

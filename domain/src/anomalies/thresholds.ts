@@ -12,7 +12,11 @@ export interface UtilityThresholds {
   dropZeroHours: number;
   /** ...where the household's median is at least this, so that a home that uses almost nothing is not flagged. */
   dropMinMedianPerHour: number;
-  /** A flat line only counts at or above this, since small quantities repeat naturally after rounding. */
+  /**
+   * A flat line only counts at or above this, since small quantities repeat naturally after rounding. For water
+   * it is 26 L/h: a steady leak (up to 25 L/h) into a home that uses nothing else by day reads the same every
+   * period, and that is the leak rule's finding, not a stuck register.
+   */
   stuckMinPerHour: number;
 }
 
@@ -69,7 +73,7 @@ export const DEFAULT_ANOMALY_THRESHOLDS: AnomalyThresholds = {
       leakMinPerHour: 6,
       dropZeroHours: 24,
       dropMinMedianPerHour: 5,
-      stuckMinPerHour: 10,
+      stuckMinPerHour: 26,
     },
   },
 };
