@@ -52,7 +52,7 @@ let subscriptionId = '';
 let billId = '';
 let requestId = '';
 
-async function submitReadings(): Promise<void> {
+async function submitReadings(values = energies, firstPeriod = 0): Promise<void> {
   const keystore = new Keystore(join(work, 'household'));
   const files = keystore.identity('Distributor1HouseholdsMSP', meterName);
   if (!files) throw new Error('meter identity not enrolled');
@@ -60,7 +60,8 @@ async function submitReadings(): Promise<void> {
   const connection = openGateway(profile('households1'), { files });
   try {
     const measurement = new MeasurementClient(chaincodeChannel(connection.gateway, 'northgrid', CHAINCODE));
-    const readings = energies.map((energyWh, n) => {
+    const readings = values.map((energyWh, i) => {
+      const n = firstPeriod + i;
       const slot = { subscriptionId, sequence: n + 1, periodStart: isoSeconds(startSeconds + n * INTERVAL) };
       const payload = { energyWh, utility: 'electricity' as const, unit: 'Wh', quality: 'measured' as const };
       return { ...slot, ...encryptReading(payload, key, { channel: 'northgrid', ...slot }) };
@@ -554,6 +555,45 @@ describe('meterctl command groups on the network', () => {
       'Distributor1MSP',
     ]);
     expect(bills).toContainEqual(expect.objectContaining({ billId, status: 'PAID' }));
+  });
+
+  it('anomalies: a spike on the second day is found by the household and the distributor; another distributor is refused', async () => {
+    // The second day repeats the first, except 07:00-07:30, where the meter reports 5,200 Wh: a fault.
+    const spikeAt = 48 + 14;
+    await submitReadings(
+      energies.map((e, i) => (48 + i === spikeAt ? 5_200 : e)),
+      48,
+    );
+    const twoDays = ['--from', start, '--to', isoSeconds(startSeconds + 2 * 86_400)];
+    type Scan = {
+      scans: { subscriptionId: string; readings: number; findings: Record<string, unknown>[] }[];
+    };
+    for (const who of [home, distributor]) {
+      const scan = await meterctlJson<Scan>([...who, 'anomalies', 'scan', subscriptionId, ...twoDays]);
+      expect(scan.scans).toHaveLength(1);
+      expect(scan.scans[0].readings).toBe(96);
+      expect(scan.scans[0].findings).toEqual([
+        expect.objectContaining({
+          kind: 'spike',
+          subscriptionId,
+          periodStart: isoSeconds(startSeconds + spikeAt * INTERVAL),
+          periods: 1,
+          value: 5_200,
+        }),
+      ]);
+    }
+    const all = await meterctlJson<Scan>([...distributor, 'anomalies', 'scan', '--all', ...twoDays]);
+    expect(all.scans.map((s) => s.subscriptionId)).toContain(subscriptionId);
+    const d2 = await meterctl([
+      '-p',
+      join(profiles, 'distributor2.json'),
+      'anomalies',
+      'scan',
+      subscriptionId,
+      ...twoDays,
+    ]);
+    expect(d2.code).toBe(1);
+    expect(d2.stderr).toMatch(/NOT_FOUND/);
   });
 
   it('subscription end and key rotation: the subscription ends, history shows every state, the key is new', async () => {

@@ -4,6 +4,7 @@ import {
   newSessionKey,
   pairingProof,
   type OrgKeyPair,
+  type Utility,
 } from '@smartmeter/crypto';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -80,8 +81,14 @@ export async function publishOrgKeys(gateways: Gateways): Promise<PublishedOrgKe
 }
 
 /** A household's RequestSubscription body on northgrid: its session key wrapped for Distributor1 and the authority. */
-export function northgridRequest(meterId: string, sessionKey: Buffer, keys: PublishedOrgKeys): string {
+export function northgridRequest(
+  meterId: string,
+  sessionKey: Buffer,
+  keys: PublishedOrgKeys,
+  utility?: Utility,
+): string {
   return buildSubscriptionRequest({
+    utility,
     distributorMspId: D1,
     meterId,
     requestedPlan: 'residential-tou',
@@ -98,15 +105,22 @@ export async function onboardHousehold(
   gateways: Gateways,
   prefix: string,
   startSeconds: number,
-  options: { pair?: boolean; tariff?: Partial<TariffDefinition> } = {},
+  options: {
+    pair?: boolean;
+    tariff?: Partial<TariffDefinition>;
+    /** What the meter measures (default electricity); the tariff should price the same. */
+    utility?: Utility;
+    /** An already enrolled household taking another subscription (one per utility). */
+    subscriber?: string;
+  } = {},
 ): Promise<OnboardedHousehold> {
   const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-  const subscriber = `${prefix}-hh-${run}`;
+  const subscriber = options.subscriber ?? `${prefix}-hh-${run}`;
   const meter = `${prefix}-mtr-${run}`;
   const tariffId = `${prefix}-${run}`;
   const contract = (org: string, name: string, identity?: string) =>
     gateways.contract(org, CHANNEL, name, identity);
-  await enrollSubscriber(subscriber);
+  if (!options.subscriber) await enrollSubscriber(subscriber);
   await enrollMeter(meter);
 
   const published = await publishOrgKeys(gateways);
@@ -122,7 +136,7 @@ export async function onboardHousehold(
     }),
   );
   const sessionKey = newSessionKey();
-  const request = northgridRequest(meter, sessionKey, published);
+  const request = northgridRequest(meter, sessionKey, published, options.utility);
   const { subscriptionId } = await submitJson<{ subscriptionId: string }>(
     contract(HOUSEHOLDS, 'Subscription', subscriber),
     'RequestSubscription',

@@ -12,6 +12,12 @@ import { sessionKeyFor } from '../sessionKeys';
 import type { CommandDeps } from './deps';
 import { decryptReadings, parseRange, type ReadingRange } from './readings';
 
+/** A subscription `--all` could not scan: the caller's keystore holds no key for it. */
+export interface SkippedScan {
+  subscriptionId: string;
+  reason: string;
+}
+
 /** What one subscription's scan found, and over how many readings it looked. */
 export interface SubscriptionScan {
   subscriptionId: string;
@@ -54,16 +60,25 @@ export async function runAnomalyScan(
   subscriptionIds: string[],
   options: ReadingRange & { all?: boolean },
 ): Promise<void> {
-  const scans = await deps.withChannel(async ({ subscriptions, measurements }, { profile }) => {
+  const { scans, skipped } = await deps.withChannel(async ({ subscriptions, measurements }, { profile }) => {
     const targets = options.all
       ? (await subscriptions.all('ACTIVE')).map((s) => s.subscriptionId)
       : subscriptionIds;
     if (targets.length === 0)
       throw new UsageError('name a subscription to scan, or --all for every active one');
     const results: SubscriptionScan[] = [];
+    const notHeld: SkippedScan[] = [];
     for (const subscriptionId of targets) {
       const subscription = await subscriptions.get(subscriptionId);
-      const { key } = sessionKeyFor(subscription, profile.mspId, deps.keystore());
+      let key: Buffer;
+      try {
+        key = sessionKeyFor(subscription, profile.mspId, deps.keystore()).key;
+      } catch (err) {
+        // --all covers the channel: a subscription whose key this keystore does not hold is reported, not fatal.
+        if (!options.all || !(err instanceof UsageError)) throw err;
+        notHeld.push({ subscriptionId, reason: err.message });
+        continue;
+      }
       const records = await measurements.all(subscriptionId, options.from, options.to);
       const decrypted = decryptReadings(subscription, records, key);
       const opened = decrypted.flatMap((r) =>
@@ -78,9 +93,9 @@ export async function runAnomalyScan(
         findings: detectAnomalies(series),
       });
     }
-    return results;
+    return { scans: results, skipped: notHeld };
   });
-  printScans(deps, scans, options);
+  printScans(deps, scans, skipped, options);
 }
 
 const findingColumns: Column<AnomalyFinding>[] = [
@@ -96,13 +111,18 @@ const findingColumns: Column<AnomalyFinding>[] = [
   { header: 'evidence', value: (f) => f.reason },
 ];
 
-function printScans(deps: CommandDeps, scans: SubscriptionScan[], range: ReadingRange): void {
+function printScans(
+  deps: CommandDeps,
+  scans: SubscriptionScan[],
+  skipped: SkippedScan[],
+  range: ReadingRange,
+): void {
   const findings = scans.flatMap((s) => s.findings);
   if (deps.output.csv) {
     printRows(deps.output, findings, findingColumns);
     return;
   }
-  printResult(deps.output, { from: range.from, to: range.to, scans }, () =>
+  printResult(deps.output, { from: range.from, to: range.to, scans, skipped }, () =>
     [
       ...scans.map(
         (s) =>
@@ -111,6 +131,11 @@ function printScans(deps: CommandDeps, scans: SubscriptionScan[], range: Reading
           (s.invalid > 0 ? `, ${s.invalid} readings that do not decrypt were not scanned` : ''),
       ),
       ...findings.map((f) => `  ${f.kind.padEnd(10)} ${f.periodStart} … ${f.periodEnd}  ${f.reason}`),
+      ...(skipped.length > 0
+        ? [
+            `${skipped.length} subscription${skipped.length === 1 ? '' : 's'} not scanned: this keystore holds no key for them (${skipped.map((s) => s.subscriptionId).join(', ')})`,
+          ]
+        : []),
     ].join('\n'),
   );
 }

@@ -96,6 +96,52 @@ describe('meterctl anomalies scan', () => {
     expect(world.methodsCalled()).toEqual([]);
   });
 
+  it('with --all, reports the subscriptions it holds no key for and scans the others', async () => {
+    const { world, subscription } = scanWorld((e) => {
+      e[9 * DAY_PERIODS + 14] = 4_800;
+    });
+    const foreign = {
+      ...subscription,
+      subscriptionId: 'sub_000000000000000000000002',
+      keyId: 'f'.repeat(32),
+      keyGrants: [],
+    };
+    const records = await world.clients.measurements?.all?.(SUB, '', '');
+    world.clients = {
+      subscriptions: {
+        all: async () => [subscription, foreign],
+        get: async (id: string) => (id === SUB ? subscription : foreign),
+      },
+      measurements: { all: async () => records ?? [] },
+    };
+
+    const result = await world.run(
+      '--json',
+      'anomalies',
+      'scan',
+      '--all',
+      '--from',
+      '2026-11-01',
+      '--to',
+      '2026-11-15',
+    );
+
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as {
+      scans: { subscriptionId: string; findings: unknown[] }[];
+      skipped: { subscriptionId: string; reason: string }[];
+    };
+    expect(out.scans.map((s) => [s.subscriptionId, s.findings.length])).toEqual([[SUB, 1]]);
+    expect(out.skipped.map((s) => s.subscriptionId)).toEqual(['sub_000000000000000000000002']);
+    expect(out.skipped[0].reason).toMatch(/no key for sub_000000000000000000000002/);
+    expect(world.methodsCalled()).toEqual([
+      'subscriptions.all',
+      'subscriptions.get',
+      'measurements.all',
+      'subscriptions.get',
+    ]);
+  });
+
   it('refuses a subscription the caller holds no key for, and reads none of its readings', async () => {
     const world = new TestWorld();
     const { subscription } = householdSubscription(world.keystore, { status: 'ACTIVE' });
