@@ -47,6 +47,10 @@ function roleFitsMsp(role: Role, mspId: string, householdsOf: string | undefined
       // The aggregator is untrusted (the ledger re-verifies its shares); it is enrolled by the channel's
       // distributor so that it holds no household's or the authority's rights.
       return isDistributorMsp(mspId);
+    case 'config-admin':
+      // The distributor's configuration administrator: its own certificate, apart from operators (the
+      // administration certificate of the seed paper), so an operator's key cannot reconfigure meters.
+      return isDistributorMsp(mspId);
     case 'auditor':
       return isAuthorityMsp(mspId);
     case 'subscriber':
@@ -62,6 +66,11 @@ export function isAuthority(mspId: string): boolean {
 /** A distributor's operator (any distributor when mspId is omitted). */
 export function isOperatorOf(caller: Caller, distributorMspId?: string): boolean {
   return caller.role === 'operator' && (distributorMspId === undefined || caller.mspId === distributorMspId);
+}
+
+/** A distributor's configuration administrator, who alone publishes device configurations. */
+export function isConfigAdminOf(caller: Caller, distributorMspId: string): boolean {
+  return caller.role === 'config-admin' && caller.mspId === distributorMspId;
 }
 
 export function isAuditor(caller: Caller): boolean {

@@ -1,5 +1,7 @@
 import { AggregationContract } from './contracts/AggregationContract';
 import { BillingContract } from './contracts/BillingContract';
+import { DeviceHealthContract } from './contracts/DeviceHealthContract';
+import { DeviceConfigContract } from './contracts/DeviceConfigContract';
 import { MeasurementContract } from './contracts/MeasurementContract';
 import { OrgKeyContract } from './contracts/OrgKeyContract';
 import { PersonalDataContract } from './contracts/PersonalDataContract';
@@ -11,6 +13,8 @@ import { SystemContract } from './contracts/SystemContract';
 export {
   AggregationContract,
   BillingContract,
+  DeviceHealthContract,
+  DeviceConfigContract,
   MeasurementContract,
   OrgKeyContract,
   PersonalDataContract,
@@ -29,4 +33,6 @@ export const contracts = [
   BillingContract,
   AggregationContract,
   PrepaidContract,
+  DeviceConfigContract,
+  DeviceHealthContract,
 ];

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerAnomalyCommands } from './commands/anomalies';
 import { registerBillCommands } from './commands/bill';
+import { registerDeviceCommands } from './commands/device';
 import { registerGridCommands } from './commands/grid';
 import { registerSystemCommands } from './commands/system';
 import { registerIdentityCommands } from './commands/identity';
@@ -76,6 +77,7 @@ export function buildProgram(factory: CommandFactory = defaultFactory): Command 
   registerMeterPolicyCommands(program, deps);
   registerReportCommands(program, deps);
   registerAnomalyCommands(program, deps);
+  registerDeviceCommands(program, deps);
   registerServeCommand(program, deps);
   return program;
 }

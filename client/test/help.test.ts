@@ -45,6 +45,7 @@ describe('meterctl --help for every command', () => {
       'wallet',
       'report',
       'anomalies',
+      'device',
       'serve',
     ]);
   });

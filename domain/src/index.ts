@@ -19,3 +19,5 @@ export * from './pricePolicy';
 export * from './prepaid';
 export * from './utilityUnits';
 export * from './anomalies';
+export * from './deviceConfig';
+export * from './deviceHealth';

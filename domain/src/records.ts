@@ -7,7 +7,7 @@ import type { Utility } from '@smartmeter/crypto';
 import type { PrivacyMode } from './aggregation';
 
 /** Values of the `role` attribute that Fabric CA puts into enrollment certificates. */
-export const ROLES = ['operator', 'auditor', 'subscriber', 'meter', 'aggregator'] as const;
+export const ROLES = ['operator', 'auditor', 'subscriber', 'meter', 'aggregator', 'config-admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** A grid area path: up to six segments of lowercase letters, digits and '-', e.g. north/d3/c12. */
@@ -288,6 +288,10 @@ export const EventName = {
   /** token-erc-20's event: { from, to, value } (from '' for a top-up, to '' for an exhaustion). */
   Transfer: 'Transfer',
   WalletChanged: 'WalletChanged',
+  DeviceKeyRegistered: 'DeviceKeyRegistered',
+  DeviceConfigPublished: 'DeviceConfigPublished',
+  DeviceConfigAcknowledged: 'DeviceConfigAcknowledged',
+  DeviceHealthReported: 'DeviceHealthReported',
 } as const;
 
 export type EventName = (typeof EventName)[keyof typeof EventName];

@@ -151,6 +151,24 @@ function withRunOptions(command: Command): Command {
     )
     .addOption(
       option(
+        '--health-seconds <seconds>',
+        'report battery (simulated), free disk, free memory and uptime this often (real seconds), at once on ' +
+          'start; a meter that stops is found by meterctl device health; 0: never',
+        'METER_SIM_HEALTH_SECONDS',
+        '300',
+      ),
+    )
+    .addOption(
+      option(
+        '--config-poll-seconds <seconds>',
+        'read the latest device configuration this often (real seconds): urgent and security versions are ' +
+          'applied when read, routine ones at the next --refresh; 0: never (aggregate-mode meters never do)',
+        'METER_SIM_CONFIG_POLL_SECONDS',
+        '5',
+      ),
+    )
+    .addOption(
+      option(
         '--wallet-poll-seconds <seconds>',
         'prepaid (either mode): re-read the wallet this often (real seconds, whatever --speed) and follow its ' +
           'supply state: on, power-saving (each period capped at the limit) or off (0 measured); 10 × as long ' +

@@ -37,6 +37,10 @@ export interface RunOptions {
   maxJitter: string;
   batchSize: string;
   refresh: string;
+  /** Real seconds between reads of the meter's latest device configuration; 0: never. */
+  configPollSeconds?: string;
+  /** Real seconds between health reports; 0: never. */
+  healthSeconds?: string;
   mqttUrl: string;
   mqttCa?: string;
   /** per-share or persistent. */
@@ -114,6 +118,14 @@ export function buildRunConfig(options: RunOptions): RunConfig {
       `--min-share-gap (${minShareGapSeconds} s) must be shorter than --share-window (${shareWindowSeconds} s)`,
     );
   const walletPollSeconds = number('--wallet-poll-seconds', options.walletPollSeconds, 0, 86_400, false);
+  const configPollSeconds = number(
+    '--config-poll-seconds',
+    options.configPollSeconds ?? '5',
+    0,
+    86_400,
+    false,
+  );
+  const healthSeconds = number('--health-seconds', options.healthSeconds ?? '300', 0, 86_400, false);
   const mqtt = mqttSettings(options, problems);
 
   const stateDir = resolve(options.stateDir);
@@ -141,6 +153,8 @@ export function buildRunConfig(options: RunOptions): RunConfig {
     shareWindowSeconds,
     minShareGapSeconds,
     walletPollSeconds,
+    configPollSeconds,
+    healthSeconds,
     mqtt,
     jsonLogs: options.jsonLogs === true,
   };

@@ -42,6 +42,7 @@ export async function runFleet(config: RunConfig, log: Logger, stop: AbortSignal
       const ledger = new NetworkLedger(
         chaincodeChannel(gateway, meter.bundle.channel, meter.bundle.chaincodeName),
         meter.bundle.subscriptionId,
+        meter.bundle.meterId,
       );
       const stateDir = meterStateDir(config.stateDir, meter);
       const outbox = Outbox.open(join(stateDir, 'outbox.jsonl'));
@@ -64,6 +65,7 @@ export async function runFleet(config: RunConfig, log: Logger, stop: AbortSignal
         log,
         config,
         aggregate,
+        stateDir,
       );
     });
     const outcomes = await Promise.all(meters.map((meter) => meter.run(stop)));

@@ -10,6 +10,8 @@ import {
   type PeriodSchedule,
   type SubscriptionRecord,
   type WalletRecord,
+  type DeviceConfig,
+  type DeviceHealthReport,
   utilityOf,
 } from '@smartmeter/domain';
 import type { BatchResult, ReadingSubmission } from '@smartmeter/client/dist/contracts/MeasurementClient';
@@ -27,6 +29,8 @@ import { Relay, type RelayStatus } from './relay';
 import type { ShareOutbox } from './shareOutbox';
 import { ShareReporter, topicOf, type MeasuredPeriod } from './shareReporter';
 import type { MeasuredQuantity, ReadingSource } from './sources/source';
+import { ConfigFollower, type DeviceConfigLedger } from './configFollower';
+import { HealthReporter } from './healthReporter';
 import { WalletPoller } from './walletPoller';
 
 /** What a meter needs from the ledger; on the network, the Subscription, Measurement and Prepaid contracts. */
@@ -36,6 +40,10 @@ export interface MeterLedger {
   submitReadings(readings: ReadingSubmission[]): Promise<BatchResult>;
   /** Prepaid:GetWallet: the subscription's wallet, or undefined when it is not prepaid (NOT_FOUND). */
   walletOf(subscriptionId: string): Promise<WalletRecord | undefined>;
+  /** The DeviceConfig contract as this meter sees it; absent: the meter follows no configuration. */
+  deviceConfig?: DeviceConfigLedger;
+  /** DeviceHealth:ReportDeviceHealth for this meter's subscription; absent: no health reports. */
+  reportHealth?: (health: DeviceHealthReport) => Promise<void>;
 }
 
 export interface MeterSettings {
@@ -56,6 +64,10 @@ export interface MeterSettings {
    * (10 × as long while the subscription has no wallet); 0: never read.
    */
   walletPollSeconds: number;
+  /** Real seconds between reads of the device configuration (see ConfigFollower); 0 or absent: never. */
+  configPollSeconds?: number;
+  /** Real seconds between health reports (see HealthReporter); 0 or absent: never. */
+  healthSeconds?: number;
 }
 
 /** What a meter needs for aggregate mode; opened only when its subscription turns out to be in that mode. */
@@ -117,6 +129,14 @@ export class Meter {
   });
   /** Set in disclosed mode with --wallet-poll-seconds above 0: keeps the relay in step with the wallet. */
   private wallet: WalletPoller | undefined;
+  /** Set in disclosed mode with --config-poll-seconds above 0 and a state folder: the device configuration. */
+  private configs: ConfigFollower | undefined;
+  /** Set in disclosed mode with --health-seconds above 0: the meter's health reports. */
+  private health: HealthReporter | undefined;
+  /** The reporting jitter a device configuration set, over --max-jitter. */
+  private configuredJitterSeconds: number | undefined;
+  /** A configuration changed the reading interval: re-read the subscription at once for its new schedule. */
+  private refreshRequested = false;
   /** While the outbox cannot be written: no new readings, retried on a back-off. */
   private readonly pause = new OutboxPause((level, event, message, fields) => {
     this.say(level, event, message, fields);
@@ -131,6 +151,8 @@ export class Meter {
     private readonly log: Logger,
     private readonly settings: MeterSettings,
     private readonly aggregate?: AggregateChannel,
+    /** The meter's own folder, where its device key and applied configuration are kept. */
+    private readonly stateDir?: string,
   ) {}
 
   async run(stop: AbortSignal): Promise<MeterOutcome> {
@@ -138,6 +160,8 @@ export class Meter {
     if (ready !== 'ready') return ready;
     if (this.subscription.privacyMode === 'aggregate' && this.startAggregate() === 'failed') return 'failed';
     this.startWalletPolling();
+    await this.startFollowingConfigs();
+    this.startHealthReports();
     try {
       return await this.loop(stop);
     } finally {
@@ -156,13 +180,14 @@ export class Meter {
     await this.wallet?.poll();
     let lastRefresh = Date.now();
     while (!stop.aborted) {
-      if (Date.now() - lastRefresh >= this.settings.refreshSeconds * 1000) {
+      if (this.refreshRequested || Date.now() - lastRefresh >= this.settings.refreshSeconds * 1000) {
+        this.refreshRequested = false;
         const refreshed = await this.refresh();
         if (refreshed === 'failed') return 'failed';
         lastRefresh = Date.now();
+        this.configs?.atRefresh();
       }
-      // Before each round of measuring and submitting, at most once per poll interval; not awaited.
-      this.wallet?.pollIfDue();
+      this.startDueReads();
       this.measureDuePeriods();
       const drained = this.shares ? this.publishShares(this.shares) : await this.drain(stop);
       if (drained === 'failed') return 'failed';
@@ -176,6 +201,16 @@ export class Meter {
   }
 
   /**
+   * Before each round of measuring and submitting, the reads and reports that are due (wallet, device
+   * configuration, health), each at most once per its interval and not awaited.
+   */
+  private startDueReads(): void {
+    this.wallet?.pollIfDue();
+    this.configs?.pollIfDue();
+    this.health?.reportIfDue();
+  }
+
+  /**
    * Real milliseconds until there is something to do: a period due, a refresh, a share or a wallet read. While
    * the outbox is paused, periods and shares (which are written before they go) wait for the next attempt.
    */
@@ -184,7 +219,14 @@ export class Meter {
     const untilShare = this.shares
       ? Math.max(this.shares.msUntilNextDue(), this.pause.msUntilRetry())
       : Infinity;
-    return Math.min(this.msUntilNextDue(), untilRefresh, untilShare, this.wallet?.msUntilDue() ?? Infinity);
+    return Math.min(
+      this.msUntilNextDue(),
+      this.refreshRequested ? 0 : untilRefresh,
+      untilShare,
+      this.wallet?.msUntilDue() ?? Infinity,
+      this.configs?.msUntilDue() ?? Infinity,
+      this.health?.msUntilDue() ?? Infinity,
+    );
   }
 
   /** The supply relay's state, for a status output. */
@@ -387,6 +429,59 @@ export class Meter {
     }
     this.discardOffSchedule();
     return 'ok';
+  }
+
+  /**
+   * Disclosed-mode meters follow their device configuration (an aggregate meter never transacts: a certificate
+   * would link its shares). The device key is registered first; a configuration applied before a restart
+   * still holds.
+   */
+  private async startFollowingConfigs(): Promise<void> {
+    const ledger = this.ledger.deviceConfig;
+    if (!ledger || !this.stateDir || !this.settings.configPollSeconds || this.shares) return;
+    this.configs = new ConfigFollower({
+      meterId: this.bundle.meterId,
+      channel: this.bundle.channel,
+      ledger,
+      stateDir: this.stateDir,
+      pollSeconds: this.settings.configPollSeconds,
+      apply: (config) => {
+        this.applyConfig(config);
+      },
+      acknowledged: (config) => {
+        if (config.readingIntervalSeconds !== undefined) this.refreshRequested = true;
+      },
+      say: (level, event, message, fields) => {
+        this.say(level, event, message, fields);
+      },
+    });
+    const applied = this.configs.applied;
+    if (applied) this.configuredJitterSeconds = applied.config.maxJitterSeconds;
+    await this.configs.register();
+  }
+
+  /** Disclosed-mode meters report their health on their own interval (an aggregate meter never transacts). */
+  private startHealthReports(): void {
+    const report = this.ledger.reportHealth;
+    if (!report || !this.stateDir || !this.settings.healthSeconds || this.shares) return;
+    this.health = new HealthReporter({
+      report: (health) => report.call(this.ledger, health),
+      stateDir: this.stateDir,
+      intervalSeconds: this.settings.healthSeconds,
+      say: (level, event, message) => {
+        this.say(level, event, message);
+      },
+    });
+  }
+
+  /**
+   * What a configuration changes on this meter. The reading interval is the subscription's: the ledger records
+   * the change when the meter acknowledges the version, and the meter takes the new schedule from its next
+   * refresh, which it asks for at once. Firmware pins, display texts and alert thresholds are kept with the
+   * applied configuration (a simulated meter has no firmware or display to change).
+   */
+  private applyConfig(config: DeviceConfig): void {
+    if (config.maxJitterSeconds !== undefined) this.configuredJitterSeconds = config.maxJitterSeconds;
   }
 
   /** Pending readings or shares that no longer fit the subscription (a changed interval, an earlier end) are dropped. */
@@ -718,7 +813,7 @@ export class Meter {
       this.bundle.meterId,
       period.startSeconds,
       period.intervalSeconds,
-      this.settings.maxJitterSeconds,
+      this.configuredJitterSeconds ?? this.settings.maxJitterSeconds,
     );
     return period.startSeconds + period.intervalSeconds + delay;
   }

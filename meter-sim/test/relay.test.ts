@@ -446,7 +446,7 @@ describe('network ledger walletOf', () => {
         }),
       },
     } as unknown as ChaincodeChannel;
-    return { ledger: new NetworkLedger(channel, SUBSCRIPTION), calls };
+    return { ledger: new NetworkLedger(channel, SUBSCRIPTION, 'MTR-001'), calls };
   }
 
   it('when the subscription is prepaid then Prepaid:GetWallet is evaluated and its record returned', async () => {

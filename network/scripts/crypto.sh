@@ -159,6 +159,9 @@ enroll_org() {
       done
       if [ "${ORG_ROLE[$org]}" = distributor ]; then
         enroll_user "$org" operator client 'role=operator:ecert'
+        # Device configurations are published by their own identity, not an operator's (issue 19): its
+        # profile name is config-admin, so meterctl -i config-admin acts as it.
+        enroll_user "$org" config-admin client 'role=config-admin:ecert'
         # The aggregate mode's aggregator submits shares and closes rounds; the ledger trusts it for nothing.
         [ -z "$(nodes_of aggregator "$org")" ] || enroll_user "$org" aggregator client 'role=aggregator:ecert'
       else

@@ -13,7 +13,6 @@ import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   EventName,
   PRIVACY_MODES,
-  type IntervalChange,
   type PrivacyMode,
   type KeyGrant,
   type KeyRebind,
@@ -52,10 +51,10 @@ import {
   writeIndex,
 } from '../ledger/store';
 import { isoSeconds, parseIsoSeconds, txEpochSeconds, txTimeIso } from '../ledger/txTime';
+import { ALLOWED_INTERVALS, requireAllowedInterval, withIntervalChange } from '../intervalChange';
 import { currentOrgKey } from '../orgKeys';
 import { requireRegion, tariffVersions } from '../pricing';
 import {
-  approvalOf,
   BACKLOG_LIMIT_SECONDS,
   lastPeriodEnd,
   loadSubscription,
@@ -81,8 +80,7 @@ import {
   requireText,
 } from '../validate';
 
-/** Reading intervals a distributor may set, in seconds. */
-export const ALLOWED_INTERVALS = [300, 600, 900, 1800, 3600] as const;
+export { ALLOWED_INTERVALS };
 const MAX_END_AHEAD_SECONDS = 90 * 24 * 3600;
 const MAX_REASON_LENGTH = 500;
 
@@ -312,51 +310,7 @@ export class SubscriptionContract extends SmartMeterContract {
     const record = await loadSubscription(ctx, id);
     requireOperatorOf(callerOf(ctx), record.distributorMspId, 'ChangeReadingInterval');
     requireStatus(record, ['APPROVED', 'ACTIVE'], 'change the interval of');
-    const approval = approvalOf(record);
-    if (interval === approval.intervalSeconds) {
-      throw invalidArgument(`the reading interval already is ${interval} s`);
-    }
-    const nowSeconds = txEpochSeconds(ctx);
-    const cursor = await readingCursor(ctx, id);
-    const earliest = Math.max(
-      parseIsoSeconds('startDate', approval.startDate) + 1,
-      ...(approval.intervalChanges ?? []).map((c) => parseIsoSeconds('effectiveFrom', c.effectiveFrom) + 1),
-      cursor ? lastPeriodEnd(approval, cursor) : 0,
-    );
-    const step = leastCommonMultiple(approval.intervalSeconds, interval);
-    const from =
-      effectiveFrom === ''
-        ? Math.ceil(Math.max(earliest, nowSeconds) / step) * step
-        : parseIsoSeconds('effectiveFrom', effectiveFrom);
-    if (from % step !== 0) {
-      throw invalidArgument(
-        `effectiveFrom must be a boundary of both the ${approval.intervalSeconds}-second and the ${interval}-second interval`,
-      );
-    }
-    if (from < earliest) {
-      throw invalidArgument(
-        `effectiveFrom must be after the start, after earlier changes and not before ${isoSeconds(earliest)}, the end of the last accepted reading`,
-      );
-    }
-    if (from > nowSeconds + MAX_END_AHEAD_SECONDS) {
-      throw invalidArgument('effectiveFrom may be at most 90 days ahead');
-    }
-    const now = isoSeconds(nowSeconds);
-    const change: IntervalChange = {
-      effectiveFrom: isoSeconds(from),
-      intervalSeconds: interval,
-      previousIntervalSeconds: approval.intervalSeconds,
-      changedAt: now,
-    };
-    const updated: SubscriptionRecord = {
-      ...record,
-      approval: {
-        ...approval,
-        intervalSeconds: interval,
-        intervalChanges: [...(approval.intervalChanges ?? []), change],
-      },
-      updatedAt: now,
-    };
+    const updated = await withIntervalChange(ctx, record, interval, effectiveFrom);
     return saveAndEmit(
       ctx,
       subscriptionKey(ctx, id),
@@ -456,8 +410,11 @@ export class SubscriptionContract extends SmartMeterContract {
     const size = parsePageSize(pageSize);
     const from = parseBookmark(bookmark);
     const caller = callerOf(ctx);
-    if (!isOperatorOf(caller) && !isAuditor(caller)) {
-      throw forbidden(`ListSubscriptions is for operators and auditors; caller is ${describe(caller)}`);
+    // The configuration administrator lists its own distributor's subscriptions to resolve a group of meters.
+    if (!isOperatorOf(caller) && !isAuditor(caller) && caller.role !== 'config-admin') {
+      throw forbidden(
+        `ListSubscriptions is for operators, configuration administrators and auditors; caller is ${describe(caller)}`,
+      );
     }
     const page: Page<SubscriptionRecord> = statusFilter
       ? await pageThroughIndex(ctx, Keys.subscriptionByStatus, { status: statusFilter }, size, from, (id) =>
@@ -672,20 +629,6 @@ function parseCertificate(pem: unknown): {
     if (err instanceof CryptoInputError) throw invalidArgument(`certificatePem: ${err.message}`);
     throw err;
   }
-}
-
-function requireAllowedInterval(value: unknown, given: unknown): number {
-  if (typeof value !== 'number' || !(ALLOWED_INTERVALS as readonly number[]).includes(value)) {
-    throw invalidArgument(
-      `intervalSeconds must be one of ${ALLOWED_INTERVALS.join(', ')} (got ${JSON.stringify(given)})`,
-    );
-  }
-  return value;
-}
-
-function leastCommonMultiple(a: number, b: number): number {
-  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
-  return (a / gcd(a, b)) * b;
 }
 
 function parseApproval(

@@ -87,6 +87,19 @@ export const Keys = {
   topUp: compositeKeyType('topUp', ['distributorMspId', 'reference']),
   settlement: compositeKeyType('settlement', ['subscriptionId', 'periodFrom']),
   supplierAccount: compositeKeyType('supplierAccount', ['distributorMspId']),
+  /** A meter's current device encryption key, and every registration it made (history, never deleted). */
+  deviceKey: compositeKeyType('deviceKey', ['distributorMspId', 'meterId']),
+  deviceKeyRegistration: compositeKeyType('deviceKeyRegistration', [
+    'distributorMspId',
+    'meterId',
+    'registeredAt',
+    'txId',
+  ]),
+  /** Device configuration versions (fixed-width), the latest version's pointer, and the meter's answers. */
+  deviceConfig: compositeKeyType('deviceConfig', ['distributorMspId', 'meterId', 'version']),
+  deviceConfigLatest: compositeKeyType('deviceConfigLatest', ['distributorMspId', 'meterId']),
+  deviceConfigAck: compositeKeyType('deviceConfigAck', ['distributorMspId', 'meterId', 'version', 'status']),
+  deviceHealth: compositeKeyType('deviceHealth', ['distributorMspId', 'meterId']),
 } as const;
 
 /**

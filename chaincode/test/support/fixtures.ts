@@ -28,6 +28,8 @@ export const id = {
   d1Operator: { mspId: D1, attributes: { role: 'operator' } },
   d1Admin: { mspId: D1, attributes: { 'hf.Type': 'admin' } },
   d2Operator: { mspId: D2, attributes: { role: 'operator' } },
+  d1ConfigAdmin: { mspId: D1, attributes: { role: 'config-admin' } },
+  d2ConfigAdmin: { mspId: D2, attributes: { role: 'config-admin' } },
   auditor: { mspId: AUTHORITY, attributes: { role: 'auditor' } },
   authorityAdmin: { mspId: AUTHORITY, attributes: { 'hf.Type': 'admin' } },
   subscriber: (

@@ -1,5 +1,7 @@
 import { AggregationClient } from './AggregationClient';
 import { BillingClient } from './BillingClient';
+import { DeviceConfigClient } from './DeviceConfigClient';
+import { DeviceHealthClient } from './DeviceHealthClient';
 import type { ChaincodeChannel } from './invoke';
 import { MeasurementClient } from './MeasurementClient';
 import { OrgKeyClient } from './OrgKeyClient';
@@ -24,6 +26,8 @@ export function contractAdapters(channel: ChaincodeChannel) {
     aggregation: new AggregationClient(channel),
     prepaid: new PrepaidClient(channel),
     system: new SystemClient(channel),
+    deviceConfig: new DeviceConfigClient(channel),
+    deviceHealth: new DeviceHealthClient(channel),
   };
 }
 

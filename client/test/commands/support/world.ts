@@ -24,6 +24,8 @@ export interface FakeClients {
   aggregation?: Partial<ContractClients['aggregation']>;
   prepaid?: Partial<ContractClients['prepaid']>;
   system?: Partial<ContractClients['system']>;
+  deviceConfig?: Partial<ContractClients['deviceConfig']>;
+  deviceHealth?: Partial<ContractClients['deviceHealth']>;
   billEvidence?: ContractClients['billEvidence'];
 }
 
@@ -174,6 +176,8 @@ export class TestWorld {
       aggregation: this.fake<ContractClients['aggregation']>('aggregation', given.aggregation ?? {}),
       prepaid: this.fake<ContractClients['prepaid']>('prepaid', given.prepaid ?? {}),
       system: this.fake<ContractClients['system']>('system', given.system ?? {}),
+      deviceConfig: this.fake<ContractClients['deviceConfig']>('deviceConfig', given.deviceConfig ?? {}),
+      deviceHealth: this.fake<ContractClients['deviceHealth']>('deviceHealth', given.deviceHealth ?? {}),
       billEvidence: (billId) => billEvidence.billEvidence(billId),
     };
   }
