@@ -11,7 +11,7 @@ import {
   type DeviceKeyRecord,
 } from '@smartmeter/domain';
 import { DeviceConfigContract } from '../src/contracts/DeviceConfigContract';
-import { contracts, D1, id, parse, World, type Household } from './support/fixtures';
+import { contracts, D1, id, parse, period, reading, World, type Household } from './support/fixtures';
 import type { FakeIdentity, TxOptions } from './support/memoryContext';
 
 const deviceConfig = new DeviceConfigContract();
@@ -70,8 +70,9 @@ async function ack(
   who: FakeIdentity,
   args: [string, string, string, string, string],
   options?: TxOptions,
+  effectiveFrom = '',
 ): Promise<string> {
-  return world.run(who, (ctx) => deviceConfig.AcknowledgeDeviceConfig(ctx, ...args), options);
+  return world.run(who, (ctx) => deviceConfig.AcknowledgeDeviceConfig(ctx, ...args, effectiveFrom), options);
 }
 
 /** Runs a refused call and checks that it carries the code and left the ledger exactly as it was. */
@@ -150,6 +151,44 @@ describe('DeviceConfig: publish, deliver, apply', () => {
     const change = subscription.approval?.intervalChanges?.[0];
     expect(change).toMatchObject({ intervalSeconds: 900, previousIntervalSeconds: 1800 });
     expect(Date.parse(change?.effectiveFrom ?? '') % 1_800_000).toBe(0);
+  });
+
+  it('when the meter names where it starts the new interval then the change takes effect there, and never before its last reading', async () => {
+    const world = await World.create();
+    const device = await deviceWithKey(world);
+    const faster: DeviceConfig = { schemaVersion: 1, readingIntervalSeconds: 900 };
+    await publish(world, id.d1ConfigAdmin, publishRequest([target(device, 1, faster)], faster), faster);
+    await world.run(device.meter, (ctx) =>
+      contracts.measurement.SubmitReadings(ctx, JSON.stringify([0, 1, 2, 3].map((n) => reading(device, n)))),
+    );
+    // Readings cover periods 0-3 (2 h from the start): a change at period 2 would reinterpret two of them.
+    await expectRefused(
+      world,
+      () =>
+        ack(
+          world,
+          device.meter,
+          ['MTR-001', '1', 'applied', configHash(faster), ''],
+          withConfig(faster),
+          period(2),
+        ),
+      /^INVALID_ARGUMENT: effectiveFrom must be after the start, after earlier changes and not before/,
+    );
+    await ack(
+      world,
+      device.meter,
+      ['MTR-001', '1', 'applied', configHash(faster), ''],
+      withConfig(faster),
+      period(6),
+    );
+    const subscription = await world.subscription(device.subscriptionId);
+    expect(subscription.approval?.intervalChanges).toEqual([
+      expect.objectContaining({
+        effectiveFrom: period(6),
+        intervalSeconds: 900,
+        previousIntervalSeconds: 1800,
+      }),
+    ]);
   });
 
   it('when a second version is published then both are kept and the latest is version 2', async () => {

@@ -31,6 +31,8 @@ export interface DeviceConfigAck {
   reason: string;
   /** With `applied`: the configuration itself (transient data), so the ledger can act on its reading interval. */
   config?: Buffer;
+  /** With a new reading interval: the first period the meter measures at it (empty: from now). */
+  effectiveFrom?: string;
 }
 
 export interface ConfigFollowerOptions {
@@ -44,6 +46,8 @@ export interface ConfigFollowerOptions {
   apply: (config: DeviceConfig, record: DeviceConfigRecord) => void;
   /** After the ledger holds the `applied` answer (and so any interval change it made). */
   acknowledged?: (config: DeviceConfig) => void;
+  /** Where the meter starts a new reading interval the configuration sets (see DeviceConfigAck). */
+  intervalStart?: (config: DeviceConfig) => string | undefined;
   say: (level: LogLevel, event: string, message: string, fields?: Record<string, string | number>) => void;
   nowMs?: () => number;
 }
@@ -179,7 +183,7 @@ export class ConfigFollower {
       return;
     }
     this.options.apply(config, record);
-    const acknowledged = await this.acknowledge(record, 'applied', '', canonicalConfigBytes(config));
+    const acknowledged = await this.acknowledge(record, 'applied', '', canonicalConfigBytes(config), config);
     if (acknowledged) {
       this.state.applied = { version: record.version, configHash: record.configHash, config };
       this.save();
@@ -193,6 +197,7 @@ export class ConfigFollower {
     status: 'applied' | 'refused',
     reason: string,
     config?: Buffer,
+    applied?: DeviceConfig,
   ): Promise<boolean> {
     try {
       await this.options.ledger.acknowledgeDeviceConfig({
@@ -201,6 +206,7 @@ export class ConfigFollower {
         configHash: status === 'applied' ? record.configHash : '',
         reason,
         config,
+        effectiveFrom: config && applied ? this.options.intervalStart?.(applied) : undefined,
       });
     } catch (err) {
       // CONFLICT: an earlier attempt did land (its answer was lost in transit). Anything else: try again later.

@@ -451,6 +451,7 @@ export class Meter {
       acknowledged: (config) => {
         if (config.readingIntervalSeconds !== undefined) this.refreshRequested = true;
       },
+      intervalStart: (config) => this.newIntervalStart(config),
       say: (level, event, message, fields) => {
         this.say(level, event, message, fields);
       },
@@ -472,6 +473,19 @@ export class Meter {
         this.say(level, event, message);
       },
     });
+  }
+
+  /**
+   * Where this meter starts a new reading interval: the first boundary of both intervals at or after the next
+   * period it will measure, so every period it measured (and may still submit) keeps its interval. At --speed the
+   * meter's clock runs behind the wall clock, and this is earlier than now.
+   */
+  private newIntervalStart(config: DeviceConfig): string | undefined {
+    const interval = config.readingIntervalSeconds;
+    if (interval === undefined || interval === this.next.intervalSeconds) return undefined;
+    const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+    const step = (this.next.intervalSeconds / gcd(this.next.intervalSeconds, interval)) * interval;
+    return isoSeconds(Math.ceil(this.next.startSeconds / step) * step);
   }
 
   /**

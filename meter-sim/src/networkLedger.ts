@@ -101,6 +101,7 @@ function meterConfigLedger(
         reason: ack.reason,
         config: ack.config,
         endorsingOrganizations,
+        effectiveFrom: ack.effectiveFrom,
       });
     },
   };

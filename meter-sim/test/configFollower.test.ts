@@ -64,6 +64,7 @@ function meterLedger(world: World, household: Household): DeviceConfigLedger & {
             ack.status,
             ack.configHash,
             ack.reason,
+            ack.effectiveFrom ?? '',
           ),
         ack.config ? { config: ack.config } : undefined,
       );

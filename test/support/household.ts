@@ -112,6 +112,8 @@ export async function onboardHousehold(
     utility?: Utility;
     /** An already enrolled household taking another subscription (one per utility). */
     subscriber?: string;
+    /** Grid area of the approval (default north/d1): a test's own area makes its meters a group. */
+    regionCode?: string;
   } = {},
 ): Promise<OnboardedHousehold> {
   const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -149,7 +151,7 @@ export async function onboardHousehold(
     JSON.stringify({
       intervalSeconds: INTERVAL,
       tariffId,
-      regionCode: 'north/d1',
+      regionCode: options.regionCode ?? 'north/d1',
       startDate: isoSeconds(startSeconds),
     }),
   );

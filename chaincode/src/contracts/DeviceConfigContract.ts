@@ -168,7 +168,9 @@ export class DeviceConfigContract extends SmartMeterContract {
   /**
    * The meter answers for one version: delivered (optional), then applied (with the hash it applied) or refused
    * (with its reason), once. An applied configuration that changes the reading interval comes with its
-   * plaintext as transient `config`, and the subscription's interval changes from the next common boundary.
+   * plaintext as transient `config`, and the subscription's interval changes from `effectiveFrom`: the first
+   * period the meter measures at the new interval, a boundary of both intervals not before the end of its last
+   * accepted reading (so no reading on the ledger changes meaning); empty: the next such boundary from now.
    */
   @Transaction()
   @Returns('string')
@@ -179,6 +181,7 @@ export class DeviceConfigContract extends SmartMeterContract {
     status: string,
     appliedHash: string,
     reason: string,
+    effectiveFrom: string,
   ): Promise<string> {
     const ack = parseAck(meterId, version, status, appliedHash, reason);
     const caller = callerOf(ctx);
@@ -197,7 +200,7 @@ export class DeviceConfigContract extends SmartMeterContract {
       );
     }
     const intervalChanged =
-      ack.status === 'applied' && (await applyIntervalOfConfig(ctx, subscription, record));
+      ack.status === 'applied' && (await applyIntervalOfConfig(ctx, subscription, record, effectiveFrom));
     const stored: DeviceConfigAckRecord = {
       docType: 'deviceConfigAck',
       distributorMspId,
@@ -510,6 +513,7 @@ async function applyIntervalOfConfig(
   ctx: Context,
   subscription: SubscriptionRecord,
   record: DeviceConfigRecord,
+  effectiveFrom: string,
 ): Promise<boolean> {
   const config = transientConfig(ctx);
   if (!config) return false;
@@ -519,7 +523,7 @@ async function applyIntervalOfConfig(
   const interval = config.readingIntervalSeconds;
   if (interval === undefined || interval === subscription.approval?.intervalSeconds) return false;
   requireStatus(subscription, ['APPROVED', 'ACTIVE'], 'change the interval of');
-  const updated = await withIntervalChange(ctx, subscription, interval, '');
+  const updated = await withIntervalChange(ctx, subscription, interval, effectiveFrom);
   await write(ctx, subscriptionKey(ctx, subscription.subscriptionId), updated);
   return true;
 }

@@ -65,10 +65,19 @@ export class DeviceConfigClient {
       reason?: string;
       config?: Uint8Array;
       endorsingOrganizations?: string[];
+      /** Where the meter starts a new reading interval; empty: the next common boundary from now. */
+      effectiveFrom?: string;
     } = {},
   ): Promise<unknown> {
     return submitWith(this.contract, 'AcknowledgeDeviceConfig', {
-      arguments: [meterId, String(version), status, details.configHash ?? '', details.reason ?? ''],
+      arguments: [
+        meterId,
+        String(version),
+        status,
+        details.configHash ?? '',
+        details.reason ?? '',
+        details.effectiveFrom ?? '',
+      ],
       ...(details.config
         ? {
             transientData: { config: details.config },
