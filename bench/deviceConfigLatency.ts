@@ -17,6 +17,7 @@ import {
   configHash,
   deviceConfigContext,
   isoSeconds,
+  MAX_CONFIG_TARGETS,
   sealConfigForDevice,
   type DeviceConfig,
 } from '@smartmeter/domain';
@@ -50,20 +51,26 @@ async function pingBaseline(gateways: Gateways): Promise<number> {
   return latencySummary(samples).p50;
 }
 
-/** Publishes one urgent configuration for the meters and waits for each to log it applied. */
+/**
+ * Publishes one urgent configuration for the meters, each at its next version, and waits for each to log it
+ * applied; returns each meter's latency in milliseconds.
+ */
 async function publishAndWait(
   configs: DeviceConfigClient,
   meterSim: MeterSimProcess,
   meters: BenchMeter[],
-  version: number,
+  versions: Map<string, number>,
+  round: number,
 ): Promise<number[]> {
   const config: DeviceConfig = {
     schemaVersion: 1,
-    maxJitterSeconds: 10 + version,
-    display: { message: `bench ${version}` },
+    maxJitterSeconds: 10 + round,
+    display: { message: `bench ${round}` },
   };
   const targets = [];
   for (const meter of meters) {
+    const version = (versions.get(meter.meterId) ?? 0) + 1;
+    versions.set(meter.meterId, version);
     const key = await configs.deviceKey(meter.meterId);
     const sealed = sealConfigForDevice(
       config,
@@ -72,16 +79,24 @@ async function publishAndWait(
     );
     targets.push({ meterId: meter.meterId, version, sealed: sealed.toString('base64') });
   }
+  // Latency counts from the first publication; a group larger than a transaction may carry goes in several.
   const publishedAt = Date.now();
-  await configs.publish(
-    { targets, priority: 'urgent', schemaVersion: 1, configHash: configHash(config) },
-    canonicalConfigBytes(config),
-    [D1, AUTHORITY],
-  );
+  for (let i = 0; i < targets.length; i += MAX_CONFIG_TARGETS) {
+    await configs.publish(
+      {
+        targets: targets.slice(i, i + MAX_CONFIG_TARGETS),
+        priority: 'urgent',
+        schemaVersion: 1,
+        configHash: configHash(config),
+      },
+      canonicalConfigBytes(config),
+      [D1, AUTHORITY],
+    );
+  }
   const applied = await Promise.all(
-    meters.map((meter) =>
+    targets.map(({ meterId, version }) =>
       meterSim.waitFor(
-        (e) => e.event === 'config.applied' && e.meterId === meter.meterId && e.version === version,
+        (e) => e.event === 'config.applied' && e.meterId === meterId && e.version === version,
         180_000,
       ),
     ),
@@ -137,13 +152,17 @@ async function main(): Promise<void> {
       chaincodeChannel(gateways.gateway('distributor1', 'config-admin'), CHANNEL, CHAINCODE),
     );
     const results: RunResult[] = [];
+    const versions = new Map<string, number>();
     for (const [i, devices] of runs.entries()) {
-      results.push({
-        devices,
-        latencies: await publishAndWait(configs, sim, meters.slice(0, devices), i + 1),
-      });
+      const latencies = await publishAndWait(configs, sim, meters.slice(0, devices), versions, i + 1);
+      results.push({ devices, latencies });
     }
     printReport(results, baselineMs);
+  } catch (err) {
+    // What the meters said last explains most failures (an acknowledgement refused, a peer unreachable).
+    for (const event of meterSim?.events.slice(-15) ?? [])
+      process.stderr.write(`  meter-sim: ${JSON.stringify(event)}\n`);
+    throw err;
   } finally {
     meterSim?.kill('SIGTERM');
     await meterSim?.exited;
@@ -181,6 +200,8 @@ function printReport(results: RunResult[], baselineMs: number): void {
 }
 
 main().catch((err: unknown) => {
+  const details = (err as { details?: { address: string; message: string }[] }).details ?? [];
+  for (const detail of details) process.stderr.write(`  ${detail.address}: ${detail.message}\n`);
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

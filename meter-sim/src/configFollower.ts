@@ -125,8 +125,13 @@ export class ConfigFollower {
     return true;
   }
 
+  /**
+   * Real milliseconds until the next read is due. While one is under way the meter still wakes a poll interval
+   * later: nothing else wakes it when the read ends, and a live meter may sleep half an hour between periods.
+   */
   msUntilDue(): number {
-    if (!this.enabled || this.inFlight) return Infinity;
+    if (!this.enabled) return Infinity;
+    if (this.inFlight) return this.options.pollSeconds * 1000;
     return Math.max(0, this.nextAtMs - this.nowMs());
   }
 

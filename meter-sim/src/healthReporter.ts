@@ -52,7 +52,9 @@ export class HealthReporter {
   }
 
   msUntilDue(): number {
-    if (this.options.intervalSeconds <= 0 || this.inFlight) return Infinity;
+    if (this.options.intervalSeconds <= 0) return Infinity;
+    // While a report is under way the meter still wakes an interval later (nothing else would wake it).
+    if (this.inFlight) return this.options.intervalSeconds * 1000;
     return Math.max(0, this.nextAtMs - this.nowMs());
   }
 

@@ -1,5 +1,6 @@
 import { decryptReading, sealPersonalData, type Utility } from '@smartmeter/crypto';
 import {
+  anomalyId,
   detectAnomalies,
   gasLitresToWh,
   UK_GAS_VOLUME_CORRECTION_PPM,
@@ -264,7 +265,7 @@ describe('gas, water and electricity meters of one household', () => {
       scans: { subscriptionId: string; utility: Utility; readings: number; findings: AnomalyFinding[] }[];
     };
     const ids = (['electricity', 'gas', 'water'] as const).map((u) => meters[u].subscriptionId);
-    const scan = await meterctlJson<Scan>([
+    const scanArgs = [
       '-p',
       join(networkHome, 'profiles', 'distributor1.json'),
       '-k',
@@ -276,7 +277,35 @@ describe('gas, water and electricity meters of one household', () => {
       iso(start),
       '--to',
       iso(end),
-    ]);
+    ];
+    const scan = await meterctlJson<Scan>(scanArgs);
+    // The same scan, saved to the reporting database: once, and a second scan updates rather than adds.
+    const reportDbUrl = profile('authority').reportDbUrl as string;
+    const save = [
+      ...scanArgs,
+      '--save',
+      '--db-url',
+      reportDbUrl,
+      '--db-name',
+      `anomalies_${Date.now().toString(36)}`,
+    ];
+    type Saved = Scan & { saved: { added: number; updated: number } };
+    const first = await meterctlJson<Saved>(save);
+    const total = first.scans.reduce((sum, s) => sum + s.findings.length, 0);
+    expect(first.saved).toEqual({ added: total, updated: 0 });
+    expect((await meterctlJson<Saved>(save)).saved).toEqual({ added: 0, updated: total });
+    const dbName = save.at(-1) as string;
+    const spike = first.scans[0].findings[0];
+    const stored = (await (
+      await fetch(`${reportDbUrl}/${dbName}/${encodeURIComponent(`anomaly|northgrid|${anomalyId(spike)}`)}`)
+    ).json()) as Record<string, unknown>;
+    expect(stored).toMatchObject({
+      docType: 'anomaly',
+      kind: spike.kind,
+      periodStart: spike.periodStart,
+      value: spike.value,
+    });
+
     expect(scan.scans.map((s) => [s.utility, s.readings])).toEqual([
       ['electricity', DAYS * 48],
       ['gas', DAYS * 48],

@@ -3,8 +3,12 @@ import {
   type AnomalyFinding,
   type AnomalySeries,
   type SubscriptionRecord,
+  anomalyId,
   detectAnomalies,
+  isoSecondsOf,
 } from '@smartmeter/domain';
+import { DEFAULT_REPORT_DB_NAME, type ReportAnomaly } from '../reporting/reportDb';
+import { openReportStore, type DbOptions } from './report';
 import { UsageError } from '../errors';
 import * as ids from '../ids';
 import { printResult, printRows, type Column } from '../output';
@@ -58,44 +62,49 @@ export function seriesOf(
 export async function runAnomalyScan(
   deps: CommandDeps,
   subscriptionIds: string[],
-  options: ReadingRange & { all?: boolean },
+  options: ReadingRange & { all?: boolean; save?: DbOptions },
 ): Promise<void> {
-  const { scans, skipped } = await deps.withChannel(async ({ subscriptions, measurements }, { profile }) => {
-    const targets = options.all
-      ? (await subscriptions.all('ACTIVE')).map((s) => s.subscriptionId)
-      : subscriptionIds;
-    if (targets.length === 0)
-      throw new UsageError('name a subscription to scan, or --all for every active one');
-    const results: SubscriptionScan[] = [];
-    const notHeld: SkippedScan[] = [];
-    for (const subscriptionId of targets) {
-      const subscription = await subscriptions.get(subscriptionId);
-      let key: Buffer;
-      try {
-        key = sessionKeyFor(subscription, profile.mspId, deps.keystore()).key;
-      } catch (err) {
-        // --all covers the channel: a subscription whose key this keystore does not hold is reported, not fatal.
-        if (!options.all || !(err instanceof UsageError)) throw err;
-        notHeld.push({ subscriptionId, reason: err.message });
-        continue;
+  // A database that cannot be reached fails the scan before anything is read, not after.
+  const store = options.save ? await openReportStore(deps, options.save) : undefined;
+  const { scans, skipped, channel } = await deps.withChannel(
+    async ({ subscriptions, measurements }, { profile, channel }) => {
+      const targets = options.all
+        ? (await subscriptions.all('ACTIVE')).map((s) => s.subscriptionId)
+        : subscriptionIds;
+      if (targets.length === 0)
+        throw new UsageError('name a subscription to scan, or --all for every active one');
+      const results: SubscriptionScan[] = [];
+      const notHeld: SkippedScan[] = [];
+      for (const subscriptionId of targets) {
+        const subscription = await subscriptions.get(subscriptionId);
+        let key: Buffer;
+        try {
+          key = sessionKeyFor(subscription, profile.mspId, deps.keystore()).key;
+        } catch (err) {
+          // --all covers the channel: a subscription whose key this keystore does not hold is reported, not fatal.
+          if (!options.all || !(err instanceof UsageError)) throw err;
+          notHeld.push({ subscriptionId, reason: err.message });
+          continue;
+        }
+        const records = await measurements.all(subscriptionId, options.from, options.to);
+        const decrypted = decryptReadings(subscription, records, key);
+        const opened = decrypted.flatMap((r) =>
+          r.payload ? [{ periodStart: r.periodStart, payload: r.payload }] : [],
+        );
+        const { series, mismatched } = seriesOf(subscription, opened);
+        results.push({
+          subscriptionId,
+          utility: series.utility,
+          readings: series.points.length,
+          invalid: decrypted.length - opened.length + mismatched,
+          findings: detectAnomalies(series),
+        });
       }
-      const records = await measurements.all(subscriptionId, options.from, options.to);
-      const decrypted = decryptReadings(subscription, records, key);
-      const opened = decrypted.flatMap((r) =>
-        r.payload ? [{ periodStart: r.periodStart, payload: r.payload }] : [],
-      );
-      const { series, mismatched } = seriesOf(subscription, opened);
-      results.push({
-        subscriptionId,
-        utility: series.utility,
-        readings: series.points.length,
-        invalid: decrypted.length - opened.length + mismatched,
-        findings: detectAnomalies(series),
-      });
-    }
-    return { scans: results, skipped: notHeld };
-  });
-  printScans(deps, scans, skipped, options);
+      return { scans: results, skipped: notHeld, channel };
+    },
+  );
+  const saved = store ? await store.saveAnomalies(reportDocs(deps, channel, scans)) : undefined;
+  printScans(deps, scans, skipped, options, saved);
 }
 
 const findingColumns: Column<AnomalyFinding>[] = [
@@ -111,33 +120,62 @@ const findingColumns: Column<AnomalyFinding>[] = [
   { header: 'evidence', value: (f) => f.reason },
 ];
 
+/** The findings as reporting-database documents, keyed by anomalyId. */
+function reportDocs(deps: CommandDeps, channel: string, scans: SubscriptionScan[]): ReportAnomaly[] {
+  const foundAt = isoSecondsOf(deps.now());
+  return scans.flatMap((scan) =>
+    scan.findings.map((finding) => ({
+      ...finding,
+      docType: 'anomaly' as const,
+      channel,
+      anomalyId: anomalyId(finding),
+      foundAt,
+      foundByMspId: deps.profile().mspId,
+    })),
+  );
+}
+
 function printScans(
   deps: CommandDeps,
   scans: SubscriptionScan[],
   skipped: SkippedScan[],
   range: ReadingRange,
+  saved?: { added: number; updated: number },
 ): void {
   const findings = scans.flatMap((s) => s.findings);
   if (deps.output.csv) {
     printRows(deps.output, findings, findingColumns);
     return;
   }
-  printResult(deps.output, { from: range.from, to: range.to, scans, skipped }, () =>
-    [
-      ...scans.map(
-        (s) =>
-          `${s.subscriptionId} (${s.utility}): ${s.readings} readings scanned in [${range.from}, ${range.to}), ` +
-          `${s.findings.length} finding${s.findings.length === 1 ? '' : 's'}` +
-          (s.invalid > 0 ? `, ${s.invalid} readings that do not decrypt were not scanned` : ''),
-      ),
-      ...findings.map((f) => `  ${f.kind.padEnd(10)} ${f.periodStart} … ${f.periodEnd}  ${f.reason}`),
-      ...(skipped.length > 0
-        ? [
-            `${skipped.length} subscription${skipped.length === 1 ? '' : 's'} not scanned: this keystore holds no key for them (${skipped.map((s) => s.subscriptionId).join(', ')})`,
-          ]
-        : []),
-    ].join('\n'),
+  printResult(
+    deps.output,
+    { from: range.from, to: range.to, scans, skipped, ...(saved ? { saved } : {}) },
+    () =>
+      [
+        ...scans.map(
+          (s) =>
+            `${s.subscriptionId} (${s.utility}): ${s.readings} readings scanned in [${range.from}, ${range.to}), ` +
+            `${s.findings.length} finding${s.findings.length === 1 ? '' : 's'}` +
+            (s.invalid > 0 ? `, ${s.invalid} readings that do not decrypt were not scanned` : ''),
+        ),
+        ...findings.map((f) => `  ${f.kind.padEnd(10)} ${f.periodStart} … ${f.periodEnd}  ${f.reason}`),
+        ...(skipped.length > 0
+          ? [
+              `${skipped.length} subscription${skipped.length === 1 ? '' : 's'} not scanned: this keystore holds no key for them (${skipped.map((s) => s.subscriptionId).join(', ')})`,
+            ]
+          : []),
+        ...(saved ? [`saved to the reporting database: ${saved.added} new, ${saved.updated} updated`] : []),
+      ].join('\n'),
   );
+}
+
+interface ScanFlags {
+  from: string;
+  to: string;
+  all?: boolean;
+  save?: boolean;
+  dbUrl?: string;
+  dbName: string;
 }
 
 export function registerAnomalyCommands(program: Command, deps: () => CommandDeps): void {
@@ -154,12 +192,22 @@ export function registerAnomalyCommands(program: Command, deps: () => CommandDep
     .requiredOption('--from <time>', 'first period start (UTC, e.g. 2026-11-01)')
     .requiredOption('--to <time>', 'end of the range (exclusive)')
     .option('--all', "every active subscription of the channel (a distributor's or the authority's scan)")
+    .option(
+      '--save',
+      'write the findings to the reporting database (once per finding: a later scan updates it)',
+    )
+    .option(
+      '--db-url <url>',
+      'with --save: CouchDB-API server (default: REPORT_DB_URL or the profile reportDbUrl)',
+    )
+    .option('--db-name <name>', 'with --save: database name', DEFAULT_REPORT_DB_NAME)
     .addHelpText(
       'after',
-      '\nRules and thresholds: domain/src/anomalies (robust median/MAD per time of day and weekday for spikes,\ncontinuous night flow for gas and water leaks, flat lines and drops to zero, impossible values).\nExamples:\n  meterctl -p .network/profiles/distributor1.json anomalies scan --all --from 2026-11-01 --to 2026-12-01\n  meterctl -p .network/profiles/households1.json -i hh-17 --csv anomalies scan sub_3f... --from 2026-11-01 --to 2026-12-01',
+      '\nRules and thresholds: domain/src/anomalies (robust median/MAD per time of day and weekday for spikes,\ncontinuous night flow for gas and water leaks, flat lines and drops to zero, impossible values).\nExamples:\n  meterctl -p .network/profiles/distributor1.json anomalies scan --all --from 2026-11-01 --to 2026-12-01\n  meterctl -p .network/profiles/distributor1.json anomalies scan --all --from 2026-11-01 --to 2026-12-01 --save --db-url http://127.0.0.1:5990\n  meterctl -p .network/profiles/households1.json -i hh-17 --csv anomalies scan sub_3f... --from 2026-11-01 --to 2026-12-01',
     )
-    .action((given: string[], flags: { from: string; to: string; all?: boolean }) => {
+    .action((given: string[], flags: ScanFlags) => {
       const subscriptionIds = given.map((id) => ids.subscriptionId(id));
-      return runAnomalyScan(deps(), subscriptionIds, { ...parseRange(flags), all: flags.all });
+      const save = flags.save ? { dbUrl: flags.dbUrl, dbName: flags.dbName } : undefined;
+      return runAnomalyScan(deps(), subscriptionIds, { ...parseRange(flags), all: flags.all, save });
     });
 }

@@ -5,7 +5,12 @@ import type { RegistrationRequest, RegistrationTarget } from '../identities';
 import type { IdentityFilePair, Keystore } from '../keystore';
 import type { OutputSink, Streams } from '../output';
 import type { ConnectionProfile, IdentityFiles } from '../profile';
-import type { ReportAccessRequest, ReportBill, ReportSubscription } from '../reporting/reportDb';
+import type {
+  ReportAccessRequest,
+  ReportAnomaly,
+  ReportBill,
+  ReportSubscription,
+} from '../reporting/reportDb';
 import type { LoadRow } from '../reporting/reports';
 import type { SyncOptions, SyncResult, SyncSources } from '../reporting/sync';
 import type { ActingIdentity, GlobalOptions } from './context';
@@ -94,6 +99,8 @@ export interface ReportStore {
   subscriptions(): Promise<ReportSubscription[]>;
   accessRequests(selector: Record<string, string>): Promise<ReportAccessRequest[]>;
   bills(selector: Record<string, string>): Promise<ReportBill[]>;
+  /** Writes scan findings, replacing those already there under the same anomaly id; returns how many were new. */
+  saveAnomalies(findings: ReportAnomaly[]): Promise<{ added: number; updated: number }>;
   /** Follows a channel's blocks into the database, connected to that channel as the identity in use. */
   syncChannel(
     channel: string,

@@ -5,6 +5,7 @@ import {
   CONFIG_PRIORITIES,
   configHash,
   DEVICE_CONFIG_SCHEMA_VERSION,
+  MAX_CONFIG_TARGETS,
   deviceConfigContext,
   sealConfigForDevice,
   utilityOf,
@@ -135,16 +136,23 @@ export async function runConfigPublish(deps: CommandDeps, plan: ConfigPublishPla
   const records = await deps.withChannel(async (clients, { channel, profile }) => {
     const meterIds = await resolveMeterIds(clients, plan.targets);
     const targets = await sealedTargets(clients, channel, plan.config, meterIds);
-    return clients.deviceConfig.publish(
-      {
-        targets,
-        priority: plan.priority,
-        schemaVersion: DEVICE_CONFIG_SCHEMA_VERSION,
-        configHash: configHash(plan.config),
-      },
-      canonicalConfigBytes(plan.config),
-      transientEndorsers({ distributorMspId: profile.mspId }, profile),
-    );
+    // A group larger than one transaction may carry goes in several, each all or nothing.
+    const published: DeviceConfigRecord[] = [];
+    for (let i = 0; i < targets.length; i += MAX_CONFIG_TARGETS) {
+      published.push(
+        ...(await clients.deviceConfig.publish(
+          {
+            targets: targets.slice(i, i + MAX_CONFIG_TARGETS),
+            priority: plan.priority,
+            schemaVersion: DEVICE_CONFIG_SCHEMA_VERSION,
+            configHash: configHash(plan.config),
+          },
+          canonicalConfigBytes(plan.config),
+          transientEndorsers({ distributorMspId: profile.mspId }, profile),
+        )),
+      );
+    }
+    return published;
   });
   printRows<DeviceConfigRecord>(deps.output, records, [
     { header: 'meter', value: (r) => r.meterId },

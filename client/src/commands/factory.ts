@@ -9,6 +9,7 @@ import { Keystore } from '../keystore';
 import type { Streams } from '../output';
 import { loadProfile, type ConnectionProfile } from '../profile';
 import {
+  docIds,
   ReportDb,
   type ReportAccessRequest,
   type ReportBill,
@@ -103,6 +104,12 @@ function reportStore(
     subscriptions: () => collect(db.find<ReportSubscription>('subscription')),
     accessRequests: (selector) => collect(db.find<ReportAccessRequest>('accessRequest', selector)),
     bills: (selector) => collect(db.find<ReportBill>('bill', selector)),
+    saveAnomalies: async (findings) => {
+      const ids = findings.map((f) => docIds.anomaly(f.channel, f.anomalyId));
+      const existing = await db.fetch(ids);
+      await db.save(findings.map((f, i) => ({ ...f, _id: ids[i], _rev: existing.get(ids[i])?._rev })));
+      return { added: findings.length - existing.size, updated: existing.size };
+    },
     syncChannel: (channel, sessionKey, options) =>
       onChannel(channel, (chaincode) => syncChannel(chaincode, db, sessionKey, options)),
   };

@@ -63,6 +63,7 @@ export async function openReportStore(deps: CommandDeps, o: DbOptions): Promise<
     subscriptions: () => reachable(() => store.subscriptions()),
     accessRequests: (selector) => reachable(() => store.accessRequests(selector)),
     bills: (selector) => reachable(() => store.bills(selector)),
+    saveAnomalies: (findings) => reachable(() => store.saveAnomalies(findings)),
     syncChannel: (...args) => reachable(() => store.syncChannel(...args)),
   };
 }

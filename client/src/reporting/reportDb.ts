@@ -1,4 +1,4 @@
-import type { AccessRequestRecord, IntervalChange } from '@smartmeter/domain';
+import type { AccessRequestRecord, AnomalyFinding, IntervalChange } from '@smartmeter/domain';
 import nano, { type DocumentScope, type MangoSelector } from 'nano';
 import { ServiceUnreachable } from '../errors';
 
@@ -75,7 +75,20 @@ export interface ReportLoad {
   aggregateMeters?: number;
 }
 
-export type ReportDoc = ReportSubscription | ReportBill | ReportAccessRequest | ReportLoad;
+/**
+ * An anomaly finding of a scan (meterctl anomalies scan --save): pseudonymous (the subscription id), with its
+ * evidence, keyed by anomalyId so that scanning the same range again updates it instead of adding another.
+ */
+export interface ReportAnomaly extends AnomalyFinding {
+  docType: 'anomaly';
+  channel: string;
+  anomalyId: string;
+  /** When the scan that found it ran, and for which organization. */
+  foundAt: string;
+  foundByMspId: string;
+}
+
+export type ReportDoc = ReportSubscription | ReportBill | ReportAccessRequest | ReportLoad | ReportAnomaly;
 export type StoredDoc = ReportDoc & { _id: string; _rev?: string };
 
 export const docIds = {
@@ -84,6 +97,7 @@ export const docIds = {
   accessRequest: (channel: string, id: string) => `accessRequest|${channel}|${id}`,
   load: (regionCode: string, periodStart: string, channel: string) =>
     `load|${regionCode}|${periodStart}|${channel}`,
+  anomaly: (channel: string, anomalyId: string) => `anomaly|${channel}|${anomalyId}`,
 };
 
 /** Mango indexes the reports filter on. */

@@ -1,4 +1,5 @@
-import type { SubscriptionRecord } from '@smartmeter/domain';
+import { anomalyId, type SubscriptionRecord } from '@smartmeter/domain';
+import type { ReportAnomaly } from '../../src/reporting/reportDb';
 import { householdSubscription, readingRecords } from './support/fixtures';
 import { TestWorld } from './support/world';
 
@@ -140,6 +141,50 @@ describe('meterctl anomalies scan', () => {
       'measurements.all',
       'subscriptions.get',
     ]);
+  });
+
+  it('with --save, writes each finding to the reporting database once, keyed by its anomaly id', async () => {
+    const { world } = scanWorld((e) => {
+      e[9 * DAY_PERIODS + 14] = 4_800;
+    });
+    const saved: ReportAnomaly[] = [];
+    world.reportStore = {
+      saveAnomalies: async (findings) => {
+        saved.push(...findings);
+        return { added: findings.length, updated: 0 };
+      },
+    };
+
+    const result = await world.run(...scanArgs, '--save', '--db-url', 'http://127.0.0.1:5990');
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/saved to the reporting database: 1 new, 0 updated\n$/);
+    expect(saved).toEqual([
+      expect.objectContaining({
+        docType: 'anomaly',
+        channel: 'northgrid',
+        kind: 'spike',
+        subscriptionId: SUB,
+        periodStart: '2026-11-10T07:00:00Z',
+        value: 4_800,
+        anomalyId: anomalyId({ subscriptionId: SUB, kind: 'spike', periodStart: '2026-11-10T07:00:00Z' }),
+        foundAt: '2026-11-15T10:07:00Z',
+        foundByMspId: 'Distributor1MSP',
+      }),
+    ]);
+  });
+
+  it('with --save and a reporting database that cannot be reached, fails with exit 3 before reading anything', async () => {
+    const { world } = scanWorld(() => undefined);
+    world.reportDbError = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5990'), {
+      code: 'ECONNREFUSED',
+    });
+
+    const result = await world.run(...scanArgs, '--save', '--db-url', 'http://127.0.0.1:5990');
+
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/127\.0\.0\.1:5990/);
+    expect(world.methodsCalled()).toEqual([]);
   });
 
   it('refuses a subscription the caller holds no key for, and reads none of its readings', async () => {
