@@ -25,6 +25,13 @@ import type {
   WalletEntryRecord,
   WalletRecord,
 } from './prepaid';
+import type {
+  DeviceConfigAckRecord,
+  DeviceConfigPointer,
+  DeviceConfigRecord,
+  DeviceKeyRecord,
+} from './deviceConfig';
+import type { DeviceHealthRecord } from './deviceHealth';
 
 /**
  * Every record the chaincode writes to the channel's state, told apart by docType. Index entries (a single
@@ -56,7 +63,12 @@ export type LedgerRecord =
   | WalletEntryRecord
   | TopUpRecord
   | SettlementRecord
-  | SupplierAccountRecord;
+  | SupplierAccountRecord
+  | DeviceKeyRecord
+  | DeviceConfigRecord
+  | DeviceConfigPointer
+  | DeviceConfigAckRecord
+  | DeviceHealthRecord;
 
 export type LedgerRecordType = LedgerRecord['docType'];
 
@@ -89,4 +101,9 @@ export const LEDGER_RECORD_TYPES: readonly LedgerRecordType[] = [
   'topUp',
   'settlement',
   'supplierAccount',
+  'deviceKey',
+  'deviceConfig',
+  'deviceConfigPointer',
+  'deviceConfigAck',
+  'deviceHealth',
 ];

@@ -145,6 +145,13 @@ const recordHandlers: RecordHandlers = {
   supplierAccount: {
     notReported: "the supplier's token account is read from the ledger (meterctl wallet supply)",
   },
+  deviceKey: { notReported: 'device keys are read from the ledger (meterctl device config)' },
+  deviceConfig: { notReported: 'sealed device configurations: meterctl device config history' },
+  deviceConfigPointer: { notReported: 'ledger bookkeeping of the latest configuration version' },
+  deviceConfigAck: {
+    notReported: 'acknowledgements are read from the ledger (meterctl device config status)',
+  },
+  deviceHealth: { notReported: 'device health is read from the ledger (meterctl device health)' },
 };
 
 /**
