@@ -113,3 +113,11 @@ export function parseBookmark(value: unknown): string {
   if (typeof value !== 'string' || value.length > 1024) throw invalidArgument('bookmark must be a string');
   return value;
 }
+
+/** An element of a JSON argument that must be an object (a batch entry, a target, a grant). */
+export function requireObject(where: string, value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidArgument(`${where} must be an object`);
+  }
+  return value as Record<string, unknown>;
+}

@@ -5,6 +5,7 @@ import {
   canonicalConfigBytes,
   deviceConfigContext,
   DeviceConfigError,
+  ErrorCode,
   MAX_CONFIG_REFUSAL_REASON,
   openConfigForDevice,
   type ConfigAckStatus,
@@ -215,7 +216,7 @@ export class ConfigFollower {
       });
     } catch (err) {
       // CONFLICT: an earlier attempt did land (its answer was lost in transit). Anything else: try again later.
-      if (refusalOf(err)?.code !== 'CONFLICT') {
+      if (refusalOf(err)?.code !== ErrorCode.Conflict) {
         this.options.say(
           'warn',
           'config.unacknowledged',

@@ -44,6 +44,7 @@ import {
   parseJsonObject,
   requireHex,
   requireIdentifier,
+  requireObject,
   requireInteger,
   requireOnlyFields,
   requireText,
@@ -341,10 +342,7 @@ function parsePublishRequest(json: string): PublishRequest {
 
 function parseTarget(value: unknown, index: number): PublishTarget {
   const where = `targets[${index}]`;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalidArgument(`${where} must be an object`);
-  }
-  const raw = value as Record<string, unknown>;
+  const raw = requireObject(where, value);
   requireOnlyFields(where, raw, ['meterId', 'version', 'sealed']);
   return {
     meterId: requireIdentifier(`${where}.meterId`, raw.meterId),

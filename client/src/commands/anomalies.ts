@@ -6,6 +6,7 @@ import {
   anomalyId,
   detectAnomalies,
   isoSecondsOf,
+  utilityOf,
 } from '@smartmeter/domain';
 import { DEFAULT_REPORT_DB_NAME, type ReportAnomaly } from '../reporting/reportDb';
 import { openReportStore, type DbOptions } from './report';
@@ -33,15 +34,15 @@ export interface SubscriptionScan {
 }
 
 /**
- * The series the detector sees: the subscription's readings that decrypt, in the utility they say. A reading in
- * another utility than the first one's is kept out of the series and counted with the readings that do not
- * decrypt, so one mislabelled reading cannot skew a household's usual level.
+ * The series the detector sees: the subscription's readings that decrypt, in the subscription's utility. A
+ * reading of another utility is kept out of the series and counted with the readings that do not decrypt, so
+ * one mislabelled reading cannot skew a household's usual level (nor, being first, decide the series' unit).
  */
 export function seriesOf(
   subscription: SubscriptionRecord,
   opened: { periodStart: string; payload: { energyWh: number; utility: AnomalySeries['utility'] } }[],
 ): { series: AnomalySeries; mismatched: number } {
-  const utility = opened[0]?.payload.utility ?? 'electricity';
+  const utility = utilityOf(subscription);
   const matching = opened.filter((r) => r.payload.utility === utility);
   return {
     series: {

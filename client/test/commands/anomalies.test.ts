@@ -87,6 +87,23 @@ describe('meterctl anomalies scan', () => {
     expect(rest).toEqual([]);
   });
 
+  it('keeps readings of another utility than the subscription’s out of the scan and counts them', async () => {
+    const { world, subscription } = scanWorld((e) => {
+      e[9 * DAY_PERIODS + 14] = 4_800;
+    });
+    const gas = { ...subscription, utility: 'gas' as const };
+    world.clients = { ...world.clients, subscriptions: { get: async () => gas } };
+
+    const result = await world.run('--json', ...scanArgs);
+
+    const out = JSON.parse(result.stdout) as {
+      scans: { utility: string; readings: number; invalid: number; findings: unknown[] }[];
+    };
+    expect(out.scans).toEqual([
+      expect.objectContaining({ utility: 'gas', readings: 0, invalid: 14 * DAY_PERIODS, findings: [] }),
+    ]);
+  });
+
   it('refuses a scan without a subscription or --all, before reading anything', async () => {
     const { world } = scanWorld(() => undefined);
 
