@@ -1,4 +1,5 @@
 import { AggregationContract } from './contracts/AggregationContract';
+import { AnomalyContract } from './contracts/AnomalyContract';
 import { BillingContract } from './contracts/BillingContract';
 import { DeviceHealthContract } from './contracts/DeviceHealthContract';
 import { DeviceConfigContract } from './contracts/DeviceConfigContract';
@@ -12,6 +13,7 @@ import { SystemContract } from './contracts/SystemContract';
 
 export {
   AggregationContract,
+  AnomalyContract,
   BillingContract,
   DeviceHealthContract,
   DeviceConfigContract,
@@ -35,4 +37,5 @@ export const contracts = [
   PrepaidContract,
   DeviceConfigContract,
   DeviceHealthContract,
+  AnomalyContract,
 ];

@@ -1,4 +1,4 @@
-import { newOrgKeyPair, newSessionKey } from '@smartmeter/crypto';
+import { newSessionKey } from '@smartmeter/crypto';
 import {
   DEFAULT_METER_POLICY,
   PrepaidLimits,
@@ -12,7 +12,6 @@ import {
 } from '@smartmeter/domain';
 import type { Context } from 'fabric-contract-api';
 import fc from 'fast-check';
-import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { PrepaidContract } from '../src/contracts/PrepaidContract';
 import {
   approval,
@@ -250,15 +249,7 @@ describe('Prepaid contract: OpenWallet', () => {
   it('when the subscription is aggregate then its wallet opens at 0, to be settled from its shares (PrepaidAggregate.test.ts)', async () => {
     const world = await withTariff();
     const sessionKey = newSessionKey();
-    const request = buildSubscriptionRequest({
-      distributorMspId: D1,
-      meterId: 'MTR-001',
-      requestedPlan: 'residential-tou',
-      sessionKey,
-      privacyMode: 'aggregate',
-      householdPublicKeyPem: newOrgKeyPair().publicKeyPem,
-      recipients: [{ mspId: D1, version: 1, publicKeyPem: world.orgKeys[D1].publicKeyPem }],
-    });
+    const request = world.aggregateRequestJson(sessionKey);
     const requested = parse<{ subscriptionId: string }>(
       await world.run(id.subscriber(), (ctx) => subscription.RequestSubscription(ctx, request)),
     );

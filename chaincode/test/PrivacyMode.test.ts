@@ -1,23 +1,10 @@
-import { newOrgKeyPair, newSessionKey, pairingProof } from '@smartmeter/crypto';
+import { newSessionKey, pairingProof } from '@smartmeter/crypto';
 import type { SubscriptionRecord } from '@smartmeter/domain';
-import { buildSubscriptionRequest } from '../../client/src/subscriptionRequest';
 import { AUTHORITY, D1, World, contracts, id, parse, reading } from './support/fixtures';
 
 /** A request in aggregate mode: the session key wrapped for the distributor only. */
 function aggregateRequest(world: World, sessionKey: Buffer, recipients = [D1]): string {
-  return buildSubscriptionRequest({
-    distributorMspId: D1,
-    meterId: 'MTR-001',
-    requestedPlan: 'residential-tou',
-    sessionKey,
-    privacyMode: 'aggregate',
-    householdPublicKeyPem: newOrgKeyPair().publicKeyPem,
-    recipients: recipients.map((mspId) => ({
-      mspId,
-      version: 1,
-      publicKeyPem: world.orgKeys[mspId].publicKeyPem,
-    })),
-  });
+  return world.aggregateRequestJson(sessionKey, recipients);
 }
 
 describe('privacy modes', () => {

@@ -7,3 +7,4 @@ export * from './sealed';
 export * from './certificates';
 export * from './aggregate';
 export * from './billReport';
+export * from './anomaly';

@@ -32,6 +32,7 @@ import type {
   DeviceKeyRecord,
 } from './deviceConfig';
 import type { DeviceHealthRecord } from './deviceHealth';
+import type { ConfirmedAnomalyRecord } from './anomalies/confirmed';
 
 /**
  * Every record the chaincode writes to the channel's state, told apart by docType. Index entries (a single
@@ -68,7 +69,8 @@ export type LedgerRecord =
   | DeviceConfigRecord
   | DeviceConfigPointer
   | DeviceConfigAckRecord
-  | DeviceHealthRecord;
+  | DeviceHealthRecord
+  | ConfirmedAnomalyRecord;
 
 export type LedgerRecordType = LedgerRecord['docType'];
 
@@ -106,4 +108,5 @@ export const LEDGER_RECORD_TYPES: readonly LedgerRecordType[] = [
   'deviceConfigPointer',
   'deviceConfigAck',
   'deviceHealth',
+  'confirmedAnomaly',
 ];

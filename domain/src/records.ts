@@ -292,6 +292,7 @@ export const EventName = {
   DeviceConfigPublished: 'DeviceConfigPublished',
   DeviceConfigAcknowledged: 'DeviceConfigAcknowledged',
   DeviceHealthReported: 'DeviceHealthReported',
+  AnomalyConfirmed: 'AnomalyConfirmed',
 } as const;
 
 export type EventName = (typeof EventName)[keyof typeof EventName];

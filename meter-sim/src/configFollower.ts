@@ -56,6 +56,8 @@ export interface ConfigFollowerOptions {
 /** What the meter keeps about configurations: the last version it answered, and what it applied. */
 interface FollowerState {
   answeredVersion: number;
+  /** The last routine version the meter said it holds, waiting for its refresh (`delivered`). */
+  deliveredVersion?: number;
   applied?: { version: number; configHash: string; config: DeviceConfig };
 }
 
@@ -169,8 +171,45 @@ export class ConfigFollower {
       return;
     }
     if (!latest || latest.version <= this.state.answeredVersion) return;
-    if (latest.priority === 'routine' && !routineDue) return;
+    if (latest.priority === 'routine' && !routineDue) {
+      await this.deliver(latest);
+      return;
+    }
     await this.answer(latest);
+  }
+
+  /**
+   * A routine version waits for the meter's next refresh; meanwhile the ledger hears that the meter has it
+   * (`delivered`), so the distributor's status table tells a meter that holds it from one that never read it.
+   * Once per version; a failure is retried at the next poll, and CONFLICT means an earlier attempt landed.
+   */
+  private async deliver(record: DeviceConfigRecord): Promise<void> {
+    if ((this.state.deliveredVersion ?? 0) >= record.version) return;
+    try {
+      await this.options.ledger.acknowledgeDeviceConfig({
+        version: record.version,
+        status: 'delivered',
+        configHash: '',
+        reason: '',
+      });
+    } catch (err) {
+      if (refusalOf(err)?.code !== ErrorCode.Conflict) {
+        this.options.say(
+          'warn',
+          'config.undelivered',
+          `cannot acknowledge delivery of version ${record.version} yet: ${describeFailure(err).message}`,
+        );
+        return;
+      }
+    }
+    this.state.deliveredVersion = record.version;
+    this.save();
+    this.options.say(
+      'info',
+      'config.delivered',
+      `holds routine configuration version ${record.version}, to apply at its next refresh`,
+      { version: record.version, priority: record.priority },
+    );
   }
 
   private async answer(record: DeviceConfigRecord): Promise<void> {

@@ -172,16 +172,22 @@ describe('the meter follows its device configuration', () => {
     ]);
   });
 
-  it('takes a routine version only at its next subscription refresh', async () => {
+  it('takes a routine version only at its next subscription refresh, saying once meanwhile that it holds it', async () => {
     const { world, household } = await pairedMeter();
-    const { configs, applied } = follower(world, household, mkdtempSync(join(tmpdir(), 'config-follower-')));
+    const { configs, applied, ledger } = follower(
+      world,
+      household,
+      mkdtempSync(join(tmpdir(), 'config-follower-')),
+    );
     await configs.register();
     const config: DeviceConfig = { schemaVersion: 1, firmwarePin: '2.4.1' };
     await publish(world, household, config, 'routine', 1);
 
     await configs.poll();
+    await configs.poll();
     expect(applied).toEqual([]);
-    expect((await statusOf(world, household)).state).toBe('PUBLISHED');
+    expect((await statusOf(world, household)).state).toBe('DELIVERED');
+    expect(ledger.calls.filter((c) => c.startsWith('Acknowledge'))).toEqual(['Acknowledge:delivered']);
 
     configs.atRefresh();
     await configs.poll();

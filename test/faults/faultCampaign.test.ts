@@ -1,5 +1,5 @@
 import { decryptReading } from '@smartmeter/crypto';
-import type { ReadingRecord } from '@smartmeter/domain';
+import { ErrorCode, type ReadingRecord } from '@smartmeter/domain';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { onboardAggregateMeters, writeAggregateBundles, type AggregateHousehold 
 import { Gateways, isoSeconds as iso } from '../support/chaincode';
 import {
   bftLeader,
+  bftLeaderIds,
   killNode,
   ordererHead,
   orderers,
@@ -436,6 +437,15 @@ describe(`faults under load: ${METERS} meters submitting continuously on northgr
   });
 
   it('a follower orderer is killed under load: commits go on, and it catches up after restart', async () => {
+    // One fault of four: only if the other three take part in consensus. The orderer restarted by the test
+    // before may be level in height and still not back in the current view; killing another then would be two
+    // faults. Wait until every orderer reports the same leader.
+    await eventually(
+      () => bftLeaderIds(CHANNEL),
+      (ids) => Object.values(ids).every((id) => id !== null && id === Object.values(ids)[0]),
+      150_000,
+      `every orderer of ${CHANNEL} reporting the same SmartBFT leader`,
+    );
     const leader = await bftLeader(CHANNEL);
     const follower = orderers().find((o) => o.name !== leader.name);
     await underLoad(killAndRestart(String(follower?.name), false, orderersLevel));
@@ -455,7 +465,9 @@ describe(`faults under load: ${METERS} meters submitting continuously on northgr
     });
     await restartNode(second.name);
     await orderersLevel();
-  });
+    // SmartBFT takes up to about 140 s to order again after the restart (the table's "resume s"); the
+    // campaign reports how long, this test asserts that it does.
+  }, 360_000);
 
   it("the authority's peer is killed: no endorsement, readings wait, and all flow after restart", async () => {
     await underLoad(killAndRestart('peer0.authority', true));
@@ -655,8 +667,22 @@ describe(`faults under load: ${METERS} meters submitting continuously on northgr
     }, 600_000);
 
     it('no meter saw an error that was not an outage: no reading refused or dropped, no meter failed', () => {
-      const kinds = new Set([...timeline.troubles, ...shareTimeline.troubles].map((e) => e.event));
-      expect([...kinds].filter((k) => !['ledger.unreachable', 'broker.unreachable'].includes(k))).toEqual([]);
+      const troubles = [...timeline.troubles, ...shareTimeline.troubles];
+      const kinds = new Set(troubles.map((e) => e.event));
+      // A health report or a configuration read that fails during an outage is an outage too (the meter says so
+      // and tries again later), as long as the ledger did not refuse it.
+      const outageKinds = [
+        'ledger.unreachable',
+        'broker.unreachable',
+        'health.unreported',
+        'config.unreachable',
+      ];
+      expect([...kinds].filter((k) => !outageKinds.includes(k))).toEqual([]);
+      const refusal = new RegExp(`\\b(${Object.values(ErrorCode).join('|')})\\b`);
+      const refused = troubles.filter(
+        (e) => ['health.unreported', 'config.unreachable'].includes(e.event) && refusal.test(e.message),
+      );
+      expect(refused).toEqual([]);
       // The small-disk meter also said its disk was full, and nothing else went wrong there.
       const diskKinds = new Set(diskTimeline.troubles.map((e) => e.event));
       expect([...diskKinds].filter((k) => !['ledger.unreachable', 'outbox.full'].includes(k))).toEqual([]);

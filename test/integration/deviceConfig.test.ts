@@ -14,12 +14,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceConfigClient } from '../../client/src/contracts/DeviceConfigClient';
+import { DeviceHealthClient } from '../../client/src/contracts/DeviceHealthClient';
 import { MeasurementClient } from '../../client/src/contracts/MeasurementClient';
 import { SubscriptionClient } from '../../client/src/contracts/SubscriptionClient';
 import { chaincodeChannel } from '../../client/src/contracts/invoke';
 import { writeSecretFile } from '../../client/src/keystore';
 import { buildPairBundle } from '../../client/src/pairBundle';
-import { channelHeight, ordererFlags, peerCli, type UserMsp } from '../support/attacker';
+import { channelHeight, peerChaincode, type UserMsp } from '../support/attacker';
 import { Gateways, isoSeconds as iso, rejection } from '../support/chaincode';
 import {
   AUTHORITY,
@@ -52,6 +53,7 @@ const run = Date.now().toString(36);
 const region = `north/cfg${run}`;
 const distributor1 = join(networkHome, 'profiles', 'distributor1.json');
 const asConfigAdmin = ['-p', distributor1, '-i', 'config-admin'];
+const d1Operator: UserMsp = { org: 'distributor1', mspId: D1, name: 'operator' };
 const interval900: DeviceConfig = { schemaVersion: 1, readingIntervalSeconds: QUARTER, maxJitterSeconds: 0 };
 
 describe('device configuration for a group of meters', () => {
@@ -62,6 +64,8 @@ describe('device configuration for a group of meters', () => {
   const bundles = join(dir, 'bundles');
   const meters: OnboardedHousehold[] = [];
   let meterSim: MeterSimProcess;
+  /** When the meter-sim process ended: the health test waits until its last report is old enough. */
+  let exitedAtMs: Promise<number>;
   const configs = () =>
     new DeviceConfigClient(
       chaincodeChannel(gateways.gateway('distributor1', 'config-admin'), CHANNEL, CHAINCODE),
@@ -111,6 +115,7 @@ describe('device configuration for a group of meters', () => {
       '--max-jitter',
       '0',
     ]);
+    exitedAtMs = meterSim.exited.then(() => Date.now());
     await Promise.all(
       meters.map((m) =>
         meterSim.waitFor((e) => e.event === 'config.key-registered' && e.meterId === m.meter),
@@ -269,25 +274,15 @@ describe('device configuration for a group of meters', () => {
       schemaVersion: 1,
       configHash: configHash(interval900),
     };
-    const operator: UserMsp = { org: 'distributor1', mspId: D1, name: 'operator' };
-    const viaCli = await peerCli(operator, 'distributor1', [
-      'chaincode',
+    const viaCli = await peerChaincode(
+      d1Operator,
+      'distributor1',
       'invoke',
-      '-C',
       CHANNEL,
-      '-n',
-      CHAINCODE,
-      '-c',
-      JSON.stringify({
-        Args: [
-          'DeviceConfig:PublishDeviceConfig',
-          JSON.stringify({ ...replay, targets: [{ ...replay.targets[0], version: 3 }] }),
-        ],
-      }),
-      '--transient',
-      JSON.stringify({ config: canonicalConfigBytes(interval900).toString('base64') }),
-      ...ordererFlags(),
-    ]);
+      'DeviceConfig:PublishDeviceConfig',
+      [JSON.stringify({ ...replay, targets: [{ ...replay.targets[0], version: 3 }] })],
+      { config: canonicalConfigBytes(interval900).toString('base64') },
+    );
     expect(viaCli.code).not.toBe(0);
     expect(viaCli.output).toMatch(/FORBIDDEN: .*config/i);
 
@@ -317,18 +312,66 @@ describe('device configuration for a group of meters', () => {
     expect(await channelHeight(auditor, CHANNEL)).toBe(height);
   });
 
+  it('health is refused to outsiders and only the paired meter reports it: another meter, a household, another distributor change nothing', async () => {
+    const [a, b] = meters;
+    const auditor = gateways.gateway('authority');
+    const height = await channelHeight(auditor, CHANNEL);
+    const health = (who: ReturnType<Gateways['gateway']>): DeviceHealthClient =>
+      new DeviceHealthClient(chaincodeChannel(who, CHANNEL, CHAINCODE));
+    const before = await health(gateways.gateway('distributor1')).all(D1);
+    const forged = { batteryPermille: 1000, freeDiskBytes: 1, freeMemoryBytes: 1, uptimeSeconds: 1 };
+    // Another meter of the same households org reports for a's subscription.
+    expect(
+      await rejection(health(gateways.gateway(HOUSEHOLDS, b.meter)).report(a.subscriptionId, forged)),
+    ).toMatch(/FORBIDDEN: only the paired meter of/);
+    // The household reads its meter's telemetry: not for it.
+    expect(await rejection(health(gateways.gateway(HOUSEHOLDS, a.subscriber)).get(D1, a.meter))).toMatch(
+      /FORBIDDEN: device health of Distributor1MSP is for its operators/,
+    );
+    // The operator forges a report with Fabric's peer CLI, and Distributor2's operator lists Distributor1's.
+    const viaCli = await peerChaincode(
+      d1Operator,
+      'distributor1',
+      'invoke',
+      CHANNEL,
+      'DeviceHealth:ReportDeviceHealth',
+      [a.subscriptionId, JSON.stringify(forged)],
+    );
+    expect(viaCli.code).not.toBe(0);
+    expect(viaCli.output).toMatch(/FORBIDDEN: only the paired meter of/);
+    const otherDistributor: UserMsp = { org: 'distributor2', mspId: 'Distributor2MSP', name: 'operator' };
+    const listed = await peerChaincode(
+      otherDistributor,
+      'distributor1',
+      'query',
+      CHANNEL,
+      'DeviceHealth:ListDeviceHealth',
+      [D1],
+    );
+    // Distributor2 is no member of northgrid: the channel refuses it before the chaincode runs.
+    expect(listed.code).not.toBe(0);
+    expect(listed.output).toMatch(/access denied: channel \[northgrid\] creator org unknown/);
+
+    expect(await health(gateways.gateway('distributor1')).all(D1)).toEqual(before);
+    expect(await channelHeight(auditor, CHANNEL)).toBe(height);
+  });
+
   it('meters report their health; once they stop, device health raises device-silent for each', async () => {
+    // The meters stopped when their run ended; wait until their last report is more than 2 seconds old.
+    const stoppedAt = await exitedAtMs;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, stoppedAt + 3_500 - Date.now())));
     const health = await meterctlJson<{
       devices: { meterId: string; health?: DeviceHealthRecord }[];
       alerts: { meterId: string; silent: string }[];
-    }>(['-p', distributor1, 'device', 'health', ...meters.map((m) => m.meter), '--silent-after', '1s']);
+    }>(['-p', distributor1, 'device', 'health', ...meters.map((m) => m.meter), '--silent-after', '2s']);
     expect(health.devices.map((d) => d.meterId).sort()).toEqual(meters.map((m) => m.meter).sort());
     for (const device of health.devices) {
       expect(device.health?.batteryPermille).toBeGreaterThan(0);
       expect(device.health?.freeDiskBytes).toBeGreaterThan(0);
       expect(device.health?.freeMemoryBytes).toBeGreaterThan(0);
+      // No report after the process ended (reportedAt has seconds precision).
+      expect(Date.parse(device.health?.reportedAt ?? '')).toBeLessThanOrEqual(stoppedAt);
     }
-    // The meters stopped (their run ended): more than a second has passed since their last report.
     expect(health.alerts.map((a) => [a.meterId, a.silent]).sort()).toEqual(
       meters.map((m) => [m.meter, 'health and readings']).sort(),
     );

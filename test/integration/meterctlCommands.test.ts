@@ -5,7 +5,7 @@ import type {
   TariffDefinition,
 } from '@smartmeter/domain';
 import type { ConnectionProfile } from '../../client/src/profile';
-import { encryptReading } from '@smartmeter/crypto';
+import { encryptReading, SEALED_ANOMALY_BYTES } from '@smartmeter/crypto';
 import nano from 'nano';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,10 +18,11 @@ import { formatAmount } from '../../client/src/money';
 import { ReportDb } from '../../client/src/reporting/reportDb';
 import { syncChannel } from '../../client/src/reporting/sync';
 import type { PairBundle } from '../../client/src/pairBundle';
-import { isoSeconds } from '../support/chaincode';
+import { isoSeconds, rejection } from '../support/chaincode';
 import { meterctl, meterctlJson, meterctlKilledWhen } from '../support/meterctl';
 import { CHAINCODE, networkHome, profile, repoDir } from '../support/network';
 import { chaincodeChannel } from '../../client/src/contracts/invoke';
+import { channelHeight, peerChaincode, type UserMsp } from '../support/attacker';
 
 /**
  * Every meterctl command group as a process against the network: a household with its own keystore, the
@@ -594,6 +595,135 @@ describe('meterctl command groups on the network', () => {
     ]);
     expect(d2.code).toBe(1);
     expect(d2.stderr).toMatch(/NOT_FOUND/);
+  });
+
+  it('a confirmed anomaly: on the ledger sealed and pseudonymous, opened by the household and the authority; outsiders change nothing', async () => {
+    const twoDays = ['--from', start, '--to', isoSeconds(startSeconds + 2 * 86_400)];
+    const scan = await meterctlJson<{
+      scans: { findings: { anomalyId: string; kind: string; value: number }[] }[];
+    }>([...distributor, 'anomalies', 'scan', subscriptionId, ...twoDays]);
+    const spike = scan.scans[0].findings.find((f) => f.kind === 'spike');
+    if (!spike) throw new Error('the spike of the test before is not found');
+    const confirmArgs = [...distributor, 'anomalies', 'confirm', subscriptionId, spike.anomalyId, ...twoDays];
+    const confirmed = await meterctlJson<{ anomalyTag: string; confirmedAt: string }>([
+      ...confirmArgs,
+      '--note',
+      'site visit booked',
+    ]);
+    expect(confirmed.anomalyTag).toMatch(/^[0-9a-f]{32}$/);
+    expect(confirmed.anomalyTag).not.toBe(spike.anomalyId);
+
+    type Listed = {
+      anomalyTag: string;
+      confirmed?: { anomalyId: string; note?: string; finding: { kind: string; value: number } };
+    };
+    for (const reader of [home, authority, distributor]) {
+      const listed = await meterctlJson<Listed[]>([...reader, 'anomalies', 'list', subscriptionId]);
+      expect(listed.map((l) => l.anomalyTag)).toEqual([confirmed.anomalyTag]);
+      expect(listed[0].confirmed).toMatchObject({
+        anomalyId: spike.anomalyId,
+        note: 'site visit booked',
+        finding: { kind: 'spike', value: 5_200 },
+      });
+    }
+
+    // What the ledger holds in clear says nothing of the finding.
+    const auditorGateway = openGateway(profile('authority'));
+    try {
+      const record = JSON.parse(
+        new TextDecoder().decode(
+          await auditorGateway.gateway
+            .getNetwork('northgrid')
+            .getContract(CHAINCODE, 'Anomaly')
+            .evaluateTransaction('GetConfirmedAnomaly', subscriptionId, confirmed.anomalyTag),
+        ),
+      ) as Record<string, unknown>;
+      expect(Object.keys(record).sort()).toEqual([
+        'anomalyTag',
+        'channel',
+        'confirmedAt',
+        'distributorMspId',
+        'docType',
+        'keyId',
+        'sealedFinding',
+        'subscriptionId',
+      ]);
+      expect(JSON.stringify(record)).not.toMatch(/spike|5200|site visit/);
+
+      const height = await channelHeight(auditorGateway.gateway, 'northgrid');
+      const before = await meterctlJson<Listed[]>([...distributor, 'anomalies', 'list', subscriptionId]);
+      // A replay through meterctl, the same finding again.
+      const replay = await meterctl(confirmArgs);
+      expect(replay.code).toBe(1);
+      expect(replay.stderr).toMatch(/ALREADY_EXISTS: this anomaly of sub_[0-9a-f]{24} is confirmed already/);
+      // Outsiders with Fabric's own peer CLI: another distributor's operator and the authority's auditor.
+      const forged = {
+        tag: 'c'.repeat(32),
+        sealed: Buffer.alloc(SEALED_ANOMALY_BYTES, 1).toString('base64'),
+      };
+      // Distributor2 is no member of northgrid: its peer CLI is refused by the channel before any chaincode
+      // runs. The authority's auditor and Distributor1's config-admin are members and refused by the contract.
+      const channelRefusal = /access denied: channel \[northgrid\] creator org unknown/;
+      const outsiders: [UserMsp, RegExp, RegExp | undefined][] = [
+        [{ org: 'distributor2', mspId: 'Distributor2MSP', name: 'operator' }, channelRefusal, channelRefusal],
+        [
+          { org: 'authority', mspId: 'AuthorityMSP', name: 'auditor' },
+          /FORBIDDEN: only an operator of Distributor1MSP confirms anomalies/,
+          undefined, // the authority may read the record in disclosed mode (above)
+        ],
+        [
+          { org: 'distributor1', mspId: 'Distributor1MSP', name: 'config-admin' },
+          /FORBIDDEN: only an operator of Distributor1MSP confirms anomalies/,
+          /FORBIDDEN: confirmed anomalies of sub_[0-9a-f]{24} are for its household/,
+        ],
+      ];
+      for (const [outsider, confirmRefusal, listRefusal] of outsiders) {
+        const viaCli = await peerChaincode(
+          outsider,
+          'distributor1',
+          'invoke',
+          'northgrid',
+          'Anomaly:ConfirmAnomaly',
+          [subscriptionId, forged.tag, forged.sealed],
+        );
+        expect(viaCli.code).not.toBe(0);
+        expect(viaCli.output).toMatch(confirmRefusal);
+        if (!listRefusal) continue;
+        const reads = await peerChaincode(
+          outsider,
+          'distributor1',
+          'query',
+          'northgrid',
+          'Anomaly:ListConfirmedAnomalies',
+          [subscriptionId],
+        );
+        expect(reads.code).not.toBe(0);
+        expect(reads.output).toMatch(listRefusal);
+      }
+      // The household itself, through a raw gateway connection with its own certificate.
+      const keystore = new Keystore(join(work, 'household'));
+      const files = keystore.identity('Distributor1HouseholdsMSP', household);
+      if (!files) throw new Error('household identity not enrolled');
+      const own = openGateway(profile('households1'), { files });
+      try {
+        expect(
+          await rejection(
+            own.gateway
+              .getNetwork('northgrid')
+              .getContract(CHAINCODE, 'Anomaly')
+              .submitTransaction('ConfirmAnomaly', subscriptionId, forged.tag, forged.sealed),
+          ),
+        ).toMatch(/FORBIDDEN: only an operator of Distributor1MSP confirms anomalies/);
+      } finally {
+        own.close();
+      }
+      expect(await channelHeight(auditorGateway.gateway, 'northgrid')).toBe(height);
+      expect(await meterctlJson<Listed[]>([...distributor, 'anomalies', 'list', subscriptionId])).toEqual(
+        before,
+      );
+    } finally {
+      auditorGateway.close();
+    }
   });
 
   it('subscription end and key rotation: the subscription ends, history shows every state, the key is new', async () => {

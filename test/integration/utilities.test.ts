@@ -323,7 +323,7 @@ describe('gas, water and electricity meters of one household', () => {
         intervalSeconds: HALF_HOUR,
         points,
       });
-      expect(scan.scans[i].findings).toEqual(expected);
+      expect(scan.scans[i].findings).toEqual(expected.map((f) => ({ ...f, anomalyId: anomalyId(f) })));
       // Every injected fault lies inside a finding of its kind.
       for (const fault of plan) {
         const faultEnd = iso(fault.startSeconds + fault.periods * 900 - 1);

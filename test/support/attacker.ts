@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openGateway, type GatewayConnection } from '../../client/src/gateway';
-import { networkHome, nodeEndpoint, profile, repoDir } from './network';
+import { CHAINCODE, networkHome, nodeEndpoint, profile, repoDir } from './network';
 
 /**
  * What an outsider has: Fabric's own `peer` CLI, a raw gRPC connection to a peer's Endorser service, or a plain
@@ -65,6 +65,33 @@ export async function peerCli(user: UserMsp, peerOrg: string, args: string[]): P
     const failed = err as { code: number; stdout: string; stderr: string };
     return { code: failed.code, output: failed.stdout + failed.stderr };
   }
+}
+
+/**
+ * `peer chaincode invoke` (or `query`) of one transaction of our chaincode as `user`, against the peer of
+ * `peerOrg`: `fn` is "Contract:Transaction", `args` its arguments, `transient` a transient map of base64 values.
+ */
+export function peerChaincode(
+  user: UserMsp,
+  peerOrg: string,
+  how: 'invoke' | 'query',
+  channel: string,
+  fn: string,
+  args: string[],
+  transient?: Record<string, string>,
+): Promise<CliOutcome> {
+  return peerCli(user, peerOrg, [
+    'chaincode',
+    how,
+    '-C',
+    channel,
+    '-n',
+    CHAINCODE,
+    '-c',
+    JSON.stringify({ Args: [fn, ...args] }),
+    ...(transient ? ['--transient', JSON.stringify(transient)] : []),
+    ...(how === 'invoke' ? ordererFlags() : []),
+  ]);
 }
 
 /** The orderer flags of the peer CLI (orderer1, TLS, the orderer org's CA). */

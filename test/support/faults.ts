@@ -91,6 +91,22 @@ export async function bftLeader(channel: string): Promise<NodeEntry> {
   return leader;
 }
 
+/**
+ * The SmartBFT leader each running orderer reports for the channel (null: not running, or no leader reported
+ * yet). An orderer restarted after a fault reports the others' leader once it has rejoined the current view.
+ */
+export async function bftLeaderIds(channel: string): Promise<Record<string, number | null>> {
+  const ids: Record<string, number | null> = {};
+  for (const orderer of orderers()) {
+    const pid = recordedPid(orderer.name);
+    ids[orderer.name] =
+      pid === null || !processAlive(pid)
+        ? null
+        : await channelGauge(orderer, 'consensus_BFT_leader_id', channel).catch(() => null);
+  }
+  return ids;
+}
+
 export interface ChainHead {
   node: string;
   height: number;

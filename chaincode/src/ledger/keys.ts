@@ -100,6 +100,7 @@ export const Keys = {
   deviceConfigLatest: compositeKeyType('deviceConfigLatest', ['distributorMspId', 'meterId']),
   deviceConfigAck: compositeKeyType('deviceConfigAck', ['distributorMspId', 'meterId', 'version', 'status']),
   deviceHealth: compositeKeyType('deviceHealth', ['distributorMspId', 'meterId']),
+  confirmedAnomaly: compositeKeyType('confirmedAnomaly', ['subscriptionId', 'anomalyTag']),
 } as const;
 
 /**

@@ -110,6 +110,42 @@ export class World {
     return JSON.stringify({ ...JSON.parse(request), ...overrides });
   }
 
+  /** The JSON of an aggregate-mode request: the session key wrapped for the distributor (or `recipients`) only. */
+  aggregateRequestJson(sessionKey: Buffer, recipients: string[] = [D1]): string {
+    return buildSubscriptionRequest({
+      distributorMspId: D1,
+      meterId: 'MTR-001',
+      requestedPlan: 'residential-tou',
+      sessionKey,
+      privacyMode: 'aggregate',
+      householdPublicKeyPem: newOrgKeyPair().publicKeyPem,
+      recipients: recipients.map((mspId) => ({
+        mspId,
+        version: 1,
+        publicKeyPem: this.orgKeys[mspId].publicKeyPem,
+      })),
+    });
+  }
+
+  /** An aggregate-mode household, approved (and so active: aggregate meters do not pair). */
+  async aggregateApproved(): Promise<Household> {
+    const sessionKey = newSessionKey();
+    const requested = parse<SubscriptionRecord>(
+      await this.run(id.subscriber(), (ctx) =>
+        contracts.subscription.RequestSubscription(ctx, this.aggregateRequestJson(sessionKey)),
+      ),
+    );
+    const household: Household = {
+      sessionKey,
+      subscriber: id.subscriber(),
+      meter: id.meter(),
+      subscriptionId: requested.subscriptionId,
+      meterId: 'MTR-001',
+    };
+    await this.approve(household);
+    return household;
+  }
+
   async requested(options: { subscriberId?: string; meterId?: string } = {}): Promise<Household> {
     const sessionKey = newSessionKey();
     const subscriber = id.subscriber(options.subscriberId);

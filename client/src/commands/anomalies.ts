@@ -8,13 +8,14 @@ import {
   isoSecondsOf,
   utilityOf,
 } from '@smartmeter/domain';
+import { registerAnomalyConfirmCommands } from './anomalyConfirm';
 import { DEFAULT_REPORT_DB_NAME, type ReportAnomaly } from '../reporting/reportDb';
 import { openReportStore, type DbOptions } from './report';
 import { UsageError } from '../errors';
 import * as ids from '../ids';
 import { printResult, printRows, type Column } from '../output';
 import { sessionKeyFor } from '../sessionKeys';
-import type { CommandDeps } from './deps';
+import type { CommandDeps, ContractClients } from './deps';
 import { decryptReadings, parseRange, type ReadingRange } from './readings';
 
 /** A subscription `--all` could not scan: the caller's keystore holds no key for it. */
@@ -23,6 +24,9 @@ export interface SkippedScan {
   reason: string;
 }
 
+/** A finding as a scan reports it: with the id `anomalies confirm` takes. */
+export type ScannedFinding = AnomalyFinding & { anomalyId: string };
+
 /** What one subscription's scan found, and over how many readings it looked. */
 export interface SubscriptionScan {
   subscriptionId: string;
@@ -30,7 +34,29 @@ export interface SubscriptionScan {
   readings: number;
   /** Readings on the ledger that do not decrypt in their slot: not scanned (see `readings missing`). */
   invalid: number;
-  findings: AnomalyFinding[];
+  findings: ScannedFinding[];
+}
+
+/** Decrypts one subscription's readings in [from, to) with `key` and runs the detector over them. */
+export async function scanSubscription(
+  measurements: Pick<ContractClients['measurements'], 'all'>,
+  subscription: SubscriptionRecord,
+  key: Buffer,
+  range: ReadingRange,
+): Promise<SubscriptionScan> {
+  const records = await measurements.all(subscription.subscriptionId, range.from, range.to);
+  const decrypted = decryptReadings(subscription, records, key);
+  const opened = decrypted.flatMap((r) =>
+    r.payload ? [{ periodStart: r.periodStart, payload: r.payload }] : [],
+  );
+  const { series, mismatched } = seriesOf(subscription, opened);
+  return {
+    subscriptionId: subscription.subscriptionId,
+    utility: series.utility,
+    readings: series.points.length,
+    invalid: decrypted.length - opened.length + mismatched,
+    findings: detectAnomalies(series).map((finding) => ({ ...finding, anomalyId: anomalyId(finding) })),
+  };
 }
 
 /**
@@ -87,19 +113,7 @@ export async function runAnomalyScan(
           notHeld.push({ subscriptionId, reason: err.message });
           continue;
         }
-        const records = await measurements.all(subscriptionId, options.from, options.to);
-        const decrypted = decryptReadings(subscription, records, key);
-        const opened = decrypted.flatMap((r) =>
-          r.payload ? [{ periodStart: r.periodStart, payload: r.payload }] : [],
-        );
-        const { series, mismatched } = seriesOf(subscription, opened);
-        results.push({
-          subscriptionId,
-          utility: series.utility,
-          readings: series.points.length,
-          invalid: decrypted.length - opened.length + mismatched,
-          findings: detectAnomalies(series),
-        });
+        results.push(await scanSubscription(measurements, subscription, key, options));
       }
       return { scans: results, skipped: notHeld, channel };
     },
@@ -108,8 +122,9 @@ export async function runAnomalyScan(
   printScans(deps, scans, skipped, options, saved);
 }
 
-const findingColumns: Column<AnomalyFinding>[] = [
+const findingColumns: Column<ScannedFinding>[] = [
   { header: 'subscription', value: (f) => f.subscriptionId },
+  { header: 'anomaly id', value: (f) => f.anomalyId },
   { header: 'kind', value: (f) => f.kind },
   { header: 'from', value: (f) => f.periodStart },
   { header: 'to', value: (f) => f.periodEnd },
@@ -129,7 +144,6 @@ function reportDocs(deps: CommandDeps, channel: string, scans: SubscriptionScan[
       ...finding,
       docType: 'anomaly' as const,
       channel,
-      anomalyId: anomalyId(finding),
       foundAt,
       foundByMspId: deps.profile().mspId,
     })),
@@ -159,7 +173,9 @@ function printScans(
             `${s.findings.length} finding${s.findings.length === 1 ? '' : 's'}` +
             (s.invalid > 0 ? `, ${s.invalid} readings that do not decrypt were not scanned` : ''),
         ),
-        ...findings.map((f) => `  ${f.kind.padEnd(10)} ${f.periodStart} … ${f.periodEnd}  ${f.reason}`),
+        ...findings.map(
+          (f) => `  ${f.kind.padEnd(10)} ${f.periodStart} … ${f.periodEnd}  ${f.reason}  [${f.anomalyId}]`,
+        ),
         ...(skipped.length > 0
           ? [
               `${skipped.length} subscription${skipped.length === 1 ? '' : 's'} not scanned: this keystore holds no key for them (${skipped.map((s) => s.subscriptionId).join(', ')})`,
@@ -211,4 +227,5 @@ export function registerAnomalyCommands(program: Command, deps: () => CommandDep
       const save = flags.save ? { dbUrl: flags.dbUrl, dbName: flags.dbName } : undefined;
       return runAnomalyScan(deps(), subscriptionIds, { ...parseRange(flags), all: flags.all, save });
     });
+  registerAnomalyConfirmCommands(anomalies, deps);
 }

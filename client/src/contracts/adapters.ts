@@ -1,4 +1,5 @@
 import { AggregationClient } from './AggregationClient';
+import { AnomalyClient } from './AnomalyClient';
 import { BillingClient } from './BillingClient';
 import { DeviceConfigClient } from './DeviceConfigClient';
 import { DeviceHealthClient } from './DeviceHealthClient';
@@ -28,6 +29,7 @@ export function contractAdapters(channel: ChaincodeChannel) {
     system: new SystemClient(channel),
     deviceConfig: new DeviceConfigClient(channel),
     deviceHealth: new DeviceHealthClient(channel),
+    anomalies: new AnomalyClient(channel),
   };
 }
 

@@ -152,6 +152,10 @@ const recordHandlers: RecordHandlers = {
     notReported: 'acknowledgements are read from the ledger (meterctl device config status)',
   },
   deviceHealth: { notReported: 'device health is read from the ledger (meterctl device health)' },
+  confirmedAnomaly: {
+    notReported:
+      'sealed under the session key: opened by meterctl anomalies list; scan --save reports findings',
+  },
 };
 
 /**

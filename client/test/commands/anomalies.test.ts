@@ -1,31 +1,8 @@
-import { anomalyId, type SubscriptionRecord } from '@smartmeter/domain';
+import { anomalyId } from '@smartmeter/domain';
 import type { ReportAnomaly } from '../../src/reporting/reportDb';
-import { householdSubscription, readingRecords } from './support/fixtures';
+import { DAY_PERIODS, SUB, scanWorld } from './support/anomalyWorld';
+import { householdSubscription } from './support/fixtures';
 import { TestWorld } from './support/world';
-
-const SUB = 'sub_000000000000000000000001';
-const DAY_PERIODS = 48;
-
-/** Two weeks of half hours: 180 Wh by day, 90 Wh at night, with a wiggle so the MAD is not zero. */
-function usualDay(day: number): number[] {
-  return Array.from({ length: DAY_PERIODS }, (_, p) => (p >= 12 && p < 46 ? 180 : 90) + ((p + day) % 3) * 10);
-}
-
-function scanWorld(mutate: (energies: number[]) => void): {
-  world: TestWorld;
-  subscription: SubscriptionRecord;
-} {
-  const world = new TestWorld();
-  const { sessionKey, subscription } = householdSubscription(world.keystore, { status: 'ACTIVE' });
-  const energies = Array.from({ length: 14 }, (_, day) => usualDay(day)).flat();
-  mutate(energies);
-  const records = readingRecords(subscription, sessionKey, energies);
-  world.clients = {
-    subscriptions: { get: async () => subscription, all: async () => [subscription] },
-    measurements: { all: async () => records },
-  };
-  return { world, subscription };
-}
 
 const scanArgs = ['anomalies', 'scan', SUB, '--from', '2026-11-01', '--to', '2026-11-15'];
 
@@ -82,8 +59,11 @@ describe('meterctl anomalies scan', () => {
     const result = await world.run('--csv', ...scanArgs);
 
     const [header, row, ...rest] = result.stdout.trim().split('\n');
-    expect(header).toBe('subscription,kind,from,to,periods,value,expected_low,expected_high,score,evidence');
-    expect(row.startsWith(`${SUB},spike,2026-11-04T20:00:00Z,2026-11-04T20:00:00Z,1,6000,`)).toBe(true);
+    expect(header).toBe(
+      'subscription,anomaly_id,kind,from,to,periods,value,expected_low,expected_high,score,evidence',
+    );
+    const id = anomalyId({ subscriptionId: SUB, kind: 'spike', periodStart: '2026-11-04T20:00:00Z' });
+    expect(row.startsWith(`${SUB},${id},spike,2026-11-04T20:00:00Z,2026-11-04T20:00:00Z,1,6000,`)).toBe(true);
     expect(rest).toEqual([]);
   });
 

@@ -5,3 +5,4 @@
 export * from './types';
 export * from './thresholds';
 export { detectAnomalies, anomalyId, AnomalyInputError } from './detect';
+export * from './confirmed';

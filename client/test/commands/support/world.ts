@@ -26,6 +26,7 @@ export interface FakeClients {
   system?: Partial<ContractClients['system']>;
   deviceConfig?: Partial<ContractClients['deviceConfig']>;
   deviceHealth?: Partial<ContractClients['deviceHealth']>;
+  anomalies?: Partial<ContractClients['anomalies']>;
   billEvidence?: ContractClients['billEvidence'];
 }
 
@@ -178,6 +179,7 @@ export class TestWorld {
       system: this.fake<ContractClients['system']>('system', given.system ?? {}),
       deviceConfig: this.fake<ContractClients['deviceConfig']>('deviceConfig', given.deviceConfig ?? {}),
       deviceHealth: this.fake<ContractClients['deviceHealth']>('deviceHealth', given.deviceHealth ?? {}),
+      anomalies: this.fake<ContractClients['anomalies']>('anomalies', given.anomalies ?? {}),
       billEvidence: (billId) => billEvidence.billEvidence(billId),
     };
   }
