@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { CryptoInputError, DecryptionError } from './encoding';
 import { keyIdOf, requireSessionKey } from './sessionKey';
+import { openWithSessionKey, sealWithSessionKey, SESSION_SEAL_OVERHEAD } from './sessionSeal';
 
 /**
  * A finding the distributor confirms (issue 19) rests on the ledger sealed under the subscription's session key,
@@ -15,10 +16,8 @@ import { keyIdOf, requireSessionKey } from './sessionKey';
  *   every other whatever its evidence says.
  */
 export const CONFIRMED_ANOMALY_PLAINTEXT_BYTES = 2048;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 /** nonce (12) | ciphertext (2048) | GCM tag (16). */
-export const SEALED_ANOMALY_BYTES = NONCE_BYTES + CONFIRMED_ANOMALY_PLAINTEXT_BYTES + TAG_BYTES;
+export const SEALED_ANOMALY_BYTES = CONFIRMED_ANOMALY_PLAINTEXT_BYTES + SESSION_SEAL_OVERHEAD;
 const TAG_CONTEXT = 'smartmeter/anomaly-tag/v1';
 const AAD_CONTEXT = 'smartmeter/confirmed-anomaly/v1';
 
@@ -61,7 +60,7 @@ export function sealConfirmedAnomaly(
   json: string,
   sessionKey: Uint8Array,
   slot: ConfirmedAnomalySlot,
-  nonce: Uint8Array = randomBytes(NONCE_BYTES),
+  nonce?: Uint8Array,
 ): Buffer {
   requireSessionKey(sessionKey);
   const bytes = Buffer.from(json, 'utf8');
@@ -69,12 +68,9 @@ export function sealConfirmedAnomaly(
     throw new CryptoInputError(
       `a confirmed finding holds at most ${CONFIRMED_ANOMALY_PLAINTEXT_BYTES} bytes of JSON (got ${bytes.length})`,
     );
-  if (nonce.length !== NONCE_BYTES) throw new CryptoInputError(`nonce must be ${NONCE_BYTES} bytes`);
   const padded = Buffer.alloc(CONFIRMED_ANOMALY_PLAINTEXT_BYTES, ' ');
   bytes.copy(padded);
-  const cipher = createCipheriv('aes-256-gcm', Buffer.from(sessionKey), Buffer.from(nonce));
-  cipher.setAAD(aadOf(slot, keyIdOf(sessionKey)));
-  return Buffer.concat([Buffer.from(nonce), cipher.update(padded), cipher.final(), cipher.getAuthTag()]);
+  return sealWithSessionKey(padded, sessionKey, aadOf(slot, keyIdOf(sessionKey)), nonce);
 }
 
 /** Opens a sealed finding to its JSON text (padding removed); a DecryptionError for another key, slot or a changed byte. */
@@ -88,13 +84,7 @@ export function openConfirmedAnomaly(
   if (bytes.length !== SEALED_ANOMALY_BYTES)
     throw new CryptoInputError(`a sealed finding is ${SEALED_ANOMALY_BYTES} bytes (got ${bytes.length})`);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', Buffer.from(sessionKey), bytes.subarray(0, NONCE_BYTES));
-    decipher.setAAD(aadOf(slot, keyIdOf(sessionKey)));
-    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-    const padded = Buffer.concat([
-      decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)),
-      decipher.final(),
-    ]);
+    const padded = openWithSessionKey(bytes, sessionKey, aadOf(slot, keyIdOf(sessionKey)));
     return padded.toString('utf8').trimEnd();
   } catch {
     throw new DecryptionError('the confirmed finding does not open: wrong key, tampered, or another slot');

@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CryptoInputError, DecryptionError } from './encoding';
 import { requireSessionKey } from './sessionKey';
+import { openWithSessionKey, sealWithSessionKey, SESSION_SEAL_OVERHEAD } from './sessionSeal';
 
 /**
  * A household's personal data (name, address, ...) sealed with its session key: nonce (12) | ciphertext |
@@ -15,24 +15,16 @@ export function sealPersonalData(
   plaintext: Uint8Array,
   sessionKey: Uint8Array,
   subscriptionId: string,
-  nonce: Uint8Array = randomBytes(12),
+  nonce?: Uint8Array,
 ): Buffer {
-  requireSessionKey(sessionKey);
-  if (nonce.length !== 12) throw new CryptoInputError('nonce must be 12 bytes');
-  const cipher = createCipheriv('aes-256-gcm', Buffer.from(sessionKey), Buffer.from(nonce));
-  cipher.setAAD(personalDataAad(subscriptionId));
-  return Buffer.concat([Buffer.from(nonce), cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  return sealWithSessionKey(plaintext, sessionKey, personalDataAad(subscriptionId), nonce);
 }
 
 export function openPersonalData(sealed: Uint8Array, sessionKey: Uint8Array, subscriptionId: string): Buffer {
   requireSessionKey(sessionKey);
-  const bytes = Buffer.from(sealed);
-  if (bytes.length < 28) throw new CryptoInputError('sealed personal data is too short');
+  if (sealed.length < SESSION_SEAL_OVERHEAD) throw new CryptoInputError('sealed personal data is too short');
   try {
-    const decipher = createDecipheriv('aes-256-gcm', Buffer.from(sessionKey), bytes.subarray(0, 12));
-    decipher.setAAD(personalDataAad(subscriptionId));
-    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
+    return openWithSessionKey(sealed, sessionKey, personalDataAad(subscriptionId));
   } catch {
     throw new DecryptionError('personal data does not open: wrong key, tampered, or another subscription');
   }
