@@ -15,6 +15,7 @@ import {
 import { describeFailure, refusalOf } from '@smartmeter/client/dist/errors';
 import { orgKeyPairFromPrivateScalar, privateScalarOf } from '@smartmeter/crypto';
 import { writeSecretFile } from '@smartmeter/client/dist/keystore';
+import { failureFields } from './failureFields';
 import type { LogLevel } from './log';
 
 /** What a meter needs from the DeviceConfig contract. */
@@ -116,6 +117,7 @@ export class ConfigFollower {
         'warn',
         'config.key-unregistered',
         `cannot register the device key yet: ${describeFailure(err).message}`,
+        failureFields(err),
       );
       return false;
     }
@@ -198,6 +200,7 @@ export class ConfigFollower {
           'warn',
           'config.undelivered',
           `cannot acknowledge delivery of version ${record.version} yet: ${describeFailure(err).message}`,
+          failureFields(err),
         );
         return;
       }
@@ -260,6 +263,7 @@ export class ConfigFollower {
           'warn',
           'config.unacknowledged',
           `cannot acknowledge version ${record.version} yet: ${describeFailure(err).message}`,
+          failureFields(err),
         );
         return false;
       }
@@ -308,6 +312,7 @@ export class ConfigFollower {
       'warn',
       'config.unreachable',
       `cannot read the latest configuration: ${describeFailure(err).message}`,
+      failureFields(err),
     );
   }
 }

@@ -2,6 +2,7 @@ import { statfsSync } from 'node:fs';
 import { freemem } from 'node:os';
 import type { DeviceHealthReport } from '@smartmeter/domain';
 import { describeFailure } from '@smartmeter/client/dist/errors';
+import { failureFields } from './failureFields';
 import type { LogLevel } from './log';
 
 export interface HealthReporterOptions {
@@ -10,7 +11,7 @@ export interface HealthReporterOptions {
   stateDir: string;
   /** Real seconds between reports; 0: never. */
   intervalSeconds: number;
-  say: (level: LogLevel, event: string, message: string) => void;
+  say: (level: LogLevel, event: string, message: string, fields?: Record<string, string>) => void;
   nowMs?: () => number;
 }
 
@@ -83,6 +84,7 @@ export class HealthReporter {
           'warn',
           'health.unreported',
           `cannot report the meter's health: ${describeFailure(err).message}`,
+          failureFields(err),
         );
       this.failing = true;
     }

@@ -469,8 +469,8 @@ export class Meter {
       report: (health) => report.call(this.ledger, health),
       stateDir: this.stateDir,
       intervalSeconds: this.settings.healthSeconds,
-      say: (level, event, message) => {
-        this.say(level, event, message);
+      say: (level, event, message, fields) => {
+        this.say(level, event, message, fields);
       },
     });
   }

@@ -181,8 +181,11 @@ host_down() {
     [ -z "$pids" ] || log "WARNING: processes still run in $netns (pids $pids); stop the network first"
     ip netns delete "$netns"
   fi
-  # Deleting the namespace deletes the veth pair; this catches a root end left without its peer.
-  ! link_exists "$(veth_of "$host")" || ip link delete "$(veth_of "$host")"
+  # Deleting the namespace deletes the veth pair, but the kernel may finish that a moment later: a delete that
+  # fails is fine as long as the link is gone afterwards. This catches a root end left without its peer.
+  local veth
+  veth=$(veth_of "$host")
+  ip link delete "$veth" 2>/dev/null || ! link_exists "$veth"
   rm -rf "/etc/netns/${netns:?}"
 }
 
