@@ -121,3 +121,13 @@ export function requireObject(where: string, value: unknown): Record<string, unk
   }
   return value as Record<string, unknown>;
 }
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** The bytes of a base64 argument, which must be canonical: one spelling per value, so two peers store one text. */
+export function requireCanonicalBase64(name: string, value: unknown): Buffer {
+  if (typeof value !== 'string' || !BASE64.test(value)) throw invalidArgument(`${name} must be base64`);
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.toString('base64') !== value) throw invalidArgument(`${name} must be canonical base64`);
+  return bytes;
+}

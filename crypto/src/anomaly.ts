@@ -83,8 +83,10 @@ export function openConfirmedAnomaly(
   const bytes = Buffer.from(sealed);
   if (bytes.length !== SEALED_ANOMALY_BYTES)
     throw new CryptoInputError(`a sealed finding is ${SEALED_ANOMALY_BYTES} bytes (got ${bytes.length})`);
+  // A malformed slot is the caller's input error, not a finding that fails to open: built outside the try.
+  const aad = aadOf(slot, keyIdOf(sessionKey));
   try {
-    const padded = openWithSessionKey(bytes, sessionKey, aadOf(slot, keyIdOf(sessionKey)));
+    const padded = openWithSessionKey(bytes, sessionKey, aad);
     return padded.toString('utf8').trimEnd();
   } catch {
     throw new DecryptionError('the confirmed finding does not open: wrong key, tampered, or another slot');

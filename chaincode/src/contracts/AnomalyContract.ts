@@ -8,9 +8,8 @@ import { Keys } from '../ledger/keys';
 import { canonicalJson } from '../ledger/marshal';
 import { exists, readOptional, saveAndEmit, valuesByPartialKey } from '../ledger/store';
 import { txTimeIso } from '../ledger/txTime';
+import { requireCanonicalBase64 } from '../validate';
 import { loadSubscription, requireStatus, requireSubscriptionId } from '../subscriptions';
-
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
  * Anomalies the distributor confirmed (issue 19). The distributor finds them with `meterctl anomalies scan` over
@@ -106,10 +105,8 @@ function requireAnomalyReader(caller: Caller, subscription: SubscriptionRecord):
 
 /** Base64 of exactly SEALED_ANOMALY_BYTES: every sealed finding is that long, whatever it says. */
 function requireSealedFinding(value: unknown): string {
-  if (typeof value !== 'string' || !BASE64.test(value)) throw invalidArgument('sealedFinding must be base64');
-  const bytes = Buffer.from(value, 'base64');
-  if (bytes.toString('base64') !== value) throw invalidArgument('sealedFinding must be canonical base64');
+  const bytes = requireCanonicalBase64('sealedFinding', value);
   if (bytes.length !== SEALED_ANOMALY_BYTES)
     throw invalidArgument(`sealedFinding must be ${SEALED_ANOMALY_BYTES} bytes (got ${bytes.length})`);
-  return value;
+  return value as string;
 }

@@ -48,13 +48,13 @@ import {
   requireInteger,
   requireOnlyFields,
   requireText,
+  requireCanonicalBase64,
 } from '../validate';
 
 const MAX_PUBLIC_KEY_PEM = 1024;
 const MAX_VERSION = 1_000_000_000;
 /** Base64 of one sealed configuration, with room for the JSON around it. */
 const MAX_REQUEST_CHARS = MAX_CONFIG_TARGETS * 3200;
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 interface PublishTarget {
   meterId: string;
@@ -353,16 +353,14 @@ function parseTarget(value: unknown, index: number): PublishTarget {
 
 /** Well-formed for a device: base64 of exactly the padded sealed size, version and point in place. */
 function requireSealed(name: string, value: unknown): string {
-  if (typeof value !== 'string' || !BASE64.test(value)) throw invalidArgument(`${name} must be base64`);
-  const bytes = Buffer.from(value, 'base64');
-  if (bytes.toString('base64') !== value) throw invalidArgument(`${name} must be canonical base64`);
+  const bytes = requireCanonicalBase64(name, value);
   try {
     validateSealed(bytes, DEVICE_CONFIG_PADDED_BYTES);
   } catch (err) {
     if (err instanceof CryptoInputError) throw invalidArgument(`${name}: ${err.message}`);
     throw err;
   }
-  return value;
+  return value as string;
 }
 
 /** The endorsers check the plaintext they are shown (transient, never stored) against the published hash. */
